@@ -1,0 +1,20 @@
+package dev.meshauth.agent.cli;
+
+import picocli.CommandLine.Command;
+
+/** {@code meshauth}: the top-level command. */
+@Command(name = "meshauth",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "Zero-trust, certificate-based mutual authentication for Kubernetes workloads, enforced in the Linux kernel.",
+        subcommands = {DemoCommand.class, BpfCommand.class},
+        footer = {"", "Exit codes: 0 ok, 1 failure (the message says why), 2 usage error, 3 not built yet."})
+public final class MeshauthCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}

@@ -1,0 +1,313 @@
+package dev.meshauth.bpf.map;
+
+import dev.meshauth.bpf.BpfException;
+import dev.meshauth.bpf.Errno;
+import dev.meshauth.bpf.btf.Btf;
+import dev.meshauth.bpf.btf.BtfBuilder;
+import dev.meshauth.bpf.fs.BpfFs;
+import dev.meshauth.bpf.sys.BpfCall;
+import dev.meshauth.bpf.sys.BpfCommand;
+import dev.meshauth.bpf.sys.Fd;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * A kernel BPF map by fd: create, pin, open pinned (with a layout check), and the element and batch
+ * operations on raw native memory.
+ *
+ * <p>This is the zero-allocation layer: keys and values are native {@link MemorySegment}s the caller
+ * owns. {@link TypedMap} adds codecs on top. All operations are safe to call from many threads; the
+ * kernel serialises access per element.
+ */
+public final class BpfMap implements AutoCloseable {
+    private static final int MAP_INFO_SIZE = 104; // sizeof(struct bpf_map_info), 6.18
+
+    private final Fd fd;
+    private final MapInfo info;
+    private final Optional<Path> pinPath;
+    private final String label;
+
+    private BpfMap(Fd fd, MapInfo info, Optional<Path> pinPath) {
+        this.fd = fd;
+        this.info = info;
+        this.pinPath = pinPath;
+        this.label = "map " + info.name() + pinPath.map(p -> " (" + p + ")").orElse("");
+    }
+
+    /**
+     * Creates a map ({@code BPF_MAP_CREATE}), with BTF for key and value if the spec has layouts.
+     *
+     * @throws BpfException if the kernel refuses (EPERM without CAP_BPF, EINVAL for an unsupported type)
+     */
+    public static BpfMap create(MapSpec spec) throws BpfException {
+        String object = "map " + spec.name();
+        Btf btf = null;
+        try {
+            if (spec.keyLayout().isPresent() && spec.valueLayout().isPresent()) {
+                BtfBuilder b = new BtfBuilder();
+                int keyId = b.struct(spec.keyLayout().get());
+                int valueId = b.struct(spec.valueLayout().get());
+                btf = Btf.load(b.build(), keyId, valueId, spec.name());
+            }
+            BpfCall call = BpfCall.begin(BpfCommand.MAP_CREATE)
+                    .putInt(0, spec.type().number())
+                    .putInt(4, spec.keySize())
+                    .putInt(8, spec.valueSize())
+                    .putInt(12, spec.maxEntries())
+                    .putInt(16, spec.flags())
+                    .putBytes(28, spec.name().getBytes(StandardCharsets.US_ASCII));
+            if (btf != null) {
+                call.putInt(48, btf.fd().get()).putInt(52, btf.keyTypeId()).putInt(56, btf.valueTypeId());
+            }
+            Fd fd = new Fd((int) call.invokeOrThrow(object));
+            return new BpfMap(fd, readInfo(fd, object), Optional.empty());
+        } finally {
+            if (btf != null) {
+                btf.close(); // the map holds its own reference to the BTF object
+            }
+        }
+    }
+
+    /**
+     * Opens the map pinned at {@code path} and checks it against {@code expected}; a map with another
+     * type, key size, value size or flags is refused and left untouched.
+     *
+     * @param readOnly open with {@code BPF_F_RDONLY}: listing a map needs no write access
+     * @throws BpfException if nothing is pinned there, the path is not on bpffs, or the layout differs
+     */
+    public static BpfMap openPinned(Path path, MapSpec expected, boolean readOnly) throws BpfException {
+        BpfMap map = openPinned(path, readOnly);
+        List<String> mismatches = expected.mismatches(map.info);
+        if (!mismatches.isEmpty()) {
+            map.close();
+            throw BpfException.of("open pinned map", path.toString(), "the map pinned there ("
+                    + map.info.name() + ", id " + map.info.id() + ") does not have the layout of " + expected.name()
+                    + ": " + String.join(", ", mismatches) + ". Refusing to use it; nothing was changed. Inspect it with"
+                    + " `bpftool map show pinned " + path + "` and remove the pin if it is stale.");
+        }
+        return map;
+    }
+
+    /**
+     * Opens whatever map is pinned at {@code path}, without a layout check; see {@link #info()}.
+     *
+     * @throws BpfException if nothing is pinned there or the path is not on bpffs
+     */
+    public static BpfMap openPinned(Path path, boolean readOnly) throws BpfException {
+        BpfFs.requirePinnedOnBpfFs(path);
+        String object = path.toString();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pathname = arena.allocateFrom(path.toString());
+            long r = BpfCall.begin(BpfCommand.OBJ_GET)
+                    .putAddress(0, pathname)
+                    .putInt(12, readOnly ? MapFlags.RDONLY : 0)
+                    .invokeOrThrow(object);
+            Fd fd = new Fd((int) r);
+            try {
+                return new BpfMap(fd, readInfo(fd, object), Optional.of(path));
+            } catch (BpfException e) {
+                fd.close();
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Opens the map pinned at {@code path} if there is one (checking its layout), otherwise creates it
+     * from {@code spec} and pins it there. If another process pins first, its map is opened instead.
+     *
+     * @throws BpfException as {@link #create}, {@link #pin} and {@link #openPinned(Path, MapSpec, boolean)}
+     */
+    public static BpfMap createOrOpenPinned(MapSpec spec, Path path) throws BpfException {
+        try {
+            return openPinned(path, spec, false);
+        } catch (BpfException e) {
+            if (!e.is(Errno.ENOENT)) {
+                throw e;
+            }
+        }
+        BpfMap created = create(spec);
+        try {
+            created.pin(path);
+            return created.withPin(path);
+        } catch (BpfException e) {
+            created.close();
+            if (e.is(Errno.EEXIST)) {
+                return openPinned(path, spec, false); // lost a race with another creator: use theirs
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Pins the map at {@code path} ({@code BPF_OBJ_PIN}); missing directories on bpffs are created.
+     *
+     * @throws BpfException if the path is not on bpffs or something is already pinned there
+     */
+    public void pin(Path path) throws BpfException {
+        BpfFs.preparePinDirectory(path);
+        try (Arena arena = Arena.ofConfined()) {
+            BpfCall.begin(BpfCommand.OBJ_PIN)
+                    .putAddress(0, arena.allocateFrom(path.toString()))
+                    .putInt(8, fd.get())
+                    .invokeOrThrow(label + " -> " + path);
+        }
+    }
+
+    private BpfMap withPin(Path path) {
+        return new BpfMap(fd, info, Optional.of(path));
+    }
+
+    private static MapInfo readInfo(Fd fd, String object) throws BpfException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(MAP_INFO_SIZE, 8);
+            BpfCall.begin(BpfCommand.OBJ_GET_INFO_BY_FD)
+                    .putInt(0, fd.get())
+                    .putInt(4, MAP_INFO_SIZE)
+                    .putAddress(8, buf)
+                    .invokeOrThrow(object);
+            String name = buf.asSlice(24, 16).getString(0, StandardCharsets.US_ASCII);
+            return new MapInfo(buf.get(JAVA_INT, 0), buf.get(JAVA_INT, 4), buf.get(JAVA_INT, 8),
+                    buf.get(JAVA_INT, 12), buf.get(JAVA_INT, 16), buf.get(JAVA_INT, 20), name, buf.get(JAVA_INT, 64));
+        }
+    }
+
+    /** What the kernel reported about this map when it was opened. */
+    public MapInfo info() {
+        return info;
+    }
+
+    /** Where the map is pinned, if this handle knows. */
+    public Optional<Path> pinPath() {
+        return pinPath;
+    }
+
+    /** "map NAME (PIN)", as used in error messages. */
+    public String label() {
+        return label;
+    }
+
+    /** The map's fd, for programs that reference it. */
+    public Fd fd() {
+        return fd;
+    }
+
+    /**
+     * Copies the value for {@code key} into {@code value}.
+     *
+     * @return false if the key is absent
+     */
+    public boolean lookup(MemorySegment key, MemorySegment value) throws BpfException {
+        long r = elem(BpfCommand.MAP_LOOKUP_ELEM, key, value, 0).invoke();
+        return present(r, BpfCommand.MAP_LOOKUP_ELEM);
+    }
+
+    /** Writes {@code key -> value} with the given create/replace semantics. */
+    public void update(MemorySegment key, MemorySegment value, UpdateFlag flag) throws BpfException {
+        elem(BpfCommand.MAP_UPDATE_ELEM, key, value, flag.value()).invokeOrThrow(label);
+    }
+
+    /** Removes {@code key}; returns false if it was absent. */
+    public boolean delete(MemorySegment key) throws BpfException {
+        long r = elem(BpfCommand.MAP_DELETE_ELEM, key, MemorySegment.NULL, 0).invoke();
+        return present(r, BpfCommand.MAP_DELETE_ELEM);
+    }
+
+    /**
+     * Writes the key following {@code key} (or the first key, for {@link MemorySegment#NULL}) into
+     * {@code next}. Returns false past the last key.
+     */
+    public boolean nextKey(MemorySegment key, MemorySegment next) throws BpfException {
+        long r = elem(BpfCommand.MAP_GET_NEXT_KEY, key, next, 0).invoke();
+        return present(r, BpfCommand.MAP_GET_NEXT_KEY);
+    }
+
+    private BpfCall elem(BpfCommand cmd, MemorySegment key, MemorySegment value, long flags) {
+        return BpfCall.begin(cmd).putInt(0, fd.get()).putAddress(8, key).putAddress(16, value).putLong(24, flags);
+    }
+
+    private boolean present(long r, BpfCommand cmd) throws BpfException {
+        if (r >= 0) {
+            return true;
+        }
+        if (r == -Errno.ENOENT.number()) {
+            return false;
+        }
+        throw BpfException.syscall(cmd.kernelName(), label, (int) -r);
+    }
+
+    /**
+     * One {@code BPF_MAP_LOOKUP_BATCH} step: up to {@code count} entries into {@code keys}/{@code values},
+     * resuming from {@code inBatch} ({@link MemorySegment#NULL} to start) and writing the resume token to
+     * {@code outBatch} (at least key-size bytes, opaque).
+     *
+     * @return entries copied (may be > 0 on the last step) and whether iteration is done
+     * @throws BpfException with ENOSPC if {@code count} is smaller than one hash bucket, EINVAL or
+     *                      ENOTSUPP if the map type has no batch support
+     */
+    public BatchStep lookupBatch(MemorySegment inBatch, MemorySegment outBatch, MemorySegment keys,
+            MemorySegment values, int count) throws BpfException {
+        BpfCall call = BpfCall.begin(BpfCommand.MAP_LOOKUP_BATCH)
+                .putAddress(0, inBatch).putAddress(8, outBatch).putAddress(16, keys).putAddress(24, values)
+                .putInt(32, count).putInt(36, fd.get());
+        long r = call.invoke();
+        int done = call.getInt(32);
+        if (r == -Errno.ENOENT.number()) {
+            return new BatchStep(done, true);
+        }
+        if (r < 0) {
+            throw BpfException.syscall(BpfCommand.MAP_LOOKUP_BATCH.kernelName(), label, (int) -r);
+        }
+        return new BatchStep(done, false);
+    }
+
+    /**
+     * {@code BPF_MAP_UPDATE_BATCH} of {@code count} packed keys and values.
+     *
+     * @return how many were written before the kernel stopped; equal to {@code count} on success
+     * @throws BatchException carrying the processed count when the kernel refuses part way
+     */
+    public int updateBatch(MemorySegment keys, MemorySegment values, int count, UpdateFlag flag) throws BatchException {
+        BpfCall call = BpfCall.begin(BpfCommand.MAP_UPDATE_BATCH)
+                .putAddress(16, keys).putAddress(24, values).putInt(32, count).putInt(36, fd.get())
+                .putLong(40, flag.value());
+        return batchResult(call, BpfCommand.MAP_UPDATE_BATCH);
+    }
+
+    /**
+     * {@code BPF_MAP_DELETE_BATCH} of {@code count} packed keys. Stops (ENOENT) at the first absent key.
+     *
+     * @throws BatchException carrying the processed count when the kernel refuses part way
+     */
+    public int deleteBatch(MemorySegment keys, int count) throws BatchException {
+        BpfCall call = BpfCall.begin(BpfCommand.MAP_DELETE_BATCH)
+                .putAddress(16, keys).putInt(32, count).putInt(36, fd.get());
+        return batchResult(call, BpfCommand.MAP_DELETE_BATCH);
+    }
+
+    private int batchResult(BpfCall call, BpfCommand cmd) throws BatchException {
+        long r = call.invoke();
+        int processed = call.getInt(32);
+        if (r < 0) {
+            throw new BatchException(BpfException.syscall(cmd.kernelName(), label, (int) -r), processed);
+        }
+        return processed;
+    }
+
+    @Override
+    public void close() {
+        fd.close();
+    }
+
+    @Override
+    public String toString() {
+        return label;
+    }
+}

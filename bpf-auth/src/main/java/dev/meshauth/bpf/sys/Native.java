@@ -1,0 +1,133 @@
+package dev.meshauth.bpf.sys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout.PathElement;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The raw libc entry points, linked once, with errno captured by the linker.
+ *
+ * <p>errno must be captured with {@code Linker.Option.captureCallState}: reading it through a separate
+ * {@code __errno_location()} call afterwards races with the JVM, which may make its own libc calls in
+ * between. Every method here returns the libc result; when it signals failure the errno is in the
+ * caller-supplied capture segment ({@link #errno}).
+ */
+public final class Native {
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+
+    /** bpf(2) syscall number on this architecture. */
+    public static final long NR_BPF = bpfSyscallNumber(System.getProperty("os.arch"));
+
+    // long syscall(long number, ...): everything after `number` is variadic; passing all as long is
+    // what the C calling convention does with the int and pointer arguments anyway.
+    private static final MethodHandle SYSCALL3 = link("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
+            Linker.Option.firstVariadicArg(1), CAPTURE_ERRNO);
+    private static final MethodHandle CLOSE = link("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle STATFS = link("statfs",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), CAPTURE_ERRNO);
+    private static final MethodHandle MOUNT = link("mount",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS), CAPTURE_ERRNO);
+    private static final MethodHandle UMOUNT2 = link("umount2",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+
+    private Native() {
+    }
+
+    static long bpfSyscallNumber(String arch) {
+        return switch (arch) {
+            case "amd64", "x86_64" -> 321L;
+            case "aarch64", "arm64" -> 280L;
+            default -> -1L;
+        };
+    }
+
+    private static MethodHandle link(String symbol, FunctionDescriptor descriptor, Linker.Option... options) {
+        MemorySegment address = LINKER.defaultLookup().find(symbol)
+                .orElseThrow(() -> new IllegalStateException("libc symbol not found: " + symbol));
+        return LINKER.downcallHandle(address, descriptor, options);
+    }
+
+    /** Allocates a segment the linker can write errno into. */
+    public static MemorySegment allocateCapture(Arena arena) {
+        return arena.allocate(CAPTURE_LAYOUT);
+    }
+
+    /** The errno captured by the last call that used {@code capture}. */
+    public static int errno(MemorySegment capture) {
+        return (int) ERRNO.get(capture, 0L);
+    }
+
+    /** {@code syscall(SYS_bpf, cmd, attr, size)}; returns -1 and sets the captured errno on failure. */
+    public static long bpf(MemorySegment capture, int cmd, MemorySegment attr, long size) {
+        if (NR_BPF < 0) {
+            throw new UnsupportedOperationException(
+                    "bpf(2) syscall number unknown for architecture " + System.getProperty("os.arch")
+                            + " (supported: x86_64, aarch64)");
+        }
+        try {
+            return (long) SYSCALL3.invokeExact(capture, NR_BPF, (long) cmd, attr, size);
+        } catch (Throwable t) {
+            throw linkageFailure("syscall", t);
+        }
+    }
+
+    /** {@code close(fd)}. */
+    public static int close(MemorySegment capture, int fd) {
+        try {
+            return (int) CLOSE.invokeExact(capture, fd);
+        } catch (Throwable t) {
+            throw linkageFailure("close", t);
+        }
+    }
+
+    /** {@code statfs(path, buf)}; {@code buf} must hold a {@code struct statfs} (120 bytes on 64-bit Linux). */
+    public static int statfs(MemorySegment capture, MemorySegment path, MemorySegment buf) {
+        try {
+            return (int) STATFS.invokeExact(capture, path, buf);
+        } catch (Throwable t) {
+            throw linkageFailure("statfs", t);
+        }
+    }
+
+    /** {@code mount(source, target, fstype, flags, data)}. */
+    public static int mount(MemorySegment capture, MemorySegment source, MemorySegment target,
+            MemorySegment fstype, long flags, MemorySegment data) {
+        try {
+            return (int) MOUNT.invokeExact(capture, source, target, fstype, flags, data);
+        } catch (Throwable t) {
+            throw linkageFailure("mount", t);
+        }
+    }
+
+    /** {@code umount2(target, flags)}. */
+    public static int umount2(MemorySegment capture, MemorySegment target, int flags) {
+        try {
+            return (int) UMOUNT2.invokeExact(capture, target, flags);
+        } catch (Throwable t) {
+            throw linkageFailure("umount2", t);
+        }
+    }
+
+    private static RuntimeException linkageFailure(String symbol, Throwable t) {
+        if (t instanceof RuntimeException re) {
+            return re;
+        }
+        if (t instanceof Error err) {
+            throw err;
+        }
+        return new IllegalStateException("native call " + symbol + " failed: " + t, t);
+    }
+}
