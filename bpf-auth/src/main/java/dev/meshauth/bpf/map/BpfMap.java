@@ -293,9 +293,15 @@ public final class BpfMap implements AutoCloseable {
     }
 
     private int batchResult(BpfCall call, BpfCommand cmd) throws BatchException {
+        int requested = call.getInt(32);
         long r = call.invoke();
         int processed = call.getInt(32);
         if (r < 0) {
+            // The kernel writes count back only from its per-element loop, which stops before the failing
+            // element; a refusal before the loop (EINVAL for elem_flags it does not take) leaves our count.
+            if (processed >= requested) {
+                processed = 0;
+            }
             throw new BatchException(BpfException.syscall(cmd.kernelName(), label, (int) -r), processed);
         }
         return processed;

@@ -19,8 +19,10 @@ import java.util.Optional;
  * the prefix length first, as {@code struct bpf_lpm_trie_key} requires).
  *
  * <p>Bulk operations use the batch commands and fall back to one element at a time where the kernel
- * refuses them (map types without batch support such as LPM tries, or ENOMEM part way, seen on some
- * arm64 kernels); the fallback is logged once per map.
+ * refuses them: kernels before 5.6 or map types without batch support (EINVAL/ENOTSUPP), an update
+ * with {@code NOEXIST}/{@code EXIST} (kernel 6.18 takes only {@code BPF_ANY} as batch elem_flags and
+ * answers EINVAL otherwise), or ENOMEM part way (reported on some arm64 kernels). A refusal is
+ * remembered per operation and logged once per map.
  *
  * @param <K> key type
  * @param <V> value type
@@ -34,7 +36,11 @@ public final class TypedMap<K, V> implements AutoCloseable {
     private final Codec<K> keys;
     private final Codec<V> values;
     private final ThreadLocal<MemorySegment[]> scratch;
-    private volatile boolean batchUnsupported;
+    // Bit per batch operation the kernel refused for this map; see Refused. Written rarely, read per call.
+    private volatile int refused;
+
+    /** Batch operations the kernel can refuse independently. */
+    private enum Refused { LOOKUP, UPDATE_ANY, UPDATE_CONDITIONAL, DELETE }
 
     /**
      * Wraps {@code map}; the codecs must match its key and value sizes.
@@ -101,14 +107,14 @@ public final class TypedMap<K, V> implements AutoCloseable {
 
     /** A snapshot of all entries, by batch lookup (or key iteration where batches are refused). */
     public Map<K, V> entries() throws BpfException {
-        if (!batchUnsupported) {
+        if (!isRefused(Refused.LOOKUP)) {
             try {
                 return entriesBatched();
             } catch (BpfException e) {
                 if (!(e.is(Errno.EINVAL) || e.is(Errno.ENOTSUPP) || e.is(Errno.EOPNOTSUPP))) {
                     throw e;
                 }
-                markBatchUnsupported(e);
+                markRefused(Refused.LOOKUP, e);
             }
         }
         Map<K, V> out = new LinkedHashMap<>();
@@ -162,13 +168,14 @@ public final class TypedMap<K, V> implements AutoCloseable {
                     values.encode(e.getValue(), valBuf, (long) i * values.size());
                 }
                 int done = 0;
-                if (!batchUnsupported) {
+                Refused op = flag == UpdateFlag.ANY ? Refused.UPDATE_ANY : Refused.UPDATE_CONDITIONAL;
+                if (!isRefused(op)) {
                     try {
                         done = map.updateBatch(keyBuf, valBuf, n, flag);
                     } catch (BatchException e) {
                         done = e.processed();
                         if (e.batchUnsupported()) {
-                            markBatchUnsupported(e.failure());
+                            markRefused(op, e.failure());
                         } else if (!e.failure().is(Errno.ENOMEM)) {
                             throw e.failure();
                         }
@@ -199,7 +206,7 @@ public final class TypedMap<K, V> implements AutoCloseable {
                     keys.encode(list.get(start + i), keyBuf, (long) i * keys.size());
                 }
                 int pos = 0;
-                while (pos < n && !batchUnsupported) {
+                while (pos < n && !isRefused(Refused.DELETE)) {
                     try {
                         removed += map.deleteBatch(keyBuf.asSlice((long) pos * keys.size()), n - pos);
                         pos = n;
@@ -209,8 +216,10 @@ public final class TypedMap<K, V> implements AutoCloseable {
                         if (e.failure().is(Errno.ENOENT)) {
                             pos++; // that key was already gone: skip it and go on
                         } else if (e.batchUnsupported()) {
-                            markBatchUnsupported(e.failure());
-                        } else if (!e.failure().is(Errno.ENOMEM)) {
+                            markRefused(Refused.DELETE, e.failure());
+                        } else if (e.failure().is(Errno.ENOMEM)) {
+                            break;
+                        } else {
                             throw e.failure();
                         }
                     }
@@ -230,16 +239,20 @@ public final class TypedMap<K, V> implements AutoCloseable {
         return removeAll(entries().keySet());
     }
 
-    /** True once the kernel refused a batch command for this map and single operations are used instead. */
+    /** True once the kernel refused some batch command for this map and single operations stand in. */
     public boolean usesSingleOperationFallback() {
-        return batchUnsupported;
+        return refused != 0;
     }
 
-    private void markBatchUnsupported(BpfException why) {
-        if (!batchUnsupported) {
-            batchUnsupported = true;
-            LOG.info("batch operations unavailable, using single-element operations: map={} reason=\"{}\"",
-                    map.label(), why.getMessage());
+    private boolean isRefused(Refused op) {
+        return (refused & (1 << op.ordinal())) != 0;
+    }
+
+    private synchronized void markRefused(Refused op, BpfException why) {
+        if (!isRefused(op)) {
+            refused |= 1 << op.ordinal();
+            LOG.info("batch operation refused by the kernel, using single-element operations instead: map={} op={}"
+                    + " reason=\"{}\"", map.label(), op, why.getMessage());
         }
     }
 
