@@ -106,11 +106,16 @@ public final class BpfFs {
      * @throws BpfException naming the filesystem the path is on and how to mount bpffs
      */
     public static void requirePinnedOnBpfFs(Path pinPath) throws BpfException {
-        Path dir = pinPath.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            return; // the kernel's ENOENT says it better: nothing is pinned there
+        Path existing = pinPath.toAbsolutePath().getParent();
+        while (existing != null && !Files.isDirectory(existing)) {
+            existing = existing.getParent();
         }
-        requireBpfFs(dir, pinPath);
+        if (existing == null) {
+            return;
+        }
+        // The nearest existing directory tells: on bpffs, a missing pin is the kernel's plain ENOENT;
+        // elsewhere (typically /sys/fs/bpf with nothing mounted) say that no bpffs is there.
+        requireBpfFs(existing, pinPath);
     }
 
     private static void requireBpfFs(Path probe, Path pinPath) throws BpfException {
