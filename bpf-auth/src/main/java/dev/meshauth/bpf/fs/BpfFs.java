@@ -92,7 +92,7 @@ public final class BpfFs {
         if (existing == null) {
             throw BpfException.of("pin", pinPath.toString(), "no existing parent directory");
         }
-        requireBpfFs(existing, pinPath);
+        requireBpfFs(existing, pinPath, "pin");
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -115,15 +115,22 @@ public final class BpfFs {
         }
         // The nearest existing directory tells: on bpffs, a missing pin is the kernel's plain ENOENT;
         // elsewhere (typically /sys/fs/bpf with nothing mounted) say that no bpffs is there.
-        requireBpfFs(existing, pinPath);
+        requireBpfFs(existing, pinPath, "open pinned map");
     }
 
-    private static void requireBpfFs(Path probe, Path pinPath) throws BpfException {
+    private static void requireBpfFs(Path probe, Path pinPath, String operation) throws BpfException {
         long magic = filesystemMagic(probe);
-        if (magic != BPF_FS_MAGIC) {
-            throw BpfException.of("pin", pinPath.toString(), probe + " is not on a bpffs mount (filesystem "
-                    + FilesystemNames.describe(magic) + "); BPF objects can only be pinned on bpffs: use a path under "
-                    + DEFAULT_MOUNT + " or mount one with `mount -t bpf bpf DIR`");
+        if (magic == BPF_FS_MAGIC) {
+            return;
         }
+        String what = FilesystemNames.describe(magic);
+        if (probe.equals(DEFAULT_MOUNT)) {
+            throw BpfException.of(operation, pinPath.toString(), "no bpffs is mounted at " + DEFAULT_MOUNT
+                    + " (it is plain " + what + "), so nothing can be pinned there yet: mount one with"
+                    + " `mount -t bpf bpf " + DEFAULT_MOUNT + "` (the meshauth agent does this when it creates the map)");
+        }
+        throw BpfException.of(operation, pinPath.toString(), probe + " is not on a bpffs mount (filesystem " + what
+                + "); BPF objects can only be pinned on bpffs: use a path under " + DEFAULT_MOUNT
+                + " or mount one with `mount -t bpf bpf DIR`");
     }
 }

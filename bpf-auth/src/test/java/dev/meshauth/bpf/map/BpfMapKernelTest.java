@@ -247,6 +247,25 @@ class BpfMapKernelTest {
     }
 
     @Test
+    void kernelRefusalOfAMapSpecIsReportedWithTheCommand() {
+        // A ring buffer's size must be a power-of-two multiple of the page size; 1000 is not.
+        assertThatThrownBy(() -> BpfMap.create(MapSpec.of("bad_ringbuf", MapType.RINGBUF, 0, 0, 1000, 0)))
+                .isInstanceOfSatisfying(BpfException.class, e -> assertThat(e.is(Errno.EINVAL)).isTrue())
+                .hasMessageStartingWith("BPF_MAP_CREATE on map bad_ringbuf: EINVAL (Invalid argument): the kernel"
+                        + " rejected the arguments");
+    }
+
+    @Test
+    void invalidBtfIsRefusedWithTheKernelsLog() {
+        byte[] garbage = new byte[] {(byte) 0x9f, (byte) 0xeb, 1, 0, 24, 0, 0, 0, 0, 0, 0, 0, 12, 0, 0, 0,
+            12, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        assertThatThrownBy(() -> dev.meshauth.bpf.btf.Btf.load(garbage, 1, 1, "broken"))
+                .isInstanceOf(BpfException.class)
+                .hasMessageStartingWith("BPF_BTF_LOAD on BTF for map broken: EINVAL")
+                .hasMessageContaining("kernel BTF log:");
+    }
+
+    @Test
     void missingPinSaysNothingIsPinnedThere() {
         Path pin = bpffs.resolve("absent_map");
         assertThatThrownBy(() -> BpfMap.openPinned(pin, true))
