@@ -5,14 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.meshauth.bpf.testing.KernelCondition;
 import dev.meshauth.bpf.testing.KernelTest;
 import dev.meshauth.bpf.testing.ScratchBpfFs;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -31,37 +28,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @KernelTest
 class BpfAuthCliKernelTest {
-    private static ScratchBpfFs bpffs;
+    @RegisterExtension
+    static final ScratchBpfFs bpffs = new ScratchBpfFs();
     private static Path bpftool;
 
     @BeforeAll
     static void setUp() throws Exception {
-        bpffs = ScratchBpfFs.mount();
         bpftool = Path.of("/usr/sbin/bpftool");
         if (!Files.isExecutable(bpftool) && KernelCondition.required()) {
             throw new IllegalStateException("bpftool not found; .ci/run installs it (apt-get install bpftool)");
         }
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(bpftool), "bpftool not installed");
-    }
-
-    @AfterAll
-    static void tearDown() throws Exception {
-        if (bpffs != null) {
-            bpffs.close();
-        }
-    }
-
-    record Result(int code, String out, String err) {
-    }
-
-    private static Result meshauth(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = Main.newCommandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Result(code, out.toString(), err.toString());
     }
 
     private static void bpftool(String... args) throws IOException, InterruptedException {
@@ -109,7 +86,7 @@ class BpfAuthCliKernelTest {
         put(pin, 12345, 54321, 7, 1, EXP_TICKS + 1); // one tick = 512 ns past the second
         put(pin, 4000, 3000, 0, 2, EXP_TICKS);
 
-        Result r = meshauth("bpf", "auth", "list", "--map", pin.toString(), "-o", "json");
+        CliRun r = CliRun.of("bpf", "auth", "list", "--map", pin.toString(), "-o", "json");
 
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode list = new ObjectMapper().readTree(r.out());
@@ -132,7 +109,7 @@ class BpfAuthCliKernelTest {
         Path pin = foreignAuthMap("table_map");
         put(pin, 256, -1, 65535, 1, EXP_TICKS); // remote 0xffffffff: printed unsigned
 
-        Result r = meshauth("bpf", "auth", "list", "--map", pin.toString());
+        CliRun r = CliRun.of("bpf", "auth", "list", "--map", pin.toString());
 
         assertThat(r.code()).as(r.err()).isZero();
         List<String> lines = r.out().lines().toList();
@@ -147,7 +124,7 @@ class BpfAuthCliKernelTest {
     void expiredEntriesAreMarkedInTheTable() throws Exception {
         Path pin = foreignAuthMap("expired_map");
         put(pin, 300, 400, 2, 1, PAST_TICKS);
-        Result r = meshauth("bpf", "auth", "list", "--map", pin.toString());
+        CliRun r = CliRun.of("bpf", "auth", "list", "--map", pin.toString());
         assertThat(r.out().lines().skip(1).findFirst().orElseThrow())
                 .endsWith("2001-09-09T01:46:40Z (expired)");
     }
@@ -155,7 +132,7 @@ class BpfAuthCliKernelTest {
     @Test
     void emptyMapSaysSoOnStderr() throws Exception {
         Path pin = foreignAuthMap("empty_map");
-        Result r = meshauth("bpf", "auth", "list", "--map", pin.toString());
+        CliRun r = CliRun.of("bpf", "auth", "list", "--map", pin.toString());
         assertThat(r.code()).isZero();
         assertThat(r.out()).isEmpty();
         assertThat(r.err()).isEqualTo("No entries found.\n");
@@ -167,17 +144,17 @@ class BpfAuthCliKernelTest {
         for (int i = 0; i < 10; i++) {
             put(pin, 1000 + i, 2000, 1, 1, EXP_TICKS);
         }
-        Result r = meshauth("bpf", "auth", "flush", "--map", pin.toString());
+        CliRun r = CliRun.of("bpf", "auth", "flush", "--map", pin.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo("Flushed 10 entries\n");
-        Result after = meshauth("bpf", "auth", "list", "--map", pin.toString(), "-o", "json");
+        CliRun after = CliRun.of("bpf", "auth", "list", "--map", pin.toString(), "-o", "json");
         assertThat(new ObjectMapper().readTree(after.out())).isEmpty();
     }
 
     @Test
     void missingMapFailsWithAClearMessage() {
         Path pin = bpffs.resolve("no_such_map");
-        Result r = meshauth("bpf", "auth", "list", "--map", pin.toString());
+        CliRun r = CliRun.of("bpf", "auth", "list", "--map", pin.toString());
         assertThat(r.code()).isEqualTo(ExitCodes.FAILURE);
         assertThat(r.err()).isEqualTo("meshauth: BPF_OBJ_GET on " + pin + ": ENOENT (No such file or directory):"
                 + " nothing is pinned at that path: is the agent that creates it running, and is the path right?\n");
@@ -191,8 +168,8 @@ class BpfAuthCliKernelTest {
         bpftool("map", "update", "pinned", pin.toString(), "key", "hex", "01", "00", "00", "00", "00", "00", "00", "00",
                 "value", "hex", "02", "00", "00", "00", "00", "00", "00", "00");
 
-        Result list = meshauth("bpf", "auth", "list", "--map", pin.toString());
-        Result flush = meshauth("bpf", "auth", "flush", "--map", pin.toString());
+        CliRun list = CliRun.of("bpf", "auth", "list", "--map", pin.toString());
+        CliRun flush = CliRun.of("bpf", "auth", "flush", "--map", pin.toString());
 
         assertThat(list.code()).isEqualTo(ExitCodes.FAILURE);
         assertThat(list.err()).contains("does not have the layout of cilium_auth_map: key size 8 (expected 12)");
@@ -206,7 +183,7 @@ class BpfAuthCliKernelTest {
 
     @Test
     void unknownOutputFormatIsAUsageError() {
-        Result r = meshauth("bpf", "auth", "list", "-o", "xml");
+        CliRun r = CliRun.of("bpf", "auth", "list", "-o", "xml");
         assertThat(r.code()).isEqualTo(ExitCodes.USAGE);
         assertThat(r.err()).contains("Invalid value for option '--output'").contains("table, json");
     }

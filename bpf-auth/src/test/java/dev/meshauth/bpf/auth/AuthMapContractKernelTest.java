@@ -5,8 +5,7 @@ import dev.meshauth.bpf.Errno;
 import dev.meshauth.bpf.map.UpdateFlag;
 import dev.meshauth.bpf.testing.KernelTest;
 import dev.meshauth.bpf.testing.ScratchBpfFs;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -28,19 +27,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @KernelTest
 class AuthMapContractKernelTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
-    private static ScratchBpfFs bpffs;
-
-    @BeforeAll
-    static void mount() throws Exception {
-        bpffs = ScratchBpfFs.mount();
-    }
-
-    @AfterAll
-    static void unmount() throws Exception {
-        if (bpffs != null) {
-            bpffs.close();
-        }
-    }
+    @RegisterExtension
+    static final ScratchBpfFs bpffs = new ScratchBpfFs();
 
     interface Backend extends Supplier<AuthMap> {
     }

@@ -9,10 +9,9 @@ import dev.meshauth.bpf.map.MapType;
 import dev.meshauth.bpf.testing.KernelCondition;
 import dev.meshauth.bpf.testing.KernelTest;
 import dev.meshauth.bpf.testing.ScratchBpfFs;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,19 +28,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** The pinned {@code cilium_auth_map}: persistence across handles and processes, layout checks, BTF. */
 @KernelTest
 class KernelAuthMapKernelTest {
-    private static ScratchBpfFs bpffs;
-
-    @BeforeAll
-    static void mount() throws Exception {
-        bpffs = ScratchBpfFs.mount();
-    }
-
-    @AfterAll
-    static void unmount() throws Exception {
-        if (bpffs != null) {
-            bpffs.close();
-        }
-    }
+    @RegisterExtension
+    static final ScratchBpfFs bpffs = new ScratchBpfFs();
 
     private static final Instant EXP = Instant.parse("2026-11-26T13:00:00Z");
 

@@ -4,9 +4,8 @@ import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.Errno;
 import dev.meshauth.bpf.testing.KernelTest;
 import dev.meshauth.bpf.testing.ScratchBpfFs;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,19 +25,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** Real bpf(2): hash and LPM maps, pins, flags, iteration, batches, concurrency. */
 @KernelTest
 class BpfMapKernelTest {
-    private static ScratchBpfFs bpffs;
-
-    @BeforeAll
-    static void mount() throws Exception {
-        bpffs = ScratchBpfFs.mount();
-    }
-
-    @AfterAll
-    static void unmount() throws Exception {
-        if (bpffs != null) {
-            bpffs.close();
-        }
-    }
+    @RegisterExtension
+    static final ScratchBpfFs bpffs = new ScratchBpfFs();
 
     private static TypedMap<Integer, Long> hash(String name, int max) throws BpfException {
         return new TypedMap<>(BpfMap.create(MapSpec.of(name, MapType.HASH, 4, 8, max, MapFlags.NO_PREALLOC)),
