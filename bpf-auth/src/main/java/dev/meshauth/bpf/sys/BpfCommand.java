@@ -13,7 +13,7 @@ public enum BpfCommand {
     MAP_UPDATE_ELEM(2, 32),
     MAP_DELETE_ELEM(3, 32),
     MAP_GET_NEXT_KEY(4, 32),
-    PROG_LOAD(5, 144),
+    PROG_LOAD(5, 72),
     OBJ_PIN(6, 16),
     OBJ_GET(7, 16),
     PROG_TEST_RUN(10, 76),

@@ -1,0 +1,133 @@
+package dev.meshauth.bpf.prog;
+
+import dev.meshauth.bpf.BpfException;
+import dev.meshauth.bpf.Errno;
+import dev.meshauth.bpf.asm.Program;
+import dev.meshauth.bpf.sys.BpfCall;
+import dev.meshauth.bpf.sys.BpfCommand;
+import dev.meshauth.bpf.sys.Fd;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+
+/**
+ * A program loaded into the kernel ({@code BPF_PROG_LOAD}), by fd.
+ *
+ * <p>Loading first runs without a verifier log (fast path); if the kernel refuses, it loads again with
+ * the log on so the exception carries the verifier's explanation, next to our disassembly.
+ */
+public final class BpfProgram implements AutoCloseable {
+    private static final int LOG_SIZE = 1 << 20;
+    private static final int LOG_SIZE_MAX = 16 << 20;
+    private static final int LOG_TAIL_LINES = 40;
+
+    private final Fd fd;
+    private final String name;
+
+    private BpfProgram(Fd fd, String name) {
+        this.fd = fd;
+        this.name = name;
+    }
+
+    /**
+     * Loads {@code program} with the given map fds, GPL-licensed (helpers such as ringbuf_output need it).
+     *
+     * @param name at most 15 characters of {@code [A-Za-z0-9_]}
+     * @throws BpfException with the verifier log and the disassembly if the kernel refuses
+     */
+    public static BpfProgram load(String name, ProgramType type, Program program, Map<String, Integer> mapFds)
+            throws BpfException {
+        if (!name.matches("[A-Za-z0-9_]{1,15}")) {
+            throw new IllegalArgumentException("program name '" + name + "' must be 1 to 15 of [A-Za-z0-9_]");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment insns = program.toSegment(arena, mapFds);
+            MemorySegment license = arena.allocateFrom("GPL");
+            long r = attempt(type, program, insns, license, name, MemorySegment.NULL, 0);
+            if (r >= 0) {
+                return new BpfProgram(new Fd((int) r), name);
+            }
+            int size = LOG_SIZE;
+            while (true) {
+                MemorySegment log = arena.allocate(size);
+                long again = attempt(type, program, insns, license, name, log, size);
+                if (again >= 0) {
+                    return new BpfProgram(new Fd((int) again), name); // a transient failure the second time round
+                }
+                if (again == -Errno.ENOSPC.number() && size < LOG_SIZE_MAX) {
+                    size *= 4;
+                    continue;
+                }
+                String verifier = log.getString(0, StandardCharsets.UTF_8);
+                throw BpfException.syscall(BpfCommand.PROG_LOAD.kernelName(), "program " + name, (int) -again,
+                        "verifier log (last " + LOG_TAIL_LINES + " lines):\n" + tail(verifier)
+                                + "\nprogram (" + program.slotCount() + " instructions):\n" + program);
+            }
+        }
+    }
+
+    private static long attempt(ProgramType type, Program program, MemorySegment insns, MemorySegment license,
+            String name, MemorySegment log, int logSize) {
+        return BpfCall.begin(BpfCommand.PROG_LOAD)
+                .putInt(0, type.number())
+                .putInt(4, program.slotCount())
+                .putAddress(8, insns)
+                .putAddress(16, license)
+                .putInt(24, logSize > 0 ? 1 : 0)
+                .putInt(28, logSize)
+                .putAddress(32, log)
+                .putBytes(48, name.getBytes(StandardCharsets.US_ASCII))
+                .invoke();
+    }
+
+    private static String tail(String log) {
+        String[] lines = log.strip().split("\n");
+        int from = Math.max(0, lines.length - LOG_TAIL_LINES);
+        return String.join("\n", java.util.Arrays.copyOfRange(lines, from, lines.length));
+    }
+
+    /**
+     * Runs the program once per repetition on {@code packet} ({@code BPF_PROG_TEST_RUN}).
+     *
+     * @throws BpfException if the kernel refuses (for example a packet shorter than an Ethernet header)
+     */
+    public TestRunResult testRun(byte[] packet, int repeat) throws BpfException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment in = arena.allocate(Math.max(1, packet.length));
+            MemorySegment.copy(packet, 0, in, JAVA_BYTE, 0, packet.length);
+            int outSize = packet.length + 256;
+            MemorySegment out = arena.allocate(outSize);
+            BpfCall call = BpfCall.begin(BpfCommand.PROG_TEST_RUN)
+                    .putInt(0, fd.get())
+                    .putInt(8, packet.length)
+                    .putInt(12, outSize)
+                    .putAddress(16, in)
+                    .putAddress(24, out)
+                    .putInt(32, repeat);
+            call.invokeOrThrow("program " + name);
+            int retval = call.getInt(4);
+            int duration = call.getInt(36);
+            int outLen = Math.min(call.getInt(12), outSize);
+            return new TestRunResult(retval, duration, out.asSlice(0, outLen).toArray(JAVA_BYTE));
+        }
+    }
+
+    /** The program's fd, for attaching. */
+    public Fd fd() {
+        return fd;
+    }
+
+    /** The program's name. */
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void close() {
+        fd.close();
+    }
+}
