@@ -4,6 +4,7 @@ package dev.meshauth.bpf.map;
 public enum MapType {
     HASH(1),
     ARRAY(2),
+    PERCPU_ARRAY(6),
     LRU_HASH(9),
     LPM_TRIE(11),
     RINGBUF(27);

@@ -43,6 +43,24 @@ public final class Native {
     private static final MethodHandle UMOUNT2 = link("umount2",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
 
+    private static final MethodHandle MMAP = link("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), CAPTURE_ERRNO);
+    private static final MethodHandle MUNMAP = link("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG),
+            CAPTURE_ERRNO);
+    private static final MethodHandle EPOLL_CREATE1 = link("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT),
+            CAPTURE_ERRNO);
+    private static final MethodHandle EPOLL_CTL = link("epoll_ctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), CAPTURE_ERRNO);
+    private static final MethodHandle EPOLL_WAIT = link("epoll_wait",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle SYSCONF = link("sysconf", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+    private static final MethodHandle IF_NAMETOINDEX = link("if_nametoindex",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS), CAPTURE_ERRNO);
+    private static final MethodHandle SETNS = link("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+            CAPTURE_ERRNO);
+    private static final MethodHandle OPEN = link("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+
     private Native() {
     }
 
@@ -118,6 +136,87 @@ public final class Native {
             return (int) UMOUNT2.invokeExact(capture, target, flags);
         } catch (Throwable t) {
             throw linkageFailure("umount2", t);
+        }
+    }
+
+    /** {@code mmap}; returns {@code MAP_FAILED} (address -1) on failure. */
+    public static MemorySegment mmap(MemorySegment capture, long length, int prot, int flags, int fd, long offset) {
+        try {
+            return (MemorySegment) MMAP.invokeExact(capture, MemorySegment.NULL, length, prot, flags, fd, offset);
+        } catch (Throwable t) {
+            throw linkageFailure("mmap", t);
+        }
+    }
+
+    /** {@code munmap}. */
+    public static int munmap(MemorySegment capture, MemorySegment addr, long length) {
+        try {
+            return (int) MUNMAP.invokeExact(capture, addr, length);
+        } catch (Throwable t) {
+            throw linkageFailure("munmap", t);
+        }
+    }
+
+    /** {@code epoll_create1(flags)}. */
+    public static int epollCreate1(MemorySegment capture, int flags) {
+        try {
+            return (int) EPOLL_CREATE1.invokeExact(capture, flags);
+        } catch (Throwable t) {
+            throw linkageFailure("epoll_create1", t);
+        }
+    }
+
+    /** {@code epoll_ctl(epfd, op, fd, event)}. */
+    public static int epollCtl(MemorySegment capture, int epfd, int op, int fd, MemorySegment event) {
+        try {
+            return (int) EPOLL_CTL.invokeExact(capture, epfd, op, fd, event);
+        } catch (Throwable t) {
+            throw linkageFailure("epoll_ctl", t);
+        }
+    }
+
+    /** {@code epoll_wait(epfd, events, max, timeoutMs)}. */
+    public static int epollWait(MemorySegment capture, int epfd, MemorySegment events, int max, int timeoutMs) {
+        try {
+            return (int) EPOLL_WAIT.invokeExact(capture, epfd, events, max, timeoutMs);
+        } catch (Throwable t) {
+            throw linkageFailure("epoll_wait", t);
+        }
+    }
+
+    /** The system page size. */
+    public static long pageSize() {
+        try {
+            return (long) SYSCONF.invokeExact(30); // _SC_PAGESIZE
+        } catch (Throwable t) {
+            throw linkageFailure("sysconf", t);
+        }
+    }
+
+    /** {@code if_nametoindex(name)}: 0 and errno on failure. */
+    public static int ifNameToIndex(MemorySegment capture, MemorySegment name) {
+        try {
+            return (int) IF_NAMETOINDEX.invokeExact(capture, name);
+        } catch (Throwable t) {
+            throw linkageFailure("if_nametoindex", t);
+        }
+    }
+
+    /** {@code setns(fd, nstype)} for the calling thread. */
+    public static int setns(MemorySegment capture, int fd, int nstype) {
+        try {
+            return (int) SETNS.invokeExact(capture, fd, nstype);
+        } catch (Throwable t) {
+            throw linkageFailure("setns", t);
+        }
+    }
+
+    /** {@code open(path, flags)}. */
+    public static int open(MemorySegment capture, MemorySegment path, int flags) {
+        try {
+            return (int) OPEN.invokeExact(capture, path, flags);
+        } catch (Throwable t) {
+            throw linkageFailure("open", t);
         }
     }
 

@@ -1,0 +1,37 @@
+package dev.meshauth.bpf.datapath;
+
+import dev.meshauth.bpf.auth.AuthKey;
+import dev.meshauth.bpf.auth.AuthMapLayout;
+
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+/**
+ * An "auth required" record from the datapath: Cilium's {@code signal_msg} for
+ * {@code SIGNAL_AUTH_REQUIRED}, {u32 signal_nr = 2; struct auth_key} (16 bytes).
+ *
+ * @param key the identity pair the datapath dropped traffic for
+ */
+public record AuthSignal(AuthKey key) {
+    /** Record size in bytes. */
+    public static final int SIZE = 16;
+
+    /**
+     * Parses a ring buffer record.
+     *
+     * @throws IllegalArgumentException for a record of another size or signal number
+     */
+    public static AuthSignal parse(MemorySegment record) {
+        if (record.byteSize() != SIZE) {
+            throw new IllegalArgumentException("auth signal must be 16 bytes, got " + record.byteSize());
+        }
+        int nr = record.get(JAVA_INT.withByteAlignment(1), 0);
+        if (nr != EnforcementProgram.SIGNAL_AUTH_REQUIRED) {
+            throw new IllegalArgumentException("unexpected signal number " + nr);
+        }
+        MemorySegment aligned = java.lang.foreign.Arena.ofAuto().allocate(12, 4);
+        aligned.copyFrom(record.asSlice(4, 12));
+        return new AuthSignal(AuthMapLayout.KEY_CODEC.decode(aligned, 0));
+    }
+}

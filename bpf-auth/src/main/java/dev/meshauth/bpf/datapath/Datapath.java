@@ -1,0 +1,203 @@
+package dev.meshauth.bpf.datapath;
+
+import dev.meshauth.bpf.BpfException;
+import dev.meshauth.bpf.auth.KernelAuthMap;
+import dev.meshauth.bpf.link.TcxDirection;
+import dev.meshauth.bpf.link.TcxLink;
+import dev.meshauth.bpf.map.UpdateFlag;
+import dev.meshauth.bpf.prog.BpfProgram;
+import dev.meshauth.bpf.prog.ProgramType;
+import dev.meshauth.bpf.prog.TestRunResult;
+import dev.meshauth.bpf.ringbuf.RingBufferReader;
+import dev.meshauth.bpf.sys.PossibleCpus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The standalone datapath: the enforcement program, its maps, its tcx links and its signal reader, as
+ * one object. Program it from plain records, attach it to endpoint interfaces, read its counters,
+ * subscribe to auth-required signals. Closing it detaches every link and frees every map it created;
+ * nothing is pinned (the auth map is the caller's and stays).
+ */
+public final class Datapath implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Datapath.class);
+
+    private final DatapathMaps maps;
+    private final BpfProgram program;
+    private final ClockOffset clock;
+    private final List<TcxLink> links = new ArrayList<>(); // @GuardedBy("this")
+    private final List<RingBufferReader> readers = new ArrayList<>(); // @GuardedBy("this")
+
+    private Datapath(DatapathMaps maps, BpfProgram program, ClockOffset clock) {
+        this.maps = maps;
+        this.program = program;
+        this.clock = clock;
+    }
+
+    /**
+     * Creates the maps, loads the program against {@code authMap}, and writes the clock offset and signal
+     * interval.
+     *
+     * @throws BpfException if a map or the program cannot be created (the verifier log is in the message)
+     */
+    public static Datapath create(KernelAuthMap authMap, DatapathOptions options, ClockOffset clock)
+            throws BpfException {
+        DatapathMaps maps = new DatapathMaps(authMap, options);
+        try {
+            BpfProgram program = BpfProgram.load("meshauth_ing", ProgramType.SCHED_CLS,
+                    EnforcementProgram.build(), maps.fds());
+            Datapath d = new Datapath(maps, program, clock);
+            d.syncClock();
+            d.setSignalInterval(options.signalInterval());
+            return d;
+        } catch (BpfException | RuntimeException e) {
+            maps.close();
+            throw e;
+        }
+    }
+
+    /** Writes the utime offset; call it periodically (Cilium resyncs every minute) to follow clock steps. */
+    public void syncClock() throws BpfException {
+        writeConfig(DatapathMaps.CONFIG_UTIME_OFFSET, clock.compute());
+    }
+
+    /** Sets the minimum interval between two auth-required records for one key. */
+    public void setSignalInterval(Duration interval) throws BpfException {
+        writeConfig(DatapathMaps.CONFIG_SIGNAL_INTERVAL, interval.toNanos());
+    }
+
+    private void writeConfig(int index, long value) throws BpfException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment k = arena.allocate(JAVA_INT);
+            MemorySegment v = arena.allocate(JAVA_LONG);
+            k.set(JAVA_INT, 0, index);
+            v.set(JAVA_LONG, 0, value);
+            maps.config.update(k, v, UpdateFlag.ANY);
+        }
+    }
+
+    /** Maps {@code prefix} to an identity and node. */
+    public void putIpcache(Ipv4Prefix prefix, IpcacheEntry entry) throws BpfException {
+        maps.ipcache.put(prefix, entry, UpdateFlag.ANY);
+    }
+
+    /** Forgets {@code prefix}; false if it was absent. */
+    public boolean removeIpcache(Ipv4Prefix prefix) throws BpfException {
+        return maps.ipcache.remove(prefix);
+    }
+
+    /**
+     * Marks whether an ingress policy selects endpoints of {@code identity}: selected endpoints are
+     * default-deny, unselected ones default-allow.
+     */
+    public void setIngressEnforced(long identity, boolean enforced) throws BpfException {
+        if (enforced) {
+            maps.endpoints.put((int) identity, 1, UpdateFlag.ANY);
+        } else {
+            maps.endpoints.remove((int) identity);
+        }
+    }
+
+    /** Writes one policy entry. */
+    public void putPolicy(PolicyKey key, PolicyVerdict verdict) throws BpfException {
+        maps.policy.put(key, verdict, UpdateFlag.ANY);
+    }
+
+    /** Removes one policy entry; false if it was absent. */
+    public boolean removePolicy(PolicyKey key) throws BpfException {
+        return maps.policy.remove(key);
+    }
+
+    /** All policy entries. */
+    public Map<PolicyKey, PolicyVerdict> policy() throws BpfException {
+        return maps.policy.entries();
+    }
+
+    /**
+     * Attaches the program at ingress of {@code ifname} (the endpoint's interface, seen from inside its
+     * namespace) in {@code netns}, or the current namespace if empty.
+     */
+    public synchronized TcxLink attachIngress(String ifname, Optional<Path> netns) throws BpfException {
+        TcxLink link = TcxLink.attach(program, ifname, netns, TcxDirection.INGRESS);
+        links.add(link);
+        LOG.info("datapath attached: {}", link.description());
+        return link;
+    }
+
+    /** Detaches one link this datapath made. */
+    public synchronized void detach(TcxLink link) {
+        if (links.remove(link)) {
+            link.close();
+            LOG.info("datapath detached: {}", link.description());
+        }
+    }
+
+    /**
+     * Delivers every auth-required record to {@code listener} on a dedicated thread until closed.
+     *
+     * @throws BpfException if the ring buffer cannot be mapped
+     */
+    public synchronized AutoCloseable subscribe(Consumer<AuthSignal> listener) throws BpfException {
+        RingBufferReader reader = RingBufferReader.start(maps.signals,
+                record -> listener.accept(AuthSignal.parse(record)), "meshauth-auth-signals");
+        readers.add(reader);
+        return () -> {
+            synchronized (this) {
+                if (readers.remove(reader)) {
+                    reader.close();
+                }
+            }
+        };
+    }
+
+    /** Sums of the per-CPU counters. */
+    public Map<Counter, Long> counters() throws BpfException {
+        int cpus = PossibleCpus.count();
+        Map<Counter, Long> out = new EnumMap<>(Counter.class);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment k = arena.allocate(JAVA_INT);
+            MemorySegment v = arena.allocate(8L * cpus, 8);
+            for (Counter c : Counter.values()) {
+                k.set(JAVA_INT, 0, c.ordinal());
+                long sum = 0;
+                if (maps.counters.lookup(k, v)) {
+                    for (int cpu = 0; cpu < cpus; cpu++) {
+                        sum += v.getAtIndex(JAVA_LONG, cpu);
+                    }
+                }
+                out.put(c, sum);
+            }
+        }
+        return out;
+    }
+
+    /** Runs the program on one frame ({@code BPF_PROG_TEST_RUN}): for tests and benchmarks. */
+    public TestRunResult testRun(byte[] frame, int repeat) throws BpfException {
+        return program.testRun(frame, repeat);
+    }
+
+    /** Detaches all links, stops readers, frees the program and the datapath's own maps. */
+    @Override
+    public synchronized void close() {
+        readers.forEach(RingBufferReader::close);
+        readers.clear();
+        links.forEach(TcxLink::close);
+        links.clear();
+        program.close();
+        maps.close();
+    }
+}
