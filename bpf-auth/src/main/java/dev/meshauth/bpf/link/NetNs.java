@@ -29,19 +29,26 @@ public final class NetNs {
         return Path.of("/var/run/netns", name);
     }
 
-    /** Work that may fail with a kernel error. */
+    /**
+     * Work to run inside a namespace.
+     *
+     * @param <T> result
+     * @param <E> what the work may throw
+     */
     @FunctionalInterface
-    public interface Work<T> {
+    public interface Work<T, E extends Exception> {
         /** Runs inside the namespace. */
-        T run() throws BpfException;
+        T run() throws E;
     }
 
     /**
      * Runs {@code work} in the namespace at {@code nsPath}, or in the current one if empty.
      *
-     * @throws BpfException from the work, or if the namespace cannot be entered
+     * @throws E from the work
+     * @throws BpfException if the namespace cannot be entered
      */
-    public static <T> T run(Optional<Path> nsPath, Work<T> work) throws BpfException {
+    @SuppressWarnings("unchecked")
+    public static <T, E extends Exception> T run(Optional<Path> nsPath, Work<T, E> work) throws E, BpfException {
         if (nsPath.isEmpty()) {
             return work.run();
         }
@@ -70,13 +77,17 @@ public final class NetNs {
             Thread.currentThread().interrupt();
             throw BpfException.of("enter network namespace", ns.toString(), "interrupted");
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof BpfException be) {
+            Throwable cause = e.getCause();
+            if (cause instanceof BpfException be) {
                 throw be;
             }
-            if (e.getCause() instanceof RuntimeException re) {
+            if (cause instanceof RuntimeException re) {
                 throw re;
             }
-            throw new IllegalStateException(e.getCause());
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw (E) cause; // the only checked exceptions the task can throw are E and BpfException
         }
     }
 
