@@ -185,6 +185,11 @@ public final class Datapath implements AutoCloseable {
         return out;
     }
 
+    /** The loaded program's kernel id. */
+    public int programId() throws BpfException {
+        return program.id();
+    }
+
     /** Runs the program on one frame ({@code BPF_PROG_TEST_RUN}): for tests and benchmarks. */
     public TestRunResult testRun(byte[] frame, int repeat) throws BpfException {
         return program.testRun(frame, repeat);

@@ -24,6 +24,7 @@ public final class BpfProgram implements AutoCloseable {
     private static final int LOG_SIZE = 1 << 20;
     private static final int LOG_SIZE_MAX = 16 << 20;
     private static final int LOG_TAIL_LINES = 40;
+    private static final int PROG_INFO_SIZE = 232; // sizeof(struct bpf_prog_info), 6.18
 
     private final Fd fd;
     private final String name;
@@ -114,6 +115,29 @@ public final class BpfProgram implements AutoCloseable {
             int outLen = Math.min(call.getInt(12), outSize);
             return new TestRunResult(retval, duration, out.asSlice(0, outLen).toArray(JAVA_BYTE));
         }
+    }
+
+    /** The kernel-wide program id, as {@code bpftool prog show} prints it. */
+    public int id() throws BpfException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment info = arena.allocate(PROG_INFO_SIZE, 8);
+            BpfCall.begin(BpfCommand.OBJ_GET_INFO_BY_FD).putInt(0, fd.get()).putInt(4, PROG_INFO_SIZE)
+                    .putAddress(8, info).invokeOrThrow("program " + name);
+            return info.get(java.lang.foreign.ValueLayout.JAVA_INT, 4);
+        }
+    }
+
+    /** True while the kernel still holds a program with this id (something references it). */
+    public static boolean exists(int id) throws BpfException {
+        long r = BpfCall.begin(BpfCommand.PROG_GET_FD_BY_ID).putInt(0, id).invoke();
+        if (r >= 0) {
+            new Fd((int) r).close();
+            return true;
+        }
+        if (r == -Errno.ENOENT.number()) {
+            return false;
+        }
+        throw BpfException.syscall(BpfCommand.PROG_GET_FD_BY_ID.kernelName(), "program id " + id, (int) -r);
     }
 
     /** The program's fd, for attaching. */

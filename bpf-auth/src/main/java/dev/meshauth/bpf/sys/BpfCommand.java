@@ -17,6 +17,7 @@ public enum BpfCommand {
     OBJ_PIN(6, 16),
     OBJ_GET(7, 16),
     PROG_TEST_RUN(10, 76),
+    PROG_GET_FD_BY_ID(13, 12),
     OBJ_GET_INFO_BY_FD(15, 16),
     BTF_LOAD(18, 28),
     MAP_LOOKUP_BATCH(24, 56),

@@ -5,6 +5,7 @@ import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.bpf.auth.KernelAuthMap;
 import dev.meshauth.bpf.link.NetNs;
+import dev.meshauth.bpf.prog.BpfProgram;
 import dev.meshauth.bpf.testing.KernelTest;
 import dev.meshauth.bpf.testing.ScratchBpfFs;
 import dev.meshauth.bpf.testing.TestNetwork;
@@ -120,13 +121,22 @@ class DatapathTrafficKernelTest {
                     }
                 }
             });
+            int programId;
             try (Datapath datapath = Datapath.create(authMap, DatapathOptions.DEFAULTS, new ClockOffset())) {
+                programId = datapath.programId();
                 datapath.putIpcache(Ipv4Prefix.host(net.addrB()), new IpcacheEntry(SERVER_ID, 0));
                 datapath.setIngressEnforced(SERVER_ID, true); // no allow entry at all: everything drops
                 datapath.attachIngress(net.ifB(), Optional.of(net.nsB()));
                 assertThat(connects(net)).isFalse();
+                assertThat(BpfProgram.exists(programId)).isTrue();
             }
             assertThat(connects(net)).as("after close nothing is attached").isTrue();
+            // The kernel frees the program after an RCU grace period: wait for it, bounded.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (BpfProgram.exists(programId) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(BpfProgram.exists(programId)).as("program freed after close").isFalse();
         }
     }
 }
