@@ -6,6 +6,7 @@ package dev.meshauth.spire;
  */
 public enum SvidRule {
     PARSE("certificate or key could not be parsed"),
+    NO_IDENTITY("no identity was issued"),
     CHAIN_EMPTY("the SVID has no certificates"),
     SPIFFE_ID_SCHEME("SPIFFE ID must use the spiffe:// scheme (SPIFFE-ID §2)"),
     SPIFFE_ID_TRUST_DOMAIN("SPIFFE ID trust domain must be non-empty, lowercase [a-z0-9._-], no port or userinfo (SPIFFE-ID §2.1)"),

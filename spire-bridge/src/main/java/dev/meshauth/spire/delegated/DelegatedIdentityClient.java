@@ -1,0 +1,241 @@
+package dev.meshauth.spire.delegated;
+
+import dev.meshauth.spire.grpc.UnixSockets;
+import dev.meshauth.spire.svid.WorkloadSvid;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import spire.api.agent.delegatedidentity.v1.DelegatedIdentityGrpc;
+import spire.api.agent.delegatedidentity.v1.Delegatedidentity.SubscribeToX509BundlesRequest;
+import spire.api.agent.delegatedidentity.v1.Delegatedidentity.SubscribeToX509BundlesResponse;
+import spire.api.agent.delegatedidentity.v1.Delegatedidentity.SubscribeToX509SVIDsRequest;
+import spire.api.agent.delegatedidentity.v1.Delegatedidentity.SubscribeToX509SVIDsResponse;
+
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * Subscribes to SPIRE's Delegated Identity API on the agent's admin socket and keeps the node's
+ * workload SVIDs and trust bundle current: {@code SubscribeToX509SVIDs} with the delegate selectors and
+ * {@code SubscribeToX509Bundles}, both re-opened with jittered backoff (100 ms to 10 s) when they end.
+ * While a stream is down the SVIDs already held are served until they expire.
+ *
+ * <p>All state changes run on one thread, in order; {@code listener} is called on it.
+ */
+public final class DelegatedIdentityClient implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DelegatedIdentityClient.class);
+
+    private final DelegatedIdentityOptions options;
+    private final InstantSource clock;
+    private final Consumer<IdentityEvent> listener;
+    private final ManagedChannel channel;
+    private final DelegatedIdentityGrpc.DelegatedIdentityStub stub;
+    private final ScheduledExecutorService loop;
+    private final IdentityState state;
+    private final Stream svidStream = new Stream("x509-svids");
+    private final Stream bundleStream = new Stream("x509-bundles");
+    private final AtomicLong reconnects = new AtomicLong();
+    private volatile Map<Long, WorkloadSvid> snapshot = Map.of();
+    private volatile List<X509Certificate> roots = List.of();
+    private volatile boolean closed;
+
+    private DelegatedIdentityClient(DelegatedIdentityOptions options, InstantSource clock, Backoff svidBackoff,
+            Backoff bundleBackoff, Consumer<IdentityEvent> listener) {
+        this.options = options;
+        this.clock = clock;
+        this.listener = listener;
+        this.channel = UnixSockets.channel(options.adminSocket(), options.maxMessageBytes());
+        this.stub = DelegatedIdentityGrpc.newStub(channel);
+        this.loop = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("spire-delegated-identity").factory());
+        this.state = new IdentityState(options.trustDomain());
+        svidStream.backoff = svidBackoff;
+        bundleStream.backoff = bundleBackoff;
+    }
+
+    /** Starts both subscriptions. */
+    public static DelegatedIdentityClient start(DelegatedIdentityOptions options, InstantSource clock,
+            Consumer<IdentityEvent> listener) {
+        return start(options, clock, Backoff.standard(), Backoff.standard(), listener);
+    }
+
+    /** Starts both subscriptions with the given backoffs (tests). */
+    public static DelegatedIdentityClient start(DelegatedIdentityOptions options, InstantSource clock, Backoff svidBackoff,
+            Backoff bundleBackoff, Consumer<IdentityEvent> listener) {
+        DelegatedIdentityClient c = new DelegatedIdentityClient(options, clock, svidBackoff, bundleBackoff, listener);
+        c.loop.execute(c::openBundles);
+        c.loop.execute(c::openSvids);
+        return c;
+    }
+
+    /** One stream's lifecycle. Fields are touched only on the loop thread. */
+    private static final class Stream {
+        final String name;
+        Backoff backoff;
+        ClientCallStreamObserver<?> call;
+        boolean up;
+
+        Stream(String name) {
+            this.name = name;
+        }
+    }
+
+    private void openSvids() {
+        if (closed) {
+            return;
+        }
+        SubscribeToX509SVIDsRequest req = SubscribeToX509SVIDsRequest.newBuilder().addAllSelectors(options.selectors()).build();
+        stub.subscribeToX509SVIDs(req, observer(svidStream, this::onSvids, this::openSvids));
+    }
+
+    private void openBundles() {
+        if (closed) {
+            return;
+        }
+        stub.subscribeToX509Bundles(SubscribeToX509BundlesRequest.getDefaultInstance(),
+                observer(bundleStream, this::onBundles, this::openBundles));
+    }
+
+    private <T> ClientResponseObserver<Object, T> observer(Stream s, Consumer<T> onMessage, Runnable reopen) {
+        return new ClientResponseObserver<>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<Object> call) {
+                s.call = call;
+            }
+
+            @Override
+            public void onNext(T value) {
+                loop.execute(() -> {
+                    if (!s.up) {
+                        s.up = true;
+                        s.backoff.reset();
+                        emit(new IdentityEvent.StreamUp(s.name));
+                    }
+                    onMessage.accept(value);
+                });
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                loop.execute(() -> down(s, describe(t), reopen));
+            }
+
+            @Override
+            public void onCompleted() {
+                loop.execute(() -> down(s, "the SPIRE agent ended the stream", reopen));
+            }
+        };
+    }
+
+    private void down(Stream s, String reason, Runnable reopen) {
+        if (closed) {
+            return;
+        }
+        s.up = false;
+        Duration delay = s.backoff.next();
+        reconnects.incrementAndGet();
+        LOG.warn("SPIRE Delegated Identity stream down, reconnecting: stream={} admin_socket={} retry_in_ms={} reason=\"{}\"",
+                s.name, options.adminSocket(), delay.toMillis(), reason);
+        emit(new IdentityEvent.StreamDown(s.name, reason));
+        loop.schedule(reopen, delay.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private String describe(Throwable t) {
+        Status st = Status.fromThrowable(t);
+        if (st.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+            return "a full-state update exceeded the " + (options.maxMessageBytes() >> 20) + " MiB message limit ("
+                    + st.getDescription() + "): raise the limit (--mesh-auth-spire-max-message-size)";
+        }
+        if (st.getCode() == Status.Code.UNAVAILABLE) {
+            return "cannot reach the SPIRE agent admin socket at " + options.adminSocket()
+                    + " (is the SPIRE agent running with admin_socket_path set?): " + st.getDescription();
+        }
+        if (st.getCode() == Status.Code.PERMISSION_DENIED) {
+            return "the SPIRE agent refused us (" + st.getDescription() + "): is this agent's SPIFFE ID in the SPIRE"
+                    + " agent's authorized_delegates, and does it have a registration entry?";
+        }
+        return st.getCode() + ": " + st.getDescription();
+    }
+
+    private void onSvids(SubscribeToX509SVIDsResponse update) {
+        List<IdentityEvent> events = state.applySvids(update, clock.instant());
+        publish(events);
+    }
+
+    private void onBundles(SubscribeToX509BundlesResponse update) {
+        Map<String, byte[]> bundles = new HashMap<>();
+        update.getCaCertificatesMap().forEach((k, v) -> bundles.put(k, v.toByteArray()));
+        publish(state.applyBundle(bundles, clock.instant()));
+    }
+
+    private void publish(List<IdentityEvent> events) {
+        snapshot = state.svids();
+        roots = state.roots();
+        events.forEach(this::emit);
+    }
+
+    private void emit(IdentityEvent e) {
+        if (e instanceof IdentityEvent.SvidRejected r) {
+            LOG.error("SVID from SPIRE rejected, keeping the previous one if any: spiffe_id={} reason=\"{}\"", r.spiffeId(),
+                    r.reason());
+        }
+        try {
+            listener.accept(e);
+        } catch (RuntimeException ex) {
+            LOG.error("identity event listener failed on {}", e.getClass().getSimpleName(), ex);
+        }
+    }
+
+    /** The current, unexpired SVID of {@code identity}. */
+    public Optional<WorkloadSvid> svid(long identity) {
+        WorkloadSvid s = snapshot.get(identity);
+        return s != null && clock.instant().isBefore(s.notAfter()) ? Optional.of(s) : Optional.empty();
+    }
+
+    /** All SVIDs held (some may have expired while the stream was down). */
+    public Map<Long, WorkloadSvid> svids() {
+        return snapshot;
+    }
+
+    /** The trust bundle's roots. */
+    public List<X509Certificate> roots() {
+        return roots;
+    }
+
+    /** Stream restarts so far. */
+    public long reconnects() {
+        return reconnects.get();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        loop.execute(() -> {
+            for (Stream s : List.of(svidStream, bundleStream)) {
+                if (s.call != null) {
+                    s.call.cancel("client closed", null);
+                }
+            }
+        });
+        loop.shutdown();
+        try {
+            loop.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        channel.shutdownNow();
+    }
+}

@@ -1,0 +1,37 @@
+package dev.meshauth.spire.delegated;
+
+import dev.meshauth.spire.svid.WorkloadSvid;
+
+import java.security.cert.X509Certificate;
+import java.util.List;
+
+/** What changed in the identities this node holds. */
+public sealed interface IdentityEvent {
+    /** An identity's SVID arrived for the first time. */
+    record SvidAdded(long identity, WorkloadSvid svid) implements IdentityEvent {
+    }
+
+    /** An identity's SVID changed (new chain or expiry): rotation. */
+    record SvidRotated(long identity, WorkloadSvid previous, WorkloadSvid svid) implements IdentityEvent {
+    }
+
+    /** An identity is absent from a full-state update: its entry was deleted or no longer matches. */
+    record SvidRemoved(long identity, WorkloadSvid previous) implements IdentityEvent {
+    }
+
+    /** A received SVID broke a rule and was discarded; the previous one (if any) stays. */
+    record SvidRejected(String spiffeId, String reason) implements IdentityEvent {
+    }
+
+    /** The trust bundle of the trust domain changed. */
+    record BundleChanged(String trustDomain, List<X509Certificate> roots) implements IdentityEvent {
+    }
+
+    /** A stream to the SPIRE agent went down; SVIDs held are served until they expire. */
+    record StreamDown(String stream, String reason) implements IdentityEvent {
+    }
+
+    /** A stream (re)connected and delivered its first full state. */
+    record StreamUp(String stream) implements IdentityEvent {
+    }
+}

@@ -1,0 +1,125 @@
+package dev.meshauth.spire.delegated;
+
+import dev.meshauth.spire.SvidException;
+import dev.meshauth.spire.WireIds;
+import dev.meshauth.spire.svid.DerCodec;
+import dev.meshauth.spire.svid.SvidValidator;
+import dev.meshauth.spire.svid.WorkloadSvid;
+import io.spiffe.spiffeid.TrustDomain;
+import spire.api.agent.delegatedidentity.v1.Delegatedidentity.SubscribeToX509SVIDsResponse;
+import spire.api.agent.delegatedidentity.v1.Delegatedidentity.X509SVIDWithKey;
+
+import java.io.ByteArrayOutputStream;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The node's identities as last received: pure state transitions from full-state updates to events,
+ * with no I/O, so every rule (validation, rotation, removal, "a bad SVID never replaces a good one") is
+ * testable without a stream.
+ */
+final class IdentityState {
+    private final TrustDomain trustDomain;
+    private Map<Long, WorkloadSvid> svids = Map.of();
+    private List<X509Certificate> roots = List.of();
+    private SubscribeToX509SVIDsResponse pending; // waiting for the first bundle
+
+    IdentityState(TrustDomain trustDomain) {
+        this.trustDomain = trustDomain;
+    }
+
+    Map<Long, WorkloadSvid> svids() {
+        return svids;
+    }
+
+    List<X509Certificate> roots() {
+        return roots;
+    }
+
+    /** Applies a full-state SVID update; returns the events it causes. */
+    List<IdentityEvent> applySvids(SubscribeToX509SVIDsResponse update, Instant now) {
+        if (roots.isEmpty()) {
+            pending = update; // cannot validate without the bundle; applied when it arrives
+            return List.of();
+        }
+        List<IdentityEvent> events = new ArrayList<>();
+        Map<Long, WorkloadSvid> next = new HashMap<>();
+        for (X509SVIDWithKey item : update.getX509SvidsList()) {
+            String id = item.hasX509Svid() ? WireIds.toString(item.getX509Svid().getId()) : "(missing)";
+            try {
+                WorkloadSvid svid = parse(item, now);
+                if (svid.identity().isEmpty()) {
+                    events.add(new IdentityEvent.SvidRejected(id, "not a security identity (path must be /identity/<n>)"));
+                    continue;
+                }
+                next.put(svid.identity().getAsLong(), svid);
+            } catch (SvidException e) {
+                events.add(new IdentityEvent.SvidRejected(id, e.getMessage()));
+                previousFor(id).ifPresent(prev -> next.put(prev.identity().getAsLong(), prev));
+            }
+        }
+        for (Map.Entry<Long, WorkloadSvid> e : next.entrySet()) {
+            WorkloadSvid before = svids.get(e.getKey());
+            if (before == null) {
+                events.add(new IdentityEvent.SvidAdded(e.getKey(), e.getValue()));
+            } else if (!before.sameMaterial(e.getValue())) {
+                events.add(new IdentityEvent.SvidRotated(e.getKey(), before, e.getValue()));
+            }
+        }
+        for (Map.Entry<Long, WorkloadSvid> e : svids.entrySet()) {
+            if (!next.containsKey(e.getKey())) {
+                events.add(new IdentityEvent.SvidRemoved(e.getKey(), e.getValue()));
+            }
+        }
+        svids = Map.copyOf(next);
+        return events;
+    }
+
+    /** Applies a bundle update; re-applies an SVID update that was waiting for it. */
+    List<IdentityEvent> applyBundle(Map<String, byte[]> caCertificates, Instant now) {
+        byte[] der = caCertificates.get(trustDomain.toIdString());
+        if (der == null) {
+            der = caCertificates.get(trustDomain.getName()); // the proto comment says "trust domain name"
+        }
+        List<IdentityEvent> events = new ArrayList<>();
+        if (der == null) {
+            events.add(new IdentityEvent.SvidRejected(trustDomain.toIdString(),
+                    "bundle update has no entry for our trust domain; keeping the previous bundle"));
+            return events;
+        }
+        List<X509Certificate> next;
+        try {
+            next = DerCodec.certificates(der);
+        } catch (SvidException e) {
+            events.add(new IdentityEvent.SvidRejected(trustDomain.toIdString(), "bundle: " + e.getMessage()));
+            return events;
+        }
+        if (!next.equals(roots)) {
+            roots = List.copyOf(next);
+            events.add(new IdentityEvent.BundleChanged(trustDomain.getName(), roots));
+        }
+        if (pending != null) {
+            SubscribeToX509SVIDsResponse p = pending;
+            pending = null;
+            events.addAll(applySvids(p, now));
+        }
+        return events;
+    }
+
+    private Optional<WorkloadSvid> previousFor(String spiffeId) {
+        return svids.values().stream().filter(s -> s.spiffeId().toString().equals(spiffeId)).findFirst();
+    }
+
+    private WorkloadSvid parse(X509SVIDWithKey item, Instant now) throws SvidException {
+        ByteArrayOutputStream chain = new ByteArrayOutputStream();
+        item.getX509Svid().getCertChainList().forEach(b -> chain.writeBytes(b.toByteArray()));
+        List<X509Certificate> certs = DerCodec.certificates(chain.toByteArray());
+        return SvidValidator.validate(certs, DerCodec.privateKey(item.getX509SvidKey().toByteArray()),
+                item.getX509Svid().getHint(), trustDomain, roots, now);
+    }
+}

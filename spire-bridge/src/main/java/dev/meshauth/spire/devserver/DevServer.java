@@ -1,0 +1,114 @@
+package dev.meshauth.spire.devserver;
+
+import dev.meshauth.spire.grpc.UnixSockets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.InstantSource;
+import java.util.HashSet;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An embedded SPIRE-compatible server for development and tests: the Workload API, the Delegated
+ * Identity API and the Entry API on three Unix sockets, a P-256 CA, SVIDs rotated at half-life. The same
+ * client code runs against it and against a real SPIRE agent and server.
+ */
+public final class DevServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DevServer.class);
+
+    private final DevServerConfig config;
+    private final EntryStore store;
+    private final SvidIssuer issuer;
+    private final Subscriptions subscriptions = new Subscriptions();
+    private final List<UnixSockets.UnixServer> servers;
+    private final ScheduledExecutorService rotation;
+
+    private DevServer(DevServerConfig config, EntryStore store, SvidIssuer issuer, JwtIssuer jwt) throws IOException {
+        this.config = config;
+        this.store = store;
+        this.issuer = issuer;
+        store.addListener(this::entriesChanged);
+        var workload = new DevWorkloadApiService(store, issuer, jwt, subscriptions, new HashSet<>(config.callerSelectors()));
+        var delegated = new DevDelegatedIdentityService(store, issuer, jwt, subscriptions);
+        var entries = new DevEntryService(store);
+        UnixSockets.UnixServer w = null;
+        UnixSockets.UnixServer a = null;
+        try {
+            w = UnixSockets.serve(config.workloadSocket(), "rwxrwxrwx", config.maxMessageBytes(), List.of(workload),
+                    List.of(new WorkloadHeaderInterceptor()));
+            a = UnixSockets.serve(config.adminSocket(), "rwxrwx---", config.maxMessageBytes(), List.of(delegated), List.of());
+            var s = UnixSockets.serve(config.serverSocket(), "rwxrwx---", config.maxMessageBytes(), List.of(entries), List.of());
+            this.servers = List.of(w, a, s);
+        } catch (IOException | RuntimeException e) {
+            if (w != null) {
+                w.close();
+            }
+            if (a != null) {
+                a.close();
+            }
+            throw e;
+        }
+        this.rotation = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("dev-spire-rotation").factory());
+    }
+
+    /**
+     * Starts serving. Prints a loud warning: this is not a production identity provider.
+     *
+     * @throws IOException if a socket cannot be bound or the data directory cannot be used
+     */
+    public static DevServer start(DevServerConfig config, InstantSource clock) throws IOException {
+        DevCa ca = config.dataDir().isPresent()
+                ? DevCa.loadOrCreate(config.dataDir().get(), config.trustDomain(), clock.instant())
+                : DevCa.create(config.trustDomain(), clock.instant());
+        EntryStore store = new EntryStore(config.trustDomain(), config.dataDir().map(d -> d.resolve("entries.pb")), clock);
+        SvidIssuer issuer = new SvidIssuer(ca, config.svidTtl(), clock);
+        DevServer server = new DevServer(config, store, issuer, new JwtIssuer(java.time.Duration.ofMinutes(5), clock));
+        LOG.warn("DEVELOPMENT SPIRE SERVER: for development and tests only, never production: trust_domain={}"
+                + " workload_socket={} admin_socket={} server_socket={}", config.trustDomain().getName(),
+                config.workloadSocket(), config.adminSocket(), config.serverSocket());
+        server.rotation.scheduleWithFixedDelay(server::tick, 1, 1, TimeUnit.SECONDS);
+        return server;
+    }
+
+    /** Rotates SVIDs past half-life and pushes new full states; the scheduler calls it every second. */
+    public void tick() {
+        try {
+            if (issuer.rotateDue(store.all())) {
+                subscriptions.changed();
+            }
+        } catch (RuntimeException e) {
+            LOG.error("SVID rotation failed; will retry in 1s", e);
+        }
+    }
+
+    private void entriesChanged() {
+        issuer.rotateDue(store.all()); // forget SVIDs of deleted entries before re-sending state
+        subscriptions.changed();
+    }
+
+    /** The configuration it runs with. */
+    public DevServerConfig config() {
+        return config;
+    }
+
+    /** The CA (tests use its root as the trust bundle). */
+    public DevCa ca() {
+        return issuer.ca();
+    }
+
+    /** Open streams, for tests and status. */
+    public int openStreams() {
+        return subscriptions.size();
+    }
+
+    @Override
+    public void close() {
+        rotation.shutdownNow();
+        subscriptions.closeAll();
+        servers.forEach(UnixSockets.UnixServer::close);
+    }
+}

@@ -1,0 +1,70 @@
+package dev.meshauth.spire.devserver;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * Open server streams that re-send their full state whenever identities change (an entry was created,
+ * updated or deleted, or an SVID rotated). Full state every time: the SPIFFE Workload API and SPIRE's
+ * Delegated Identity API are full-state streams, absent items are removals.
+ */
+final class Subscriptions {
+    private static final Logger LOG = LoggerFactory.getLogger(Subscriptions.class);
+
+    private record Sub<T>(StreamObserver<T> observer, Supplier<T> state) {
+        synchronized void send() {
+            observer.onNext(state.get());
+        }
+    }
+
+    private final Set<Sub<?>> subs = ConcurrentHashMap.newKeySet();
+
+    /** Sends the first state at once and keeps the stream until the client cancels it. */
+    <T> void open(StreamObserver<T> observer, Supplier<T> state) {
+        Sub<T> sub = new Sub<>(observer, state);
+        if (observer instanceof ServerCallStreamObserver<T> sco) {
+            sco.setOnCancelHandler(() -> subs.remove(sub));
+        }
+        subs.add(sub);
+        try {
+            sub.send();
+        } catch (RuntimeException e) {
+            subs.remove(sub);
+            throw e;
+        }
+    }
+
+    /** Re-sends every stream's full state. */
+    void changed() {
+        for (Sub<?> s : subs) {
+            try {
+                s.send();
+            } catch (RuntimeException e) {
+                subs.remove(s); // the stream is gone (cancelled or failed)
+                LOG.debug("dropping a stream that failed to send: {}", e.toString());
+            }
+        }
+    }
+
+    /** Ends every stream (server shutdown). */
+    void closeAll() {
+        for (Sub<?> s : subs) {
+            try {
+                s.observer().onCompleted();
+            } catch (RuntimeException e) {
+                // already gone
+            }
+        }
+        subs.clear();
+    }
+
+    int size() {
+        return subs.size();
+    }
+}
