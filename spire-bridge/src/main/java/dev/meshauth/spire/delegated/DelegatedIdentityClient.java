@@ -51,6 +51,8 @@ public final class DelegatedIdentityClient implements AutoCloseable {
     private volatile Map<Long, WorkloadSvid> snapshot = Map.of();
     private volatile List<X509Certificate> roots = List.of();
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicReference<SubscribeToX509SVIDsResponse> latestSvids =
+            new java.util.concurrent.atomic.AtomicReference<>();
 
     private DelegatedIdentityClient(DelegatedIdentityOptions options, InstantSource clock, Backoff svidBackoff,
             Backoff bundleBackoff, Consumer<IdentityEvent> listener) {
@@ -98,7 +100,7 @@ public final class DelegatedIdentityClient implements AutoCloseable {
             return;
         }
         SubscribeToX509SVIDsRequest req = SubscribeToX509SVIDsRequest.newBuilder().addAllSelectors(options.selectors()).build();
-        stub.subscribeToX509SVIDs(req, observer(svidStream, this::onSvids, this::openSvids));
+        stub.subscribeToX509SVIDs(req, observer(svidStream, this::onSvids, this::openSvids, latestSvids::set));
     }
 
     private void openBundles() {
@@ -106,10 +108,11 @@ public final class DelegatedIdentityClient implements AutoCloseable {
             return;
         }
         stub.subscribeToX509Bundles(SubscribeToX509BundlesRequest.getDefaultInstance(),
-                observer(bundleStream, this::onBundles, this::openBundles));
+                observer(bundleStream, this::onBundles, this::openBundles, b -> { }));
     }
 
-    private <T> ClientResponseObserver<Object, T> observer(Stream s, Consumer<T> onMessage, Runnable reopen) {
+    private <T> ClientResponseObserver<Object, T> observer(Stream s, Consumer<T> onMessage, Runnable reopen,
+            Consumer<T> onArrival) {
         return new ClientResponseObserver<>() {
             @Override
             public void beforeStart(ClientCallStreamObserver<Object> call) {
@@ -118,7 +121,8 @@ public final class DelegatedIdentityClient implements AutoCloseable {
 
             @Override
             public void onNext(T value) {
-                loop.execute(() -> {
+                onArrival.accept(value);
+                execute(() -> {
                     if (!s.up) {
                         s.up = true;
                         s.backoff.reset();
@@ -130,14 +134,22 @@ public final class DelegatedIdentityClient implements AutoCloseable {
 
             @Override
             public void onError(Throwable t) {
-                loop.execute(() -> down(s, describe(t), reopen));
+                execute(() -> down(s, describe(t), reopen));
             }
 
             @Override
             public void onCompleted() {
-                loop.execute(() -> down(s, "the SPIRE agent ended the stream", reopen));
+                execute(() -> down(s, "the SPIRE agent ended the stream", reopen));
             }
         };
+    }
+
+    private void execute(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing: the stream's last callbacks have nowhere to go, and need none
+        }
     }
 
     private void down(Stream s, String reason, Runnable reopen) {
@@ -171,8 +183,11 @@ public final class DelegatedIdentityClient implements AutoCloseable {
     }
 
     private void onSvids(SubscribeToX509SVIDsResponse update) {
-        List<IdentityEvent> events = state.applySvids(update, clock.instant());
-        publish(events);
+        // Each message is the full state: if newer ones queued up while this thread was busy, only the
+        // newest matters (see latestSvids); older ones are skipped, not applied.
+        if (latestSvids.compareAndSet(update, null)) {
+            publish(state.applySvids(update, clock.instant()));
+        }
     }
 
     private void onBundles(SubscribeToX509BundlesResponse update) {

@@ -28,6 +28,7 @@ final class IdentityState {
     private Map<Long, WorkloadSvid> svids = Map.of();
     private List<X509Certificate> roots = List.of();
     private SubscribeToX509SVIDsResponse pending; // waiting for the first bundle
+    private List<X509Certificate> validatedAgainst = List.of(); // the roots the held SVIDs were checked with
 
     IdentityState(TrustDomain trustDomain) {
         this.trustDomain = trustDomain;
@@ -52,7 +53,7 @@ final class IdentityState {
         for (X509SVIDWithKey item : update.getX509SvidsList()) {
             String id = item.hasX509Svid() ? WireIds.toString(item.getX509Svid().getId()) : "(missing)";
             try {
-                WorkloadSvid svid = parse(item, now);
+                WorkloadSvid svid = reuseOrParse(item, now);
                 if (svid.identity().isEmpty()) {
                     events.add(new IdentityEvent.SvidRejected(id, "not a security identity (path must be /identity/<n>)"));
                     continue;
@@ -77,6 +78,7 @@ final class IdentityState {
             }
         }
         svids = Map.copyOf(next);
+        validatedAgainst = roots;
         return events;
     }
 
@@ -113,6 +115,33 @@ final class IdentityState {
 
     private Optional<WorkloadSvid> previousFor(String spiffeId) {
         return svids.values().stream().filter(s -> s.spiffeId().toString().equals(spiffeId)).findFirst();
+    }
+
+    /**
+     * Full-state updates repeat every unchanged SVID; one already validated against the same bundle is
+     * reused (its expiry still checked), so a 10 000-identity update costs one validation per change.
+     */
+    private WorkloadSvid reuseOrParse(X509SVIDWithKey item, Instant now) throws SvidException {
+        if (item.getX509Svid().getCertChainCount() > 0) {
+            byte[] leafDer = item.getX509Svid().getCertChain(0).toByteArray();
+            for (WorkloadSvid held : candidates(item)) {
+                try {
+                    if (java.util.Arrays.equals(held.leaf().getEncoded(), leafDer)
+                            && java.util.Arrays.equals(held.key().getEncoded(), item.getX509SvidKey().toByteArray())
+                            && now.isBefore(held.notAfter()) && validatedAgainst == roots) {
+                        return held;
+                    }
+                } catch (java.security.cert.CertificateEncodingException e) {
+                    break; // fall through to a full parse
+                }
+            }
+        }
+        return parse(item, now);
+    }
+
+    private List<WorkloadSvid> candidates(X509SVIDWithKey item) {
+        String id = WireIds.toString(item.getX509Svid().getId());
+        return svids.values().stream().filter(s -> s.spiffeId().toString().equals(id)).toList();
     }
 
     private WorkloadSvid parse(X509SVIDWithKey item, Instant now) throws SvidException {

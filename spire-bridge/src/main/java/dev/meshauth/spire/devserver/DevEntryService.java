@@ -116,8 +116,7 @@ final class DevEntryService extends EntryGrpc.EntryImplBase {
     @Override
     public void batchCreateEntry(BatchCreateEntryRequest request, StreamObserver<BatchCreateEntryResponse> observer) {
         BatchCreateEntryResponse.Builder b = BatchCreateEntryResponse.newBuilder();
-        for (Entry e : request.getEntriesList()) {
-            EntryStore.CreateResult r = store.create(e);
+        for (EntryStore.CreateResult r : store.createAll(request.getEntriesList())) {
             BatchCreateEntryResponse.Result.Builder rb = BatchCreateEntryResponse.Result.newBuilder()
                     .setStatus(status(r.code(), r.message()));
             if (r.entry() != null) {

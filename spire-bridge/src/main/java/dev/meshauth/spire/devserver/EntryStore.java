@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -30,7 +29,15 @@ public final class EntryStore {
     private final InstantSource clock;
     private final TreeMap<String, Entry> entries = new TreeMap<>(); // @GuardedBy("this")
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final java.util.Map<SimilarKey, String> bySimilarity = new java.util.HashMap<>(); // @GuardedBy("this")
     private long revision; // @GuardedBy("this")
+
+    /** SPIRE's "similar entry": same SPIFFE ID, parent and selector set. */
+    private record SimilarKey(SPIFFEID spiffeId, SPIFFEID parentId, Set<Selector> selectors) {
+        static SimilarKey of(Entry e) {
+            return new SimilarKey(e.getSpiffeId(), e.getParentId(), Set.copyOf(e.getSelectorsList()));
+        }
+    }
 
     /** A store, loaded from {@code file} if it exists. */
     public EntryStore(TrustDomain trustDomain, Optional<Path> file, InstantSource clock) throws IOException {
@@ -41,6 +48,7 @@ public final class EntryStore {
             try {
                 for (Entry e : ListEntriesResponse.parseFrom(Files.readAllBytes(file.get())).getEntriesList()) {
                     entries.put(e.getId(), e);
+                    bySimilarity.put(SimilarKey.of(e), e.getId());
                 }
             } catch (InvalidProtocolBufferException e) {
                 throw new IOException("entries file " + file.get() + " is corrupt: " + e.getMessage(), e);
@@ -57,18 +65,46 @@ public final class EntryStore {
     public record CreateResult(int code, String message, Entry entry) {
     }
 
+    /** Creates entries; they are persisted, and listeners told, once for the batch. */
+    public List<CreateResult> createAll(List<Entry> requested) {
+        List<CreateResult> out = new ArrayList<>();
+        synchronized (this) {
+            requested.forEach(e -> out.add(createOne(e)));
+            if (out.stream().anyMatch(r -> r.code() == 0)) {
+                persist();
+            }
+        }
+        if (out.stream().anyMatch(r -> r.code() == 0)) {
+            fire();
+        }
+        return out;
+    }
+
     /** Creates an entry, or reports ALREADY_EXISTS with the similar existing one (SPIRE's semantics). */
     public CreateResult create(Entry requested) {
+        CreateResult r;
+        synchronized (this) {
+            r = createOne(requested);
+            if (r.code() == 0) {
+                persist();
+            }
+        }
+        if (r.code() == 0) {
+            fire();
+        }
+        return r;
+    }
+
+    private synchronized CreateResult createOne(Entry requested) {
         Optional<String> invalid = validate(requested);
         if (invalid.isPresent()) {
             return new CreateResult(3, "failed to convert entry: " + invalid.get(), null);
         }
         Entry created;
         synchronized (this) {
-            for (Entry e : entries.values()) {
-                if (similar(e, requested)) {
-                    return new CreateResult(6, "similar entry already exists", e);
-                }
+            String similarId = bySimilarity.get(SimilarKey.of(requested));
+            if (similarId != null) {
+                return new CreateResult(6, "similar entry already exists", entries.get(similarId));
             }
             String id = requested.getId().isEmpty() ? UUID.randomUUID().toString() : requested.getId();
             if (entries.containsKey(id)) {
@@ -77,9 +113,8 @@ public final class EntryStore {
             created = requested.toBuilder().setId(id).setCreatedAt(clock.instant().getEpochSecond())
                     .setRevisionNumber(++revision).build();
             entries.put(id, created);
-            persist();
+            bySimilarity.put(SimilarKey.of(created), id);
         }
-        fire();
         return new CreateResult(0, "", created);
     }
 
@@ -100,6 +135,8 @@ public final class EntryStore {
             }
             updated = requested.toBuilder().setCreatedAt(old.getCreatedAt()).setRevisionNumber(++revision).build();
             entries.put(updated.getId(), updated);
+            bySimilarity.remove(SimilarKey.of(old));
+            bySimilarity.put(SimilarKey.of(updated), updated.getId());
             persist();
         }
         fire();
@@ -112,9 +149,11 @@ public final class EntryStore {
             return 3;
         }
         synchronized (this) {
-            if (entries.remove(id) == null) {
+            Entry removed = entries.remove(id);
+            if (removed == null) {
                 return 5;
             }
+            bySimilarity.remove(SimilarKey.of(removed));
             persist();
         }
         fire();
@@ -140,11 +179,6 @@ public final class EntryStore {
             }
         }
         return out;
-    }
-
-    private static boolean similar(Entry a, Entry b) {
-        return a.getSpiffeId().equals(b.getSpiffeId()) && a.getParentId().equals(b.getParentId())
-                && new HashSet<>(a.getSelectorsList()).equals(new HashSet<>(b.getSelectorsList()));
     }
 
     private Optional<String> validate(Entry e) {

@@ -24,6 +24,11 @@ final class Subscriptions {
     }
 
     private final Set<Sub<?>> subs = ConcurrentHashMap.newKeySet();
+    // Changes are coalesced: a burst of entry writes (a batch create of thousands) sends one full state
+    // per stream, not one per write, which would be quadratic in the number of entries.
+    private final java.util.concurrent.ExecutorService sender = java.util.concurrent.Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().daemon().name("dev-spire-streams").factory());
+    private final java.util.concurrent.atomic.AtomicBoolean dirty = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** Sends the first state at once and keeps the stream until the client cancels it. */
     <T> void open(StreamObserver<T> observer, Supplier<T> state) {
@@ -40,8 +45,19 @@ final class Subscriptions {
         }
     }
 
-    /** Re-sends every stream's full state. */
+    /** Schedules a re-send of every stream's full state; bursts of changes coalesce into one. */
     void changed() {
+        if (dirty.compareAndSet(false, true)) {
+            try {
+                sender.execute(this::sendAll);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // shutting down
+            }
+        }
+    }
+
+    private void sendAll() {
+        dirty.set(false);
         for (Sub<?> s : subs) {
             try {
                 s.send();
@@ -54,6 +70,7 @@ final class Subscriptions {
 
     /** Ends every stream (server shutdown). */
     void closeAll() {
+        sender.shutdownNow();
         for (Sub<?> s : subs) {
             try {
                 s.observer().onCompleted();

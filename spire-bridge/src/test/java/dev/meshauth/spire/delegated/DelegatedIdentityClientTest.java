@@ -1,0 +1,153 @@
+package dev.meshauth.spire.delegated;
+
+import dev.meshauth.spire.entry.EntryRegistrar;
+import dev.meshauth.spire.entry.RegistrationSpec;
+import dev.meshauth.spire.testing.DevSpire;
+import dev.meshauth.spire.testing.MutableClock;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.random.RandomGenerator;
+import java.util.stream.Collectors;
+import java.util.stream.LongStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The node agent's Delegated Identity subscription against the dev server, over the admin socket. */
+class DelegatedIdentityClientTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-26T12:00:00Z"));
+    private final LinkedBlockingQueue<IdentityEvent> events = new LinkedBlockingQueue<>();
+    private DevSpire devSpire;
+    private DelegatedIdentityClient client;
+
+    private void start() throws Exception {
+        devSpire = DevSpire.start(clock);
+        client = DelegatedIdentityClient.start(DelegatedIdentityOptions.defaults(devSpire.config().adminSocket(), DevSpire.TD),
+                clock, fastBackoff(), fastBackoff(), events::add);
+    }
+
+    private static Backoff fastBackoff() {
+        return new Backoff(Duration.ofMillis(20), Duration.ofMillis(200), RandomGenerator.of("L64X128MixRandom"));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (client != null) {
+            client.close();
+        }
+        if (devSpire != null) {
+            devSpire.close();
+        }
+    }
+
+    private EntryRegistrar registrar() {
+        return new EntryRegistrar(devSpire.entries(), RegistrationSpec.ciliumDefaults(DevSpire.TD));
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T extends IdentityEvent> T await(Class<T> type, Predicate<T> match) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            IdentityEvent e = events.poll(100, TimeUnit.MILLISECONDS);
+            if (type.isInstance(e) && match.test((T) e)) {
+                return (T) e;
+            }
+        }
+        throw new AssertionError("no " + type.getSimpleName() + " within " + WAIT);
+    }
+
+    private void awaitIdentities(Set<Long> expected) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline && !client.svids().keySet().equals(expected)) {
+            Thread.sleep(20);
+        }
+        assertThat(client.svids().keySet()).isEqualTo(expected);
+    }
+
+    @Test
+    void entriesCreatedThroughTheEntryApiArriveAsValidatedSvids() throws Exception {
+        start();
+        await(IdentityEvent.BundleChanged.class, b -> true);
+        long t0 = System.nanoTime();
+        registrar().reconcile(Set.of(1000L, 2000L));
+        awaitIdentities(Set.of(1000L, 2000L));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
+        assertThat(client.svid(1000)).hasValueSatisfying(s ->
+                assertThat(s.spiffeId()).hasToString("spiffe://spiffe.cilium/identity/1000"));
+        assertThat(client.roots()).containsExactly(devSpire.server().ca().certificate());
+    }
+
+    @Test
+    void rotationAtHalfLifeIsARotatedEvent() throws Exception {
+        start();
+        registrar().reconcile(Set.of(1000L));
+        IdentityEvent.SvidAdded added = await(IdentityEvent.SvidAdded.class, a -> a.identity() == 1000);
+        clock.advance(Duration.ofMinutes(29)); // TTL 1h: not yet half
+        devSpire.server().tick();
+        clock.advance(Duration.ofMinutes(2)); // past half-life
+        devSpire.server().tick();
+        IdentityEvent.SvidRotated rotated = await(IdentityEvent.SvidRotated.class, r -> r.identity() == 1000);
+        assertThat(rotated.previous().serial()).isEqualTo(added.svid().serial());
+        assertThat(rotated.svid().notAfter()).isAfter(added.svid().notAfter());
+        assertThat(client.svid(1000)).hasValueSatisfying(s -> assertThat(s.serial()).isEqualTo(rotated.svid().serial()));
+    }
+
+    @Test
+    void deletedEntriesAreRemovedEvents() throws Exception {
+        start();
+        registrar().reconcile(Set.of(1000L, 2000L));
+        awaitIdentities(Set.of(1000L, 2000L));
+        registrar().reconcile(Set.of(2000L));
+        await(IdentityEvent.SvidRemoved.class, r -> r.identity() == 1000);
+        awaitIdentities(Set.of(2000L));
+    }
+
+    @Test
+    void serverRestartMidStreamConvergesWithNoLostOrPhantomIdentities() throws Exception {
+        start();
+        registrar().reconcile(Set.of(1L, 2L, 3L));
+        awaitIdentities(Set.of(1L, 2L, 3L));
+        devSpire.stop();
+        await(IdentityEvent.StreamDown.class, d -> d.stream().equals("x509-svids"));
+        assertThat(client.svid(1)).as("served while the stream is down").isPresent();
+        devSpire.startAgain(); // same data dir: same CA, same entries
+        registrar().reconcile(Set.of(2L, 3L, 4L));
+        awaitIdentities(Set.of(2L, 3L, 4L));
+        assertThat(client.reconnects()).isPositive();
+    }
+
+    @Test
+    void heldSvidsExpireWhileTheStreamIsDown() throws Exception {
+        start();
+        registrar().reconcile(Set.of(7L));
+        awaitIdentities(Set.of(7L));
+        devSpire.stop();
+        await(IdentityEvent.StreamDown.class, d -> true);
+        clock.advance(Duration.ofHours(2));
+        assertThat(client.svid(7)).as("an expired SVID is not served").isEmpty();
+        devSpire.startAgain();
+    }
+
+    @Test
+    void tenThousandIdentitiesInOneUpdateAboveFourMebibytes() throws Exception {
+        start();
+        Set<Long> ids = LongStream.rangeClosed(1, 10_000).boxed().collect(Collectors.toSet());
+        var result = registrar().reconcile(ids);
+        assertThat(result.created()).isEqualTo(10_000);
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline && client.svids().size() < 10_000) {
+            Thread.sleep(100);
+        }
+        assertThat(client.svids().keySet()).isEqualTo(ids);
+        List<IdentityEvent> rejected = events.stream().filter(IdentityEvent.SvidRejected.class::isInstance).toList();
+        assertThat(rejected).isEmpty();
+    }
+}
