@@ -26,6 +26,7 @@ import java.util.Optional;
 final class IdentityState {
     private final TrustDomain trustDomain;
     private Map<Long, WorkloadSvid> svids = Map.of();
+    private Map<String, WorkloadSvid> bySpiffeId = Map.of();
     private List<X509Certificate> roots = List.of();
     private SubscribeToX509SVIDsResponse pending; // waiting for the first bundle
     private List<X509Certificate> validatedAgainst = List.of(); // the roots the held SVIDs were checked with
@@ -78,6 +79,9 @@ final class IdentityState {
             }
         }
         svids = Map.copyOf(next);
+        Map<String, WorkloadSvid> index = new HashMap<>();
+        next.values().forEach(v -> index.put(v.spiffeId().toString(), v));
+        bySpiffeId = index;
         validatedAgainst = roots;
         return events;
     }
@@ -114,7 +118,7 @@ final class IdentityState {
     }
 
     private Optional<WorkloadSvid> previousFor(String spiffeId) {
-        return svids.values().stream().filter(s -> s.spiffeId().toString().equals(spiffeId)).findFirst();
+        return Optional.ofNullable(bySpiffeId.get(spiffeId));
     }
 
     /**
@@ -140,8 +144,8 @@ final class IdentityState {
     }
 
     private List<WorkloadSvid> candidates(X509SVIDWithKey item) {
-        String id = WireIds.toString(item.getX509Svid().getId());
-        return svids.values().stream().filter(s -> s.spiffeId().toString().equals(id)).toList();
+        WorkloadSvid held = bySpiffeId.get(WireIds.toString(item.getX509Svid().getId()));
+        return held == null ? List.of() : List.of(held);
     }
 
     private WorkloadSvid parse(X509SVIDWithKey item, Instant now) throws SvidException {

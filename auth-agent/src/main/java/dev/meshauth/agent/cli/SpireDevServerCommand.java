@@ -1,0 +1,80 @@
+package dev.meshauth.agent.cli;
+
+import dev.meshauth.spire.devserver.DevServer;
+import dev.meshauth.spire.devserver.DevServerConfig;
+import io.spiffe.spiffeid.TrustDomain;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import spire.api.types.SelectorOuterClass.Selector;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code meshauth spire dev-server}: runs the embedded SPIRE-compatible server until interrupted. */
+@Command(name = "dev-server", mixinStandardHelpOptions = true,
+        description = {"Serve the SPIFFE Workload API, SPIRE's Delegated Identity API and SPIRE's Entry API on Unix"
+                + " sockets, with a local CA. For development and tests only."})
+public final class SpireDevServerCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--trust-domain", defaultValue = "spiffe.cilium", description = "Trust domain (default: ${DEFAULT-VALUE}).")
+    String trustDomain;
+
+    @Option(names = "--workload-socket", defaultValue = "/run/meshauth-dev-spire/workload/agent.sock",
+            description = "Workload API socket (default: ${DEFAULT-VALUE}).")
+    Path workloadSocket;
+
+    @Option(names = "--admin-socket", defaultValue = "/run/meshauth-dev-spire/admin/admin.sock",
+            description = "Delegated Identity API socket; not in the workload socket's directory (default: ${DEFAULT-VALUE}).")
+    Path adminSocket;
+
+    @Option(names = "--server-socket", defaultValue = "/run/meshauth-dev-spire/server/api.sock",
+            description = "Entry API socket (default: ${DEFAULT-VALUE}).")
+    Path serverSocket;
+
+    @Option(names = "--svid-ttl", defaultValue = "PT1H", description = "X509-SVID lifetime, ISO-8601 (default: ${DEFAULT-VALUE});"
+            + " SVIDs rotate at half of it.")
+    Duration svidTtl;
+
+    @Option(names = "--data-dir", description = "Persist the CA and entries here, so a restart keeps them.")
+    Path dataDir;
+
+    @Option(names = "--workload-selector", description = "Selector (type:value) of Workload API callers; repeatable"
+            + " (default: unix:uid:<this process's uid>).")
+    List<String> workloadSelectors = new ArrayList<>();
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        TrustDomain td = TrustDomain.parse(trustDomain);
+        List<Selector> selectors = new ArrayList<>();
+        for (String s : workloadSelectors) {
+            int colon = s.indexOf(':');
+            if (colon <= 0 || colon == s.length() - 1) {
+                throw new IllegalArgumentException("--workload-selector must be type:value, got '" + s + "'");
+            }
+            selectors.add(Selector.newBuilder().setType(s.substring(0, colon)).setValue(s.substring(colon + 1)).build());
+        }
+        DevServerConfig defaults = DevServerConfig.under(Path.of("/"), td);
+        DevServerConfig config = new DevServerConfig(td, workloadSocket, adminSocket, serverSocket, svidTtl,
+                Optional.ofNullable(dataDir), selectors.isEmpty() ? defaults.callerSelectors() : selectors, 32 << 20);
+        CountDownLatch stop = new CountDownLatch(1);
+        try (DevServer server = DevServer.start(config, InstantSource.system())) {
+            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+            spec.commandLine().getOut().printf("dev SPIRE serving trust domain %s%n  workload: %s%n  admin:    %s%n  server:   %s%n",
+                    td.getName(), workloadSocket, adminSocket, serverSocket);
+            spec.commandLine().getOut().flush();
+            stop.await();
+        }
+        return ExitCodes.OK;
+    }
+}
