@@ -1,0 +1,254 @@
+package dev.meshauth.policy.eval;
+
+import dev.meshauth.policy.endpoint.Endpoint;
+import dev.meshauth.policy.endpoint.NodeInfo;
+import dev.meshauth.policy.endpoint.ReservedIdentity;
+import dev.meshauth.policy.model.AuthType;
+import dev.meshauth.policy.model.Direction;
+import dev.meshauth.policy.model.EndpointSelector;
+import dev.meshauth.policy.model.Policy;
+import dev.meshauth.policy.model.PortProtocol;
+import dev.meshauth.policy.model.Protocol;
+import dev.meshauth.policy.model.Rule;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Evaluates policies over endpoints, purely: no I/O, no clock. Produces the standalone datapath's policy
+ * entries (with the same wildcard order the datapath uses), the auth keys current traffic will need,
+ * and explanations.
+ *
+ * <p>Semantics, as Cilium's: an endpoint no policy selects in a direction is default-allow there; a
+ * selected one is default-deny. Deny wins over allow, also over a more specific allow (the deny is
+ * written into the specific entry). Where allows overlap, an explicit {@code authentication.mode} beats
+ * a rule without one, and the higher auth type wins; an explicit auth type on a more generic entry is
+ * propagated to more specific entries without one (Cilium's authPreferredInsert).
+ */
+public final class PolicyEngine {
+    private static final int[] PROBE_PROTOCOLS = {Protocol.TCP.number(), Protocol.UDP.number()};
+    /** Probe port meaning "a port no entry names": matches only any-port entries. */
+    static final int OTHER_PORT = -1;
+
+    private final Map<EntryKey, EntryValue> entries;
+    private final Set<Long> ingressEnforced;
+    private final Set<Long> egressEnforced;
+    private final Map<Long, Set<Integer>> portsByLocal;
+
+    private PolicyEngine(Map<EntryKey, EntryValue> entries, Set<Long> ingressEnforced, Set<Long> egressEnforced) {
+        this.entries = entries;
+        this.ingressEnforced = ingressEnforced;
+        this.egressEnforced = egressEnforced;
+        this.portsByLocal = new HashMap<>();
+        entries.keySet().forEach(k -> portsByLocal.computeIfAbsent(k.local(), x -> new TreeSet<>()).add(k.port()));
+    }
+
+    /** Evaluates {@code policies} for the identities of {@code endpoints}. */
+    public static PolicyEngine evaluate(List<Policy> policies, List<Endpoint> endpoints) {
+        Map<Long, Map<String, String>> identities = new LinkedHashMap<>();
+        for (Endpoint e : endpoints) {
+            identities.putIfAbsent(e.identity(), e.labels());
+        }
+        Map<EntryKey, EntryValue> raw = new HashMap<>();
+        Set<Long> ingress = new HashSet<>();
+        Set<Long> egress = new HashSet<>();
+        for (Policy p : policies) {
+            List<Long> subjects = matching(p.subject(), identities);
+            if (subjects.isEmpty()) {
+                continue;
+            }
+            for (Rule rule : p.rules()) {
+                (rule.direction() == Direction.INGRESS ? ingress : egress).addAll(subjects);
+                List<Long> remotes = rule.peers().isEmpty() ? List.of(0L) : peers(rule.peers(), identities);
+                String reason = p.id() + " " + (rule.direction() == Direction.INGRESS ? "ingress" : "egress")
+                        + (rule.deny() ? "Deny" : "") + "[" + rule.index() + "]";
+                EntryValue value = new EntryValue(rule.deny(), rule.deny() ? AuthType.DISABLED : rule.authType(),
+                        !rule.deny() && rule.auth().isPresent(), Set.of(reason));
+                List<PortProtocol> ports = rule.ports().isEmpty() ? List.of(PortProtocol.ANY) : rule.ports();
+                for (long local : subjects) {
+                    for (long remote : remotes) {
+                        for (PortProtocol pp : ports) {
+                            for (EntryKey k : keys(local, remote, pp, rule.direction())) {
+                                raw.merge(k, value, EntryValue::merge);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return new PolicyEngine(propagate(raw), Set.copyOf(ingress), Set.copyOf(egress));
+    }
+
+    private static List<Long> matching(EndpointSelector s, Map<Long, Map<String, String>> identities) {
+        List<Long> out = new ArrayList<>();
+        identities.forEach((id, labels) -> {
+            if (s.matches(labels)) {
+                out.add(id);
+            }
+        });
+        return out;
+    }
+
+    private static List<Long> peers(List<EndpointSelector> selectors, Map<Long, Map<String, String>> identities) {
+        Set<Long> out = new TreeSet<>();
+        for (EndpointSelector s : selectors) {
+            out.addAll(matching(s, identities));
+        }
+        return new ArrayList<>(out);
+    }
+
+    /** Expands a port range into keys; a port-specific "ANY" protocol becomes TCP and UDP keys. */
+    private static List<EntryKey> keys(long local, long remote, PortProtocol pp, Direction dir) {
+        List<EntryKey> out = new ArrayList<>();
+        int[] protos = pp.protocol() == Protocol.ANY
+                ? (pp.port() == 0 ? new int[] {0} : PROBE_PROTOCOLS)
+                : new int[] {pp.protocol().number()};
+        for (int port = pp.port(); port <= pp.endPort(); port++) {
+            for (int proto : protos) {
+                out.add(new EntryKey(local, remote, port, proto, dir));
+            }
+        }
+        return out;
+    }
+
+    /** Deny into covered allows; explicit auth from generic entries into specific default ones. */
+    private static Map<EntryKey, EntryValue> propagate(Map<EntryKey, EntryValue> raw) {
+        Map<Long, List<Map.Entry<EntryKey, EntryValue>>> byLocal = new HashMap<>();
+        raw.entrySet().forEach(e -> byLocal.computeIfAbsent(e.getKey().local(), x -> new ArrayList<>()).add(e));
+        Map<EntryKey, EntryValue> out = new HashMap<>();
+        for (var e : raw.entrySet()) {
+            EntryKey k = e.getKey();
+            EntryValue v = e.getValue();
+            if (!v.deny()) {
+                for (var other : byLocal.get(k.local())) {
+                    if (other.getKey().equals(k) || !other.getKey().covers(k)) {
+                        continue;
+                    }
+                    EntryValue o = other.getValue();
+                    if (o.deny()) {
+                        v = new EntryValue(true, AuthType.DISABLED, false, o.reasons());
+                        break;
+                    }
+                    if (!v.explicitAuth() && o.explicitAuth() && o.authType().code() > v.authType().code()) {
+                        Set<String> rs = new TreeSet<>(v.reasons());
+                        rs.addAll(o.reasons());
+                        v = new EntryValue(false, o.authType(), false, rs);
+                    }
+                }
+            }
+            out.put(k, v);
+        }
+        return Map.copyOf(out);
+    }
+
+    /** Output 1: the policy map entries. */
+    public Map<EntryKey, EntryValue> entries() {
+        return entries;
+    }
+
+    /** Identities with ingress (resp. egress) policy: default-deny there. */
+    public Set<Long> enforced(Direction dir) {
+        return dir == Direction.INGRESS ? ingressEnforced : egressEnforced;
+    }
+
+    /**
+     * The verdict the datapath reaches for one packet: empty means "allowed, no policy selects the
+     * endpoint"; a present value is the entry that matched, or a synthetic default-deny.
+     */
+    public Optional<EntryValue> lookup(long local, long remote, int port, int protocol, Direction dir) {
+        if (!enforced(dir).contains(local)) {
+            return Optional.empty();
+        }
+        long[][] order = {{remote, port, protocol}, {remote, 0, protocol}, {remote, 0, 0}, {0, port, protocol},
+            {0, 0, protocol}, {0, 0, 0}};
+        for (long[] o : order) {
+            EntryValue v = entries.get(new EntryKey(local, o[0], (int) o[1], (int) o[2], dir));
+            if (v != null) {
+                return Optional.of(v);
+            }
+        }
+        return Optional.of(new EntryValue(true, AuthType.DISABLED, false, Set.of("default deny (selected, no rule allows)")));
+    }
+
+    /** Output 3: every auth type traffic between {@code local} and {@code remote} can demand. */
+    public Set<AuthType> authTypes(long local, long remote) {
+        Set<AuthType> out = EnumSet.noneOf(AuthType.class);
+        for (Direction dir : Direction.values()) {
+            for (int port : probePorts(local)) {
+                for (int proto : PROBE_PROTOCOLS) {
+                    lookup(local, remote, port, proto, dir).filter(v -> !v.deny() && v.authType() != AuthType.DISABLED)
+                            .ifPresent(v -> out.add(v.authType()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Ports worth probing for {@code local}: every port its entries name, plus one no entry names. */
+    private Set<Integer> probePorts(long local) {
+        Set<Integer> ports = new TreeSet<>(portsByLocal.getOrDefault(local, Set.of()));
+        ports.remove(0);
+        ports.add(OTHER_PORT);
+        return ports;
+    }
+
+    /**
+     * Output 2: the auth map keys each node needs for traffic between the given endpoints, reserved
+     * identities excluded (never authenticated).
+     */
+    public Set<AuthRequirement> requiredAuth(List<Endpoint> endpoints, List<NodeInfo> nodes) {
+        Map<String, Integer> nodeIds = new HashMap<>();
+        nodes.forEach(n -> nodeIds.put(n.name(), n.id()));
+        Set<AuthRequirement> out = new HashSet<>();
+        for (Endpoint a : endpoints) {
+            for (Endpoint b : endpoints) {
+                if (a == b || ReservedIdentity.isReserved(a.identity()) || ReservedIdentity.isReserved(b.identity())) {
+                    continue;
+                }
+                for (AuthType t : authTypes(a.identity(), b.identity())) {
+                    int remoteNode = a.node().equals(b.node()) ? 0 : nodeIds.getOrDefault(b.node(), 0);
+                    out.add(new AuthRequirement(a.node(), a.identity(), b.identity(), remoteNode, t));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Every (from, to, port, protocol) verdict between the endpoints, ingress and egress. */
+    public List<Explanation> explain(List<Endpoint> endpoints) {
+        List<Explanation> out = new ArrayList<>();
+        for (Endpoint from : endpoints) {
+            for (Endpoint to : endpoints) {
+                if (from == to) {
+                    continue;
+                }
+                explainOne(out, from, to, to.identity(), from.identity(), Direction.INGRESS);
+                explainOne(out, from, to, from.identity(), to.identity(), Direction.EGRESS);
+            }
+        }
+        return out;
+    }
+
+    private void explainOne(List<Explanation> out, Endpoint from, Endpoint to, long local, long remote, Direction dir) {
+        for (int port : probePorts(local)) {
+            for (int proto : PROBE_PROTOCOLS) {
+                Optional<EntryValue> v = lookup(local, remote, port, proto, dir);
+                if (v.isEmpty()) {
+                    continue;
+                }
+                EntryValue e = v.get();
+                String verdict = e.deny() ? "deny" : e.authType() == AuthType.DISABLED ? "allow" : "allow+auth";
+                out.add(new Explanation(from.name(), to.name(), dir, Math.max(port, 0), proto == 6 ? "TCP" : "UDP", verdict,
+                        e.authType(), String.join(", ", e.reasons())));
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+package dev.meshauth.policy.yaml;
+
+import dev.meshauth.policy.PolicyException;
+import dev.meshauth.policy.model.AuthMode;
+import dev.meshauth.policy.model.Direction;
+import dev.meshauth.policy.model.EndpointSelector;
+import dev.meshauth.policy.model.Policy;
+import dev.meshauth.policy.model.PortProtocol;
+import dev.meshauth.policy.model.Protocol;
+import dev.meshauth.policy.model.Requirement;
+import dev.meshauth.policy.model.Rule;
+import org.yaml.snakeyaml.nodes.Node;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Reads CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy YAML (multi-document) into
+ * {@link Policy} values, reporting every problem with file, line, column and field path. Fields that are
+ * valid Cilium but that meshauth does not enforce are refused by name rather than ignored, except L7
+ * {@code rules}, which are kept and reported as not enforced.
+ */
+public final class PolicyParser {
+    private static final Set<String> TOP = Set.of("apiVersion", "kind", "metadata", "spec", "specs", "status");
+    private static final Set<String> METADATA = Set.of("name", "namespace", "labels", "annotations", "uid",
+            "resourceVersion", "generation", "creationTimestamp", "managedFields", "finalizers", "ownerReferences");
+    private static final Set<String> SPEC = Set.of("endpointSelector", "nodeSelector", "ingress", "egress", "ingressDeny",
+            "egressDeny", "description", "labels", "enableDefaultDeny");
+    private static final Set<String> INGRESS = Set.of("fromEndpoints", "toPorts", "authentication",
+            "fromCIDR", "fromCIDRSet", "fromEntities", "fromRequires", "fromGroups", "fromNodes", "icmps");
+    private static final Set<String> EGRESS = Set.of("toEndpoints", "toPorts", "authentication",
+            "toCIDR", "toCIDRSet", "toEntities", "toRequires", "toGroups", "toNodes", "toFQDNs", "toServices", "icmps");
+    private static final Set<String> UNSUPPORTED = Set.of("fromCIDR", "fromCIDRSet", "fromEntities", "fromRequires",
+            "fromGroups", "fromNodes", "toCIDR", "toCIDRSet", "toEntities", "toRequires", "toGroups", "toNodes", "toFQDNs",
+            "toServices", "icmps", "nodeSelector", "enableDefaultDeny");
+    private static final Set<String> TO_PORTS = Set.of("ports", "rules", "originatingTLS", "terminatingTLS", "serverNames",
+            "listener");
+    private static final Set<String> PORT = Set.of("port", "endPort", "protocol");
+    private static final Set<String> SELECTOR = Set.of("matchLabels", "matchExpressions");
+    private static final Set<String> EXPRESSION = Set.of("key", "operator", "values");
+    private static final Set<String> AUTH = Set.of("mode");
+    private static final int MAX_RANGE = 4096;
+
+    private final YamlReader r;
+    private final List<String> warnings = new ArrayList<>();
+
+    private PolicyParser(String file) {
+        this.r = new YamlReader(file);
+    }
+
+    /** Parsed policies and warnings (L7 rules not enforced). */
+    public record Result(List<Policy> policies, List<String> warnings) {
+    }
+
+    /**
+     * Parses every document of {@code text} from {@code file}.
+     *
+     * @throws PolicyException listing every problem found
+     */
+    public static Result parse(String file, String text) throws PolicyException {
+        PolicyParser p = new PolicyParser(file);
+        List<Policy> out = new ArrayList<>();
+        for (Node doc : p.r.documents(text)) {
+            p.document(doc, out);
+        }
+        p.r.throwIfProblems();
+        return new Result(List.copyOf(out), List.copyOf(p.warnings));
+    }
+
+    private void document(Node doc, List<Policy> out) {
+        Map<String, Node> top = r.mapping(doc, "", TOP);
+        String apiVersion = top.containsKey("apiVersion") ? r.scalar(top.get("apiVersion"), "apiVersion").orElse("") : "";
+        if (!apiVersion.equals("cilium.io/v2")) {
+            r.problem(top.getOrDefault("apiVersion", doc), "apiVersion", "must be cilium.io/v2, got '" + apiVersion + "'");
+        }
+        String kind = top.containsKey("kind") ? r.scalar(top.get("kind"), "kind").orElse("") : "";
+        boolean clusterwide = kind.equals("CiliumClusterwideNetworkPolicy");
+        if (!clusterwide && !kind.equals("CiliumNetworkPolicy")) {
+            String hint = Suggest.closest(kind, List.of("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"))
+                    .map(s -> " (did you mean '" + s + "'?)").orElse("");
+            r.problem(top.getOrDefault("kind", doc), "kind", "must be CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy,"
+                    + " got '" + kind + "'" + hint);
+            return;
+        }
+        Map<String, Node> meta = top.containsKey("metadata") ? r.mapping(top.get("metadata"), "metadata", METADATA) : Map.of();
+        String name = meta.containsKey("name") ? r.scalar(meta.get("name"), "metadata.name").orElse("") : "";
+        if (name.isEmpty()) {
+            r.problem(top.getOrDefault("metadata", doc), "metadata.name", "a policy needs a name");
+        }
+        String namespace = "";
+        if (meta.containsKey("namespace")) {
+            namespace = r.scalar(meta.get("namespace"), "metadata.namespace").orElse("");
+            if (clusterwide) {
+                r.problem(meta.get("namespace"), "metadata.namespace", "a clusterwide policy has no namespace");
+            }
+        } else if (!clusterwide) {
+            namespace = "default";
+        }
+        List<Node> specs = new ArrayList<>();
+        if (top.containsKey("spec")) {
+            specs.add(top.get("spec"));
+        }
+        if (top.containsKey("specs")) {
+            specs.addAll(r.sequence(top.get("specs"), "specs"));
+        }
+        if (specs.isEmpty()) {
+            r.problem(doc, "spec", "a policy needs spec or specs");
+        }
+        String source = r.file() + ":" + (doc.getStartMark().getLine() + 1);
+        for (int i = 0; i < specs.size(); i++) {
+            String path = top.containsKey("spec") && i == 0 ? "spec" : "specs[" + (top.containsKey("spec") ? i - 1 : i) + "]";
+            spec(specs.get(i), path, name, namespace, clusterwide, source).ifPresent(out::add);
+        }
+    }
+
+    private Optional<Policy> spec(Node node, String path, String name, String namespace, boolean clusterwide,
+            String source) {
+        Map<String, Node> spec = r.mapping(node, path, SPEC);
+        rejectUnsupported(spec, path);
+        if (!spec.containsKey("endpointSelector")) {
+            r.problem(node, path + ".endpointSelector", "required: which endpoints the policy applies to");
+            return Optional.empty();
+        }
+        EndpointSelector subject = selector(spec.get("endpointSelector"), path + ".endpointSelector");
+        if (!clusterwide && !subject.constrainsNamespace()) {
+            subject = subject.inNamespace(namespace);
+        }
+        List<Rule> rules = new ArrayList<>();
+        rules(spec, "ingress", path, Direction.INGRESS, false, namespace, clusterwide, rules);
+        rules(spec, "egress", path, Direction.EGRESS, false, namespace, clusterwide, rules);
+        rules(spec, "ingressDeny", path, Direction.INGRESS, true, namespace, clusterwide, rules);
+        rules(spec, "egressDeny", path, Direction.EGRESS, true, namespace, clusterwide, rules);
+        return Optional.of(new Policy(name, clusterwide ? "" : namespace, clusterwide, subject, rules, source));
+    }
+
+    private void rules(Map<String, Node> spec, String key, String path, Direction dir, boolean deny, String namespace,
+            boolean clusterwide, List<Rule> out) {
+        if (!spec.containsKey(key)) {
+            return;
+        }
+        List<Node> items = r.sequence(spec.get(key), path + "." + key);
+        Set<String> allowed = new HashSet<>(dir == Direction.INGRESS ? INGRESS : EGRESS);
+        if (deny) {
+            allowed.remove("authentication"); // deny rules never require authentication
+        }
+        for (int i = 0; i < items.size(); i++) {
+            String p = path + "." + key + "[" + i + "]";
+            Map<String, Node> rule = r.mapping(items.get(i), p, allowed);
+            rejectUnsupported(rule, p);
+            String peerKey = dir == Direction.INGRESS ? "fromEndpoints" : "toEndpoints";
+            List<EndpointSelector> peers = new ArrayList<>();
+            if (rule.containsKey(peerKey)) {
+                List<Node> sels = r.sequence(rule.get(peerKey), p + "." + peerKey);
+                for (int j = 0; j < sels.size(); j++) {
+                    EndpointSelector s = selector(sels.get(j), p + "." + peerKey + "[" + j + "]");
+                    peers.add(!clusterwide && !s.constrainsNamespace() ? s.inNamespace(namespace) : s);
+                }
+                if (sels.isEmpty()) {
+                    r.problem(rule.get(peerKey), p + "." + peerKey, "an empty list selects nothing; use [{}] for every endpoint");
+                }
+            }
+            List<PortProtocol> ports = new ArrayList<>();
+            boolean l7 = false;
+            if (rule.containsKey("toPorts")) {
+                l7 = toPorts(rule.get("toPorts"), p + ".toPorts", ports);
+            }
+            Optional<AuthMode> auth = Optional.empty();
+            if (rule.containsKey("authentication")) {
+                auth = authentication(rule.get("authentication"), p + ".authentication");
+            }
+            if (l7) {
+                warnings.add(r.file() + ": " + p + ": L7 rules are parsed and kept but not enforced by meshauth");
+            }
+            out.add(new Rule(dir, deny, peers, ports, auth, i, l7));
+        }
+    }
+
+    private boolean toPorts(Node node, String path, List<PortProtocol> out) {
+        boolean l7 = false;
+        List<Node> items = r.sequence(node, path);
+        for (int i = 0; i < items.size(); i++) {
+            String p = path + "[" + i + "]";
+            Map<String, Node> tp = r.mapping(items.get(i), p, TO_PORTS);
+            for (String k : List.of("originatingTLS", "terminatingTLS", "serverNames", "listener")) {
+                if (tp.containsKey(k)) {
+                    r.problem(tp.get(k), p + "." + k, "valid in Cilium, but not supported by meshauth");
+                }
+            }
+            if (tp.containsKey("rules")) {
+                l7 = true;
+            }
+            if (!tp.containsKey("ports")) {
+                out.add(PortProtocol.ANY);
+                continue;
+            }
+            List<Node> ports = r.sequence(tp.get("ports"), p + ".ports");
+            for (int j = 0; j < ports.size(); j++) {
+                port(ports.get(j), p + ".ports[" + j + "]").ifPresent(out::add);
+            }
+        }
+        return l7;
+    }
+
+    private Optional<PortProtocol> port(Node node, String path) {
+        Map<String, Node> m = r.mapping(node, path, PORT);
+        int port = 0;
+        if (m.containsKey("port")) {
+            Optional<String> s = r.scalar(m.get("port"), path + ".port");
+            if (s.isEmpty()) {
+                return Optional.empty();
+            }
+            if (!s.get().matches("[0-9]+")) {
+                r.problem(m.get("port"), path + ".port", "named ports ('" + s.get() + "') are not supported; use a number");
+                return Optional.empty();
+            }
+            Optional<Long> v = r.integer(m.get("port"), path + ".port", 0, 65535);
+            if (v.isEmpty()) {
+                return Optional.empty();
+            }
+            port = v.get().intValue();
+        }
+        int end = port;
+        if (m.containsKey("endPort")) {
+            Optional<Long> v = r.integer(m.get("endPort"), path + ".endPort", 1, 65535);
+            if (v.isEmpty()) {
+                return Optional.empty();
+            }
+            end = v.get().intValue();
+            if (end < port || port == 0) {
+                r.problem(m.get("endPort"), path + ".endPort", "must be at least port (" + port + ") and port must be set");
+                return Optional.empty();
+            }
+            if (end - port >= MAX_RANGE) {
+                r.problem(m.get("endPort"), path + ".endPort", "a range may span at most " + MAX_RANGE + " ports");
+                return Optional.empty();
+            }
+        }
+        Protocol proto = Protocol.ANY;
+        if (m.containsKey("protocol")) {
+            String s = r.scalar(m.get("protocol"), path + ".protocol").orElse("ANY");
+            try {
+                proto = Protocol.valueOf(s);
+            } catch (IllegalArgumentException e) {
+                r.problem(m.get("protocol"), path + ".protocol", "must be TCP, UDP or ANY, got '" + s + "'");
+                return Optional.empty();
+            }
+        }
+        return Optional.of(new PortProtocol(port, end, proto));
+    }
+
+    private Optional<AuthMode> authentication(Node node, String path) {
+        Map<String, Node> m = r.mapping(node, path, AUTH);
+        if (!m.containsKey("mode")) {
+            r.problem(node, path + ".mode", "required");
+            return Optional.empty();
+        }
+        String s = r.scalar(m.get("mode"), path + ".mode").orElse("");
+        Optional<AuthMode> mode = AuthMode.parse(s);
+        if (mode.isEmpty()) {
+            String hint = Suggest.closest(s, List.of("disabled", "required", "test-always-fail"))
+                    .map(x -> " (did you mean '" + x + "'?)").orElse("");
+            r.problem(m.get("mode"), path + ".mode", "must be disabled, required or test-always-fail, got '" + s + "'" + hint);
+        }
+        return mode;
+    }
+
+    private EndpointSelector selector(Node node, String path) {
+        Map<String, Node> m = r.mapping(node, path, SELECTOR);
+        Map<String, String> labels = new HashMap<>();
+        if (m.containsKey("matchLabels")) {
+            r.stringMap(m.get("matchLabels"), path + ".matchLabels").forEach((k, v) ->
+                    labelKey(k, m.get("matchLabels"), path + ".matchLabels").ifPresent(key -> labels.put(key, v)));
+        }
+        List<Requirement> exprs = new ArrayList<>();
+        if (m.containsKey("matchExpressions")) {
+            List<Node> items = r.sequence(m.get("matchExpressions"), path + ".matchExpressions");
+            for (int i = 0; i < items.size(); i++) {
+                expression(items.get(i), path + ".matchExpressions[" + i + "]").ifPresent(exprs::add);
+            }
+        }
+        EndpointSelector sel = new EndpointSelector(labels, exprs);
+        neverMatches(sel).ifPresent(why -> r.problem(node, path, "this selector can never match: " + why));
+        return sel;
+    }
+
+    private Optional<Requirement> expression(Node node, String path) {
+        Map<String, Node> m = r.mapping(node, path, EXPRESSION);
+        if (!m.containsKey("key") || !m.containsKey("operator")) {
+            r.problem(node, path, "needs key and operator");
+            return Optional.empty();
+        }
+        Optional<String> key = r.scalar(m.get("key"), path + ".key").flatMap(k -> labelKey(k, m.get("key"), path + ".key"));
+        String op = r.scalar(m.get("operator"), path + ".operator").orElse("");
+        Requirement.Operator operator;
+        try {
+            operator = Requirement.Operator.valueOf(op);
+        } catch (IllegalArgumentException e) {
+            String hint = Suggest.closest(op, List.of("In", "NotIn", "Exists", "DoesNotExist"))
+                    .map(x -> " (did you mean '" + x + "'?)").orElse("");
+            r.problem(m.get("operator"), path + ".operator", "must be In, NotIn, Exists or DoesNotExist, got '" + op + "'" + hint);
+            return Optional.empty();
+        }
+        Set<String> values = new LinkedHashSet<>();
+        if (m.containsKey("values")) {
+            for (Node v : r.sequence(m.get("values"), path + ".values")) {
+                r.scalar(v, path + ".values").ifPresent(values::add);
+            }
+        }
+        boolean needsValues = operator == Requirement.Operator.In || operator == Requirement.Operator.NotIn;
+        if (needsValues && values.isEmpty()) {
+            r.problem(node, path + ".values", operator + " needs at least one value");
+            return Optional.empty();
+        }
+        if (!needsValues && !values.isEmpty()) {
+            r.problem(m.get("values"), path + ".values", operator + " takes no values");
+            return Optional.empty();
+        }
+        return key.map(k -> new Requirement(k, operator, values));
+    }
+
+    private Optional<String> labelKey(String key, Node at, String path) {
+        int colon = key.indexOf(':');
+        if (colon < 0) {
+            return Optional.of(key);
+        }
+        String source = key.substring(0, colon);
+        if (source.equals("k8s") || source.equals("any")) {
+            return Optional.of(key.substring(colon + 1));
+        }
+        r.problem(at, path, "label source '" + source + ":' is not supported (use k8s: or any:, or no prefix)");
+        return Optional.empty();
+    }
+
+    private static Optional<String> neverMatches(EndpointSelector s) {
+        Map<String, Set<String>> in = new HashMap<>();
+        Set<String> exists = new HashSet<>();
+        Set<String> absent = new HashSet<>();
+        for (Requirement q : s.matchExpressions()) {
+            switch (q.operator()) {
+                case In -> in.merge(q.key(), new HashSet<>(q.values()), (a, b) -> {
+                    a.retainAll(b);
+                    return a;
+                });
+                case Exists -> exists.add(q.key());
+                case DoesNotExist -> absent.add(q.key());
+                case NotIn -> {
+                    String fixed = s.matchLabels().get(q.key());
+                    if (fixed != null && q.values().contains(fixed)) {
+                        return Optional.of(q.key() + "=" + fixed + " and " + q.key() + " NotIn " + q.values());
+                    }
+                }
+            }
+        }
+        for (String k : absent) {
+            if (exists.contains(k) || s.matchLabels().containsKey(k) || in.containsKey(k)) {
+                return Optional.of(k + " must both exist and not exist");
+            }
+        }
+        for (Map.Entry<String, Set<String>> e : in.entrySet()) {
+            String fixed = s.matchLabels().get(e.getKey());
+            if (e.getValue().isEmpty() || (fixed != null && !e.getValue().contains(fixed))) {
+                return Optional.of("no value of " + e.getKey() + " satisfies every In and matchLabels");
+            }
+        }
+        return Optional.empty();
+    }
+
+    private void rejectUnsupported(Map<String, Node> m, String path) {
+        for (String k : m.keySet()) {
+            if (UNSUPPORTED.contains(k)) {
+                r.problem(m.get(k), path + "." + k, "valid in Cilium, but not supported by meshauth (identity-based"
+                        + " endpoint rules only); remove it or keep this policy for Cilium");
+            }
+        }
+    }
+}
