@@ -202,24 +202,58 @@ public final class PolicyEngine {
 
     /**
      * Output 2: the auth map keys each node needs for traffic between the given endpoints, reserved
-     * identities excluded (never authenticated).
+     * identities excluded (never authenticated). Works from the entries, not from endpoint pairs: only
+     * identity pairs that some auth-requiring entry can match are probed.
      */
     public Set<AuthRequirement> requiredAuth(List<Endpoint> endpoints, List<NodeInfo> nodes) {
         Map<String, Integer> nodeIds = new HashMap<>();
         nodes.forEach(n -> nodeIds.put(n.name(), n.id()));
-        Set<AuthRequirement> out = new HashSet<>();
-        for (Endpoint a : endpoints) {
-            for (Endpoint b : endpoints) {
-                if (a == b || ReservedIdentity.isReserved(a.identity()) || ReservedIdentity.isReserved(b.identity())) {
-                    continue;
-                }
-                for (AuthType t : authTypes(a.identity(), b.identity())) {
-                    int remoteNode = a.node().equals(b.node()) ? 0 : nodeIds.getOrDefault(b.node(), 0);
-                    out.add(new AuthRequirement(a.node(), a.identity(), b.identity(), remoteNode, t));
-                }
+        Map<Long, Set<String>> nodesOf = new HashMap<>();
+        for (Endpoint e : endpoints) {
+            if (!ReservedIdentity.isReserved(e.identity())) {
+                nodesOf.computeIfAbsent(e.identity(), x -> new TreeSet<>()).add(e.node());
             }
         }
+        Map<Long, Set<Long>> candidates = new HashMap<>();
+        for (var e : entries.entrySet()) {
+            EntryKey k = e.getKey();
+            if (e.getValue().deny() || e.getValue().authType() == AuthType.DISABLED || !nodesOf.containsKey(k.local())) {
+                continue;
+            }
+            Set<Long> remotes = candidates.computeIfAbsent(k.local(), x -> new HashSet<>());
+            if (k.remote() == 0) {
+                remotes.addAll(nodesOf.keySet());
+            } else if (nodesOf.containsKey(k.remote())) {
+                remotes.add(k.remote());
+            }
+        }
+        Set<AuthRequirement> out = new HashSet<>();
+        candidates.forEach((local, remotes) -> {
+            for (long remote : remotes) {
+                for (AuthType t : authTypes(local, remote)) {
+                    for (String localNode : nodesOf.get(local)) {
+                        for (String remoteNode : nodesOf.get(remote)) {
+                            if (local == remote && localNode.equals(remoteNode) && endpointsOn(endpoints, local, localNode) < 2) {
+                                continue; // an endpoint talking to itself is not authenticated
+                            }
+                            int id = localNode.equals(remoteNode) ? 0 : nodeIds.getOrDefault(remoteNode, 0);
+                            out.add(new AuthRequirement(localNode, local, remote, id, t));
+                        }
+                    }
+                }
+            }
+        });
         return out;
+    }
+
+    private static int endpointsOn(List<Endpoint> endpoints, long identity, String node) {
+        int n = 0;
+        for (Endpoint e : endpoints) {
+            if (e.identity() == identity && e.node().equals(node)) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Every (from, to, port, protocol) verdict between the endpoints, ingress and egress. */
