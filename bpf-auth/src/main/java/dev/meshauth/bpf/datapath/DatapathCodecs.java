@@ -122,21 +122,4 @@ final class DatapathCodecs {
                     new AuthType(Byte.toUnsignedInt(src.get(JAVA_BYTE, off + 1))));
         }
     };
-
-    static final Codec<Integer> U32 = new Codec<>() {
-        @Override
-        public int size() {
-            return 4;
-        }
-
-        @Override
-        public void encode(Integer v, MemorySegment dst, long off) {
-            dst.set(JAVA_INT, off, v);
-        }
-
-        @Override
-        public Integer decode(MemorySegment src, long off) {
-            return src.get(JAVA_INT, off);
-        }
-    };
 }

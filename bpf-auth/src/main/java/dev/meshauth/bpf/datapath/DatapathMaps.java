@@ -49,7 +49,7 @@ final class DatapathMaps implements AutoCloseable {
                     DatapathCodecs.PREFIX, DatapathCodecs.IPCACHE));
             endpoints = own(new TypedMap<>(BpfMap.create(MapSpec.withBtf("meshauth_ep", MapType.HASH,
                     DatapathCodecs.ENDPOINT_KEY, DatapathCodecs.ENDPOINT_VALUE, o.endpointEntries(), MapFlags.NO_PREALLOC)),
-                    DatapathCodecs.U32, DatapathCodecs.U32));
+                    dev.meshauth.bpf.map.Codecs.U32, dev.meshauth.bpf.map.Codecs.U32));
             policy = own(new TypedMap<>(BpfMap.create(MapSpec.withBtf("meshauth_pol", MapType.HASH,
                     DatapathCodecs.POLICY_KEY, DatapathCodecs.POLICY_VALUE, o.policyEntries(), MapFlags.NO_PREALLOC)),
                     DatapathCodecs.POLICY, DatapathCodecs.VERDICT));

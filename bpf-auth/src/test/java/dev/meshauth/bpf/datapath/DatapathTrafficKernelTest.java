@@ -52,25 +52,31 @@ class DatapathTrafficKernelTest {
         });
     }
 
+    /** A listener in the server namespace that accepts (and closes) every connection. */
+    private static ServerSocket acceptingServer(TestNetwork net) throws Exception {
+        ServerSocket server = NetNs.run(Optional.of(net.nsB()), () -> {
+            ServerSocket ss = new ServerSocket();
+            ss.bind(new InetSocketAddress(net.addrB(), PORT));
+            return ss;
+        });
+        Thread.ofVirtual().start(() -> {
+            while (!server.isClosed()) {
+                try (Socket ignored = server.accept()) {
+                    // accepting completes the client's connect; nothing is exchanged
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        return server;
+    }
+
     @Test
     void tcpConnectNeedsAnAuthenticatedPair() throws Exception {
         try (TestNetwork net = TestNetwork.create("dp", 40);
                 KernelAuthMap authMap = KernelAuthMap.openOrCreate(bpffs.resolve("traffic_auth"), 1024);
                 Datapath datapath = Datapath.create(authMap, DatapathOptions.DEFAULTS, new ClockOffset());
-                ServerSocket server = NetNs.run(Optional.of(net.nsB()), () -> {
-                    ServerSocket ss = new ServerSocket();
-                    ss.bind(new InetSocketAddress(net.addrB(), PORT));
-                    return ss;
-                })) {
-            Thread.ofVirtual().start(() -> {
-                while (!server.isClosed()) {
-                    try (Socket ignored = server.accept()) {
-                        // accepting completes the client's connect; nothing is exchanged
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            });
+                ServerSocket server = acceptingServer(net)) {
             datapath.putIpcache(Ipv4Prefix.host(net.addrB()), new IpcacheEntry(SERVER_ID, 0));
             datapath.putIpcache(Ipv4Prefix.host(net.addrA()), new IpcacheEntry(CLIENT_ID, CLIENT_NODE));
             datapath.setIngressEnforced(SERVER_ID, true);
@@ -107,20 +113,7 @@ class DatapathTrafficKernelTest {
     void closingTheDatapathDetachesTheProgram() throws Exception {
         try (TestNetwork net = TestNetwork.create("dq", 41);
                 KernelAuthMap authMap = KernelAuthMap.openOrCreate(bpffs.resolve("detach_auth"), 1024);
-                ServerSocket server = NetNs.run(Optional.of(net.nsB()), () -> {
-                    ServerSocket ss = new ServerSocket();
-                    ss.bind(new InetSocketAddress(net.addrB(), PORT));
-                    return ss;
-                })) {
-            Thread.ofVirtual().start(() -> {
-                while (!server.isClosed()) {
-                    try (Socket ignored = server.accept()) {
-                        // accept only
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            });
+                ServerSocket server = acceptingServer(net)) {
             int programId;
             try (Datapath datapath = Datapath.create(authMap, DatapathOptions.DEFAULTS, new ClockOffset())) {
                 programId = datapath.programId();

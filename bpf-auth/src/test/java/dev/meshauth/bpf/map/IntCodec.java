@@ -4,46 +4,14 @@ import java.lang.foreign.MemorySegment;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-/** Test codecs: a u32 key, a u64 value, and an IPv4 LPM trie key {u32 prefixlen; u8 addr[4]}. */
+/** Test codecs: u32 keys, u64 values (the shared ones), and an IPv4 LPM trie key {u32 prefixlen; u8 addr[4]}. */
 final class IntCodec {
     private IntCodec() {
     }
 
-    static final Codec<Integer> U32 = new Codec<>() {
-        @Override
-        public int size() {
-            return 4;
-        }
-
-        @Override
-        public void encode(Integer v, MemorySegment dst, long off) {
-            dst.set(JAVA_INT, off, v);
-        }
-
-        @Override
-        public Integer decode(MemorySegment src, long off) {
-            return src.get(JAVA_INT, off);
-        }
-    };
-
-    static final Codec<Long> U64 = new Codec<>() {
-        @Override
-        public int size() {
-            return 8;
-        }
-
-        @Override
-        public void encode(Long v, MemorySegment dst, long off) {
-            dst.set(JAVA_LONG.withByteAlignment(1), off, v);
-        }
-
-        @Override
-        public Long decode(MemorySegment src, long off) {
-            return src.get(JAVA_LONG.withByteAlignment(1), off);
-        }
-    };
+    static final Codec<Integer> U32 = Codecs.U32;
+    static final Codec<Long> U64 = Codecs.U64;
 
     /** An IPv4 prefix: address as 4 bytes in network order, prefix length 0..32. */
     record Prefix(int prefixLen, byte[] addr) {

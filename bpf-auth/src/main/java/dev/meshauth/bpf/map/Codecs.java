@@ -1,0 +1,48 @@
+package dev.meshauth.bpf.map;
+
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/** Codecs for plain integer keys and values (native byte order). */
+public final class Codecs {
+    private Codecs() {
+    }
+
+    /** A u32, as a Java int (bit pattern preserved). */
+    public static final Codec<Integer> U32 = new Codec<>() {
+        @Override
+        public int size() {
+            return 4;
+        }
+
+        @Override
+        public void encode(Integer v, MemorySegment dst, long off) {
+            dst.set(JAVA_INT.withByteAlignment(1), off, v);
+        }
+
+        @Override
+        public Integer decode(MemorySegment src, long off) {
+            return src.get(JAVA_INT.withByteAlignment(1), off);
+        }
+    };
+
+    /** A u64, as a Java long (bit pattern preserved). */
+    public static final Codec<Long> U64 = new Codec<>() {
+        @Override
+        public int size() {
+            return 8;
+        }
+
+        @Override
+        public void encode(Long v, MemorySegment dst, long off) {
+            dst.set(JAVA_LONG.withByteAlignment(1), off, v);
+        }
+
+        @Override
+        public Long decode(MemorySegment src, long off) {
+            return src.get(JAVA_LONG.withByteAlignment(1), off);
+        }
+    };
+}
