@@ -29,7 +29,8 @@ import java.util.Set;
 public final class PolicyParser {
     private static final Set<String> TOP = Set.of("apiVersion", "kind", "metadata", "spec", "specs", "status");
     private static final Set<String> METADATA = Set.of("name", "namespace", "labels", "annotations", "uid",
-            "resourceVersion", "generation", "creationTimestamp", "managedFields", "finalizers", "ownerReferences");
+            "resourceVersion", "generation", "creationTimestamp", "managedFields", "finalizers", "ownerReferences", "selfLink",
+            "deletionTimestamp", "deletionGracePeriodSeconds", "generateName");
     private static final Set<String> SPEC = Set.of("endpointSelector", "nodeSelector", "ingress", "egress", "ingressDeny",
             "egressDeny", "description", "labels", "enableDefaultDeny");
     private static final Set<String> INGRESS = Set.of("fromEndpoints", "toPorts", "authentication",

@@ -1,0 +1,94 @@
+package dev.meshauth.policy.k8s;
+
+import dev.meshauth.policy.model.Policy;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Informers against fabric8's mock API server in CRUD mode: real client code, a test API server. */
+@EnableKubernetesMockClient(crud = true)
+class KubernetesWatchTest {
+    static KubernetesClient client;
+
+    private static GenericKubernetesResource identity(String name) {
+        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumIdentity")
+                .withNewMetadata().withName(name).endMetadata()
+                .addToAdditionalProperties("security-labels", Map.of("k8s:app", "app" + name))
+                .build();
+    }
+
+    private static GenericKubernetesResource cnp(String name, String mode) {
+        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNetworkPolicy")
+                .withNewMetadata().withName(name).withNamespace("prod").endMetadata()
+                .addToAdditionalProperties("spec", Map.of(
+                        "endpointSelector", Map.of("matchLabels", Map.of("app", "db")),
+                        "ingress", List.of(Map.of("authentication", Map.of("mode", mode)))))
+                .build();
+    }
+
+    private static void eventually(Supplier<Boolean> condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline && !condition.get()) {
+            Thread.sleep(20);
+        }
+        assertThat(condition.get()).as("condition within 10 s").isTrue();
+    }
+
+    @Test
+    void identitiesAreWatchedThroughCreateDeleteAndRestart() throws Exception {
+        var ids = client.genericKubernetesResources(CiliumResources.IDENTITY);
+        ids.resource(identity("1000")).create();
+        AtomicReference<Set<Long>> seen = new AtomicReference<>(Set.of());
+        try (IdentityWatch w = IdentityWatch.start(client, Duration.ofMinutes(10), seen::set)) {
+            eventually(w::synced);
+            assertThat(w.identities()).containsExactly(1000L);
+            ids.resource(identity("2000")).create();
+            ids.resource(identity("not-a-number")).create(); // malformed: reported and skipped
+            ids.resource(identity("7")).create();            // reserved: skipped
+            eventually(() -> seen.get().equals(Set.of(1000L, 2000L)));
+            ids.withName("1000").delete();
+            eventually(() -> seen.get().equals(Set.of(2000L)));
+            ids.resource(identity("3000")).create();
+            eventually(() -> w.identities().equals(Set.of(2000L, 3000L)));
+        }
+        // A new informer (restart) lists what is there now.
+        try (IdentityWatch again = IdentityWatch.start(client, Duration.ofMinutes(10), s -> { })) {
+            eventually(again::synced);
+            assertThat(again.identities()).containsExactlyInAnyOrder(2000L, 3000L);
+        }
+    }
+
+    @Test
+    void policiesAreParsedAndABadUpdateKeepsTheLastGoodVersion() throws Exception {
+        var cnps = client.genericKubernetesResources(CiliumResources.NETWORK_POLICY).inNamespace("prod");
+        cnps.resource(cnp("db-auth", "required")).create();
+        AtomicReference<List<Policy>> seen = new AtomicReference<>(List.of());
+        try (PolicyWatch w = PolicyWatch.start(client, Duration.ofMinutes(10), seen::set)) {
+            eventually(w::synced);
+            assertThat(w.policies()).singleElement().satisfies(p -> {
+                assertThat(p.id()).isEqualTo("prod/db-auth");
+                assertThat(p.rules().getFirst().auth()).hasValueSatisfying(m -> assertThat(m.yaml()).isEqualTo("required"));
+            });
+            cnps.resource(cnp("db-auth", "requird")).update();
+            eventually(() -> w.problems().containsKey("CiliumNetworkPolicy/prod/db-auth"));
+            assertThat(w.problems().get("CiliumNetworkPolicy/prod/db-auth")).contains("did you mean 'required'?");
+            assertThat(w.policies()).as("last good version still in force").singleElement()
+                    .satisfies(p -> assertThat(p.rules().getFirst().auth()).isPresent());
+            cnps.resource(cnp("db-open", "disabled")).create();
+            eventually(() -> seen.get().size() == 2);
+            cnps.withName("db-auth").delete();
+            eventually(() -> seen.get().size() == 1 && w.problems().isEmpty());
+        }
+    }
+}
