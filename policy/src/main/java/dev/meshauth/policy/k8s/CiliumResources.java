@@ -16,6 +16,11 @@ public final class CiliumResources {
     /** CiliumIdentity: metadata.name is the numeric identity, security-labels its labels. */
     public static final ResourceDefinitionContext IDENTITY = context("CiliumIdentity", "ciliumidentities", false);
 
+    /** CiliumEndpoint (namespaced): status.identity.id, status.networking.addressing[].ipv4, status.networking.node. */
+    public static final ResourceDefinitionContext ENDPOINT = context("CiliumEndpoint", "ciliumendpoints", true);
+    /** CiliumNode: spec.addresses[] of {type, ip}. */
+    public static final ResourceDefinitionContext NODE = context("CiliumNode", "ciliumnodes", false);
+
     private CiliumResources() {
     }
 

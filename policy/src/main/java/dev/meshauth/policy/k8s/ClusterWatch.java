@@ -1,0 +1,158 @@
+package dev.meshauth.policy.k8s;
+
+import dev.meshauth.policy.endpoint.Endpoint;
+import dev.meshauth.policy.endpoint.NodeInfo;
+import dev.meshauth.policy.model.EndpointSelector;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Watches CiliumNode and CiliumEndpoint objects and keeps the endpoints and nodes the evaluation needs.
+ *
+ * <p>A node's address is its InternalIP, never an ExternalIP (Cilium sometimes dials an ExternalIP and
+ * the handshake times out, cilium#46720). Node ids: Cilium allocates them in each agent's own node map
+ * and does not publish them in CiliumNode, so this watch numbers nodes itself, in order of appearance,
+ * stable for the life of the process; that numbering is right for meshauth's standalone datapath, and the
+ * agent must take Cilium's own ids from Cilium's node map when it feeds Cilium's datapath.
+ * Endpoints are placed on the node whose InternalIP equals their {@code status.networking.node}.
+ */
+public final class ClusterWatch implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterWatch.class);
+
+    private final Map<String, NodeInfo> nodes = new ConcurrentHashMap<>();
+    private final Map<String, GenericKubernetesResource> endpoints = new ConcurrentHashMap<>();
+    private final Map<String, Integer> nodeIds = new ConcurrentHashMap<>();
+    private final AtomicInteger nextNodeId = new AtomicInteger(1);
+    private final Runnable listener;
+    private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
+
+    private ClusterWatch(KubernetesClient client, Duration resync, Runnable listener) {
+        this.listener = listener;
+        informers.add(client.genericKubernetesResources(CiliumResources.NODE).inform(handler(this::putNode,
+                r -> nodes.remove(r.getMetadata().getName())), resync.toMillis()));
+        informers.add(client.genericKubernetesResources(CiliumResources.ENDPOINT).inAnyNamespace().inform(handler(
+                r -> endpoints.put(key(r), r), r -> endpoints.remove(key(r))), resync.toMillis()));
+    }
+
+    /** Starts both informers; {@code listener} runs after each change once synced. */
+    public static ClusterWatch start(KubernetesClient client, Duration resync, Runnable listener) {
+        return new ClusterWatch(client, resync, listener);
+    }
+
+    private interface Action {
+        void apply(GenericKubernetesResource r);
+    }
+
+    private ResourceEventHandler<GenericKubernetesResource> handler(Action put, Action remove) {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(GenericKubernetesResource r) {
+                put.apply(r);
+                changed();
+            }
+
+            @Override
+            public void onUpdate(GenericKubernetesResource old, GenericKubernetesResource r) {
+                put.apply(r);
+                changed();
+            }
+
+            @Override
+            public void onDelete(GenericKubernetesResource r, boolean unknown) {
+                remove.apply(r);
+                changed();
+            }
+        };
+    }
+
+    private static String key(GenericKubernetesResource r) {
+        return r.getMetadata().getNamespace() + "/" + r.getMetadata().getName();
+    }
+
+    private void putNode(GenericKubernetesResource r) {
+        String name = r.getMetadata().getName();
+        Optional<String> internal = Optional.empty();
+        Object addresses = r.getAdditionalProperties().get("spec");
+        for (int i = 0; Fields.at(addresses, "addresses", i).isPresent(); i++) {
+            if (Fields.string(addresses, "addresses", i, "type").filter("InternalIP"::equals).isPresent()) {
+                internal = Fields.string(addresses, "addresses", i, "ip").filter(ip -> ip.indexOf(':') < 0);
+                if (internal.isPresent()) {
+                    break;
+                }
+            }
+        }
+        if (internal.isEmpty()) {
+            LOG.warn("skipping CiliumNode without an IPv4 InternalIP address: name={}", name);
+            nodes.remove(name);
+            return;
+        }
+        int id = nodeIds.computeIfAbsent(name, n -> nextNodeId.getAndIncrement());
+        nodes.put(name, new NodeInfo(name, id, internal.get()));
+    }
+
+    private void changed() {
+        if (synced()) {
+            listener.run();
+        }
+    }
+
+    /** True once both informers have listed every object. */
+    public boolean synced() {
+        return informers.size() == 2 && informers.stream().allMatch(SharedIndexInformer::hasSynced);
+    }
+
+    /** Known nodes. */
+    public List<NodeInfo> nodes() {
+        return List.copyOf(nodes.values());
+    }
+
+    /** Endpoints with an identity, an IPv4 address and a known node; others are skipped (logged once seen). */
+    public List<Endpoint> endpoints() {
+        Map<String, String> nodeByIp = new HashMap<>();
+        nodes.values().forEach(n -> nodeByIp.put(n.internalIp(), n.name()));
+        List<Endpoint> out = new ArrayList<>();
+        for (GenericKubernetesResource r : endpoints.values()) {
+            Object status = r.getAdditionalProperties().get("status");
+            Optional<Long> id = Fields.number(status, "identity", "id");
+            Optional<String> ip = Fields.string(status, "networking", "addressing", 0, "ipv4");
+            Optional<String> node = Fields.string(status, "networking", "node").map(nodeByIp::get);
+            if (id.isEmpty() || ip.isEmpty() || node.isEmpty()) {
+                LOG.debug("CiliumEndpoint not usable yet (identity, IPv4 or node missing): {}", key(r));
+                continue;
+            }
+            Map<String, String> labels = new HashMap<>();
+            Fields.at(status, "identity", "labels").filter(List.class::isInstance).map(List.class::cast).ifPresent(l -> {
+                for (Object o : l) {
+                    String s = String.valueOf(o);
+                    int colon = s.indexOf(':');
+                    int eq = s.indexOf('=');
+                    if (s.startsWith("k8s:") && eq > colon) {
+                        labels.put(s.substring(colon + 1, eq), s.substring(eq + 1));
+                    }
+                }
+            });
+            labels.put(EndpointSelector.NAMESPACE_LABEL, r.getMetadata().getNamespace());
+            out.add(new Endpoint(r.getMetadata().getName(), r.getMetadata().getNamespace(), labels, id.get(), node.get(),
+                    ip.get(), Optional.empty()));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        informers.forEach(SharedIndexInformer::close);
+    }
+}

@@ -1,0 +1,88 @@
+package dev.meshauth.policy.k8s;
+
+import dev.meshauth.policy.endpoint.Endpoint;
+import dev.meshauth.policy.eval.AuthRequirement;
+import dev.meshauth.policy.eval.PolicyEngine;
+import dev.meshauth.policy.model.AuthType;
+import dev.meshauth.policy.yaml.PolicyParser;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** CiliumNode and CiliumEndpoint informers feeding the evaluation, against the mock API server. */
+@EnableKubernetesMockClient(crud = true)
+class ClusterWatchTest {
+    static KubernetesClient client;
+
+    private static GenericKubernetesResource node(String name, String internal) {
+        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNode")
+                .withNewMetadata().withName(name).endMetadata()
+                .addToAdditionalProperties("spec", Map.of("addresses", List.of(
+                        Map.of("type", "ExternalIP", "ip", "203.0.113.7"),
+                        Map.of("type", "InternalIP", "ip", internal))))
+                .build();
+    }
+
+    private static GenericKubernetesResource endpoint(String name, long id, String ip, String nodeIp, String... labels) {
+        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumEndpoint")
+                .withNewMetadata().withName(name).withNamespace("default").endMetadata()
+                .addToAdditionalProperties("status", Map.of(
+                        "identity", Map.of("id", id, "labels", List.of(labels)),
+                        "networking", Map.of("addressing", List.of(Map.of("ipv4", ip)), "node", nodeIp)))
+                .build();
+    }
+
+    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline && !c.get()) {
+            Thread.sleep(20);
+        }
+        assertThat(c.get()).isTrue();
+    }
+
+    @Test
+    void endpointsAndNodesFromCiliumObjectsDriveRequiredAuth() throws Exception {
+        var nodes = client.genericKubernetesResources(CiliumResources.NODE);
+        var eps = client.genericKubernetesResources(CiliumResources.ENDPOINT).inNamespace("default");
+        nodes.resource(node("node-1", "198.18.9.1")).create();
+        nodes.resource(node("node-2", "198.18.9.2")).create();
+        eps.resource(endpoint("deathstar-1", 1001, "198.18.1.10", "198.18.9.1", "k8s:org=empire", "k8s:class=deathstar")).create();
+        eps.resource(endpoint("tiefighter", 1002, "198.18.2.20", "198.18.9.2", "k8s:org=empire", "k8s:class=tiefighter")).create();
+        eps.resource(endpoint("pending", 1003, "198.18.2.21", "198.18.9.99", "k8s:org=empire")).create(); // unknown node
+
+        try (ClusterWatch w = ClusterWatch.start(client, Duration.ofMinutes(10), () -> { })) {
+            eventually(() -> w.synced() && w.endpoints().size() == 2);
+            assertThat(w.nodes()).extracting(n -> n.name() + "=" + n.internalIp())
+                    .containsExactlyInAnyOrder("node-1=198.18.9.1", "node-2=198.18.9.2");
+            Endpoint death = w.endpoints().stream().filter(e -> e.name().equals("deathstar-1")).findFirst().orElseThrow();
+            assertThat(death.labels()).containsEntry("org", "empire").containsEntry("io.kubernetes.pod.namespace", "default");
+            assertThat(death.node()).isEqualTo("node-1");
+
+            var policies = PolicyParser.parse("sw.yaml", """
+                    apiVersion: cilium.io/v2
+                    kind: CiliumNetworkPolicy
+                    metadata: {name: rule1}
+                    spec:
+                      endpointSelector: {matchLabels: {class: deathstar}}
+                      ingress:
+                      - fromEndpoints: [{matchLabels: {org: empire}}]
+                        authentication: {mode: required}
+                    """).policies();
+            int node2 = w.nodes().stream().filter(n -> n.name().equals("node-2")).findFirst().orElseThrow().id();
+            assertThat(PolicyEngine.evaluate(policies, w.endpoints()).requiredAuth(w.endpoints(), w.nodes()))
+                    .containsExactly(new AuthRequirement("node-1", 1001, 1002, node2, AuthType.SPIRE));
+
+            eps.withName("tiefighter").delete();
+            eventually(() -> w.endpoints().size() == 1);
+        }
+    }
+}
