@@ -43,7 +43,7 @@ public final class PolicyEngine {
     private final Set<Long> egressEnforced;
     private final Map<Long, Set<Integer>> portsByLocal;
 
-    private PolicyEngine(Map<EntryKey, EntryValue> entries, Set<Long> ingressEnforced, Set<Long> egressEnforced) {
+    PolicyEngine(Map<EntryKey, EntryValue> entries, Set<Long> ingressEnforced, Set<Long> egressEnforced) {
         this.entries = entries;
         this.ingressEnforced = ingressEnforced;
         this.egressEnforced = egressEnforced;
@@ -51,43 +51,54 @@ public final class PolicyEngine {
         entries.keySet().forEach(k -> portsByLocal.computeIfAbsent(k.local(), x -> new TreeSet<>()).add(k.port()));
     }
 
-    /** Evaluates {@code policies} for the identities of {@code endpoints}. */
+    /** Evaluates {@code policies} for the identities of {@code endpoints} (a full pass). */
     public static PolicyEngine evaluate(List<Policy> policies, List<Endpoint> endpoints) {
-        Map<Long, Map<String, String>> identities = new LinkedHashMap<>();
+        IncrementalEvaluator ev = new IncrementalEvaluator();
         for (Endpoint e : endpoints) {
-            identities.putIfAbsent(e.identity(), e.labels());
+            ev.putIdentity(e.identity(), e.labels());
         }
-        Map<EntryKey, EntryValue> raw = new HashMap<>();
+        for (int i = 0; i < policies.size(); i++) {
+            ev.putPolicies("#" + i, List.of(policies.get(i)));
+        }
+        return ev.snapshot();
+    }
+
+    /** What one policy adds: raw (unpropagated) entries by local identity, and the locals it enforces. */
+    record Contribution(Map<Long, Map<EntryKey, EntryValue>> rawByLocal, Set<Long> ingress, Set<Long> egress) {
+    }
+
+    /** One policy's entries against the current identities. */
+    static Contribution contribute(Policy p, Map<Long, Map<String, String>> identities) {
+        Map<Long, Map<EntryKey, EntryValue>> raw = new HashMap<>();
         Set<Long> ingress = new HashSet<>();
         Set<Long> egress = new HashSet<>();
-        for (Policy p : policies) {
-            List<Long> subjects = matching(p.subject(), identities);
-            if (subjects.isEmpty()) {
-                continue;
-            }
-            for (Rule rule : p.rules()) {
-                (rule.direction() == Direction.INGRESS ? ingress : egress).addAll(subjects);
-                List<Long> remotes = rule.peers().isEmpty() ? List.of(0L) : peers(rule.peers(), identities);
-                String reason = p.id() + " " + (rule.direction() == Direction.INGRESS ? "ingress" : "egress")
-                        + (rule.deny() ? "Deny" : "") + "[" + rule.index() + "]";
-                EntryValue value = new EntryValue(rule.deny(), rule.deny() ? AuthType.DISABLED : rule.authType(),
-                        !rule.deny() && rule.auth().isPresent(), Set.of(reason));
-                List<PortProtocol> ports = rule.ports().isEmpty() ? List.of(PortProtocol.ANY) : rule.ports();
-                for (long local : subjects) {
-                    for (long remote : remotes) {
-                        for (PortProtocol pp : ports) {
-                            for (EntryKey k : keys(local, remote, pp, rule.direction())) {
-                                raw.merge(k, value, EntryValue::merge);
-                            }
+        List<Long> subjects = matching(p.subject(), identities);
+        if (subjects.isEmpty()) {
+            return new Contribution(raw, ingress, egress);
+        }
+        for (Rule rule : p.rules()) {
+            (rule.direction() == Direction.INGRESS ? ingress : egress).addAll(subjects);
+            List<Long> remotes = rule.peers().isEmpty() ? List.of(0L) : peers(rule.peers(), identities);
+            String reason = p.id() + " " + (rule.direction() == Direction.INGRESS ? "ingress" : "egress")
+                    + (rule.deny() ? "Deny" : "") + "[" + rule.index() + "]";
+            EntryValue value = new EntryValue(rule.deny(), rule.deny() ? AuthType.DISABLED : rule.authType(),
+                    !rule.deny() && rule.auth().isPresent(), Set.of(reason));
+            List<PortProtocol> ports = rule.ports().isEmpty() ? List.of(PortProtocol.ANY) : rule.ports();
+            for (long local : subjects) {
+                Map<EntryKey, EntryValue> mine = raw.computeIfAbsent(local, x -> new HashMap<>());
+                for (long remote : remotes) {
+                    for (PortProtocol pp : ports) {
+                        for (EntryKey k : keys(local, remote, pp, rule.direction())) {
+                            mine.merge(k, value, EntryValue::merge);
                         }
                     }
                 }
             }
         }
-        return new PolicyEngine(propagate(raw), Set.copyOf(ingress), Set.copyOf(egress));
+        return new Contribution(raw, ingress, egress);
     }
 
-    private static List<Long> matching(EndpointSelector s, Map<Long, Map<String, String>> identities) {
+    static List<Long> matching(EndpointSelector s, Map<Long, Map<String, String>> identities) {
         List<Long> out = new ArrayList<>();
         identities.forEach((id, labels) -> {
             if (s.matches(labels)) {
@@ -120,7 +131,7 @@ public final class PolicyEngine {
     }
 
     /** Deny into covered allows; explicit auth from generic entries into specific default ones. */
-    private static Map<EntryKey, EntryValue> propagate(Map<EntryKey, EntryValue> raw) {
+    static Map<EntryKey, EntryValue> propagate(Map<EntryKey, EntryValue> raw) {
         Map<Long, List<Map.Entry<EntryKey, EntryValue>>> byLocal = new HashMap<>();
         raw.entrySet().forEach(e -> byLocal.computeIfAbsent(e.getKey().local(), x -> new ArrayList<>()).add(e));
         Map<EntryKey, EntryValue> out = new HashMap<>();
