@@ -1,0 +1,147 @@
+package dev.meshauth.agent.cli;
+
+import dev.meshauth.agent.operator.IdentityOperator;
+import dev.meshauth.policy.PolicyException;
+import dev.meshauth.policy.endpoint.Endpoint;
+import dev.meshauth.policy.endpoint.EndpointsFile;
+import dev.meshauth.policy.endpoint.IdentityAllocator;
+import dev.meshauth.policy.endpoint.ReservedIdentity;
+import dev.meshauth.policy.k8s.IdentityWatch;
+import dev.meshauth.spire.entry.EntryRegistrar;
+import dev.meshauth.spire.entry.ReconcileResult;
+import dev.meshauth.spire.entry.RegistrationSpec;
+import dev.meshauth.spire.grpc.UnixSockets;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.spiffe.spiffeid.TrustDomain;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code meshauth operator}: one SPIRE entry per security identity. From Kubernetes (CiliumIdentity
+ * objects), or standalone from an endpoints file; {@code --once} reconciles and exits.
+ */
+@Command(name = "operator", mixinStandardHelpOptions = true,
+        description = "Register one SPIRE entry per security identity (spiffe://<td>/identity/<n>) and remove stale ones.")
+public final class OperatorCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--spire-server-socket", required = true, paramLabel = "PATH",
+            description = "The SPIRE server's API socket (Entry API).")
+    Path serverSocket;
+
+    @Option(names = "--mesh-auth-spiffe-trust-domain", defaultValue = "spiffe.cilium",
+            description = "Trust domain (default: ${DEFAULT-VALUE}).")
+    String trustDomain;
+
+    @Option(names = "--endpoints", paramLabel = "FILE", description = "Standalone: register the identities of this endpoints file.")
+    Path endpoints;
+
+    @Option(names = "--identities-file", paramLabel = "FILE",
+            description = "Standalone: where identities allocated from labels persist (shared with the agents).")
+    Path identitiesFile;
+
+    @Option(names = "--kubeconfig", paramLabel = "FILE", description = "Kubernetes: watch CiliumIdentity objects.")
+    Path kubeconfig;
+
+    @Option(names = "--once", description = "Reconcile once and exit: 0 if every entry is as desired, 1 otherwise.")
+    boolean once;
+
+    @Option(names = "--resync", defaultValue = "PT1M", description = "Full reconcile interval (default: ${DEFAULT-VALUE}).")
+    Duration resync;
+
+    @Override
+    public Integer call() throws Exception {
+        if ((endpoints == null) == (kubeconfig == null)) {
+            throw new IllegalArgumentException("give exactly one source of identities: --endpoints FILE or --kubeconfig FILE");
+        }
+        if (!Files.exists(serverSocket)) {
+            throw new IllegalArgumentException("SPIRE server socket not found at " + serverSocket
+                    + ": is the SPIRE server (or `meshauth spire dev-server`) running?");
+        }
+        TrustDomain td = TrustDomain.parse(trustDomain);
+        ManagedChannel channel = UnixSockets.channel(serverSocket, 32 << 20);
+        try {
+            EntryRegistrar registrar = new EntryRegistrar(dev.meshauth.spire.entry.EntryRegistrarStubs.blocking(channel),
+                    RegistrationSpec.ciliumDefaults(td));
+            return endpoints != null ? standalone(registrar) : kubernetes(registrar);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private int standalone(EntryRegistrar registrar) throws Exception {
+        Set<Long> ids = identitiesFrom(endpoints);
+        ReconcileResult r;
+        try {
+            r = registrar.reconcile(ids);
+        } catch (StatusRuntimeException e) {
+            spec.commandLine().getErr().println("meshauth: SPIRE Entry API at " + serverSocket + " failed: " + e.getStatus());
+            return ExitCodes.FAILURE;
+        }
+        spec.commandLine().getOut().printf("identities=%d created=%d updated=%d deleted=%d unchanged=%d failures=%d%n",
+                ids.size(), r.created(), r.updated(), r.deleted(), r.unchanged(), r.failures().size());
+        r.failures().forEach(f -> spec.commandLine().getErr().println("meshauth: " + f));
+        spec.commandLine().getOut().flush();
+        if (once) {
+            return r.failures().isEmpty() ? ExitCodes.OK : ExitCodes.FAILURE;
+        }
+        // Standalone, long-running: re-read the file and reconcile every --resync.
+        while (true) {
+            Thread.sleep(resync.toMillis());
+            try {
+                registrar.reconcile(identitiesFrom(endpoints));
+            } catch (PolicyException | StatusRuntimeException e) {
+                spec.commandLine().getErr().println("meshauth: reconcile skipped: " + e.getMessage());
+            }
+        }
+    }
+
+    private Set<Long> identitiesFrom(Path file) throws Exception {
+        IdentityAllocator alloc = new IdentityAllocator(Optional.ofNullable(identitiesFile));
+        EndpointsFile.Contents c = EndpointsFile.parse(file.toString(), Files.readString(file), alloc);
+        Set<Long> ids = new TreeSet<>();
+        for (Endpoint e : c.endpoints()) {
+            if (!ReservedIdentity.isReserved(e.identity())) {
+                ids.add(e.identity());
+            }
+        }
+        return ids;
+    }
+
+    private int kubernetes(EntryRegistrar registrar) throws InterruptedException {
+        System.setProperty("kubeconfig", kubeconfig.toString());
+        try (KubernetesClient client = new KubernetesClientBuilder().build();
+                IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(client, resync, l), registrar, resync)) {
+            if (once) {
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (op.lastResult() == null && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                ReconcileResult r = op.lastResult();
+                if (r == null) {
+                    spec.commandLine().getErr().println("meshauth: no reconcile within 60 s (CiliumIdentity informer not synced?)");
+                    return ExitCodes.FAILURE;
+                }
+                return r.failures().isEmpty() ? ExitCodes.OK : ExitCodes.FAILURE;
+            }
+            new CountDownLatch(1).await();
+            return ExitCodes.OK;
+        }
+    }
+}
