@@ -1,0 +1,53 @@
+package dev.meshauth.agent.handshake;
+
+import dev.meshauth.spire.svid.WorkloadSvid;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.spiffe.spiffeid.SpiffeId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLException;
+import java.security.cert.X509Certificate;
+import java.time.InstantSource;
+import java.util.Optional;
+
+/** TLS 1.3-only contexts with an SVID as key material and {@link SvidTrustManager} as judge. */
+final class TlsContexts {
+    private static final Logger LOG = LoggerFactory.getLogger(TlsContexts.class);
+    static final SslProvider PROVIDER = chooseProvider();
+
+    private TlsContexts() {
+    }
+
+    private static SslProvider chooseProvider() {
+        if (OpenSsl.isAvailable()) {
+            return SslProvider.OPENSSL;
+        }
+        LOG.warn("BoringSSL (netty-tcnative) unavailable, using the JDK's TLS for mutual authentication: cause=\"{}\"",
+                OpenSsl.unavailabilityCause() == null ? "unknown" : OpenSsl.unavailabilityCause().toString());
+        return SslProvider.JDK;
+    }
+
+    static SslContext server(WorkloadSvid svid, IdentityStore store, InstantSource clock) throws SSLException {
+        return SslContextBuilder.forServer(svid.key(), svid.chain().toArray(X509Certificate[]::new))
+                .sslProvider(PROVIDER)
+                .protocols("TLSv1.3")
+                .clientAuth(ClientAuth.REQUIRE)
+                .trustManager(new SvidTrustManager(store, clock, Optional.empty()))
+                .build();
+    }
+
+    static SslContext client(WorkloadSvid svid, SpiffeId expectedServer, IdentityStore store, InstantSource clock)
+            throws SSLException {
+        return SslContextBuilder.forClient()
+                .sslProvider(PROVIDER)
+                .protocols("TLSv1.3")
+                .keyManager(svid.key(), svid.chain().toArray(X509Certificate[]::new))
+                .trustManager(new SvidTrustManager(store, clock, Optional.of(expectedServer)))
+                .build();
+    }
+}

@@ -1,0 +1,180 @@
+package dev.meshauth.agent.handshake;
+
+import dev.meshauth.spire.devserver.CertificateMinter;
+import dev.meshauth.spire.devserver.DevCa;
+import dev.meshauth.spire.svid.WorkloadSvid;
+import io.spiffe.spiffeid.SpiffeId;
+import io.spiffe.spiffeid.TrustDomain;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Real TLS 1.3 handshakes on loopback between our client and server, with certificates from a real CA:
+ * the deathstar's node serves identity 1000; the tiefighter (2000) authenticates to it.
+ */
+class MutualAuthTest {
+    private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
+    private static final Instant NOW = Instant.now();
+    private static final DevCa CA = DevCa.create(TD, NOW.minusSeconds(3600));
+    private static final DevCa FOREIGN = DevCa.create(TD, NOW.minusSeconds(3600));
+
+    private FakeIdentityStore serverNode;
+    private FakeIdentityStore clientNode;
+    private MutualAuthServer server;
+    private MutualAuthClient client;
+
+    static WorkloadSvid svid(DevCa ca, long identity, UnaryOperator<CertificateMinter> change, Duration ttl) {
+        KeyPair kp = CertificateMinter.newKeyPair();
+        String id = "spiffe://spiffe.cilium/identity/" + identity;
+        var cert = ca.sign(change.apply(CertificateMinter.svid(id, NOW.minusSeconds(60), NOW.plus(ttl))), kp.getPublic());
+        return new WorkloadSvid(SpiffeId.parse(id), OptionalLong.of(identity), List.of(cert), kp.getPrivate(), "");
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        serverNode = new FakeIdentityStore(TD, List.of(CA.certificate()));
+        clientNode = new FakeIdentityStore(TD, List.of(CA.certificate()));
+        serverNode.svids.put(1000L, svid(CA, 1000, m -> m, Duration.ofHours(1)));
+        serverNode.local.add(1000L);
+        clientNode.svids.put(2000L, svid(CA, 2000, m -> m, Duration.ofMinutes(30)));
+        server = MutualAuthServer.start(new MutualAuthServer.Options("127.0.0.1", 0, Duration.ofSeconds(2), 16), serverNode,
+                InstantSource.system());
+        client = new MutualAuthClient(MutualAuthClient.Options.DEFAULTS, clientNode, InstantSource.system());
+    }
+
+    @AfterEach
+    void tearDown() {
+        client.close();
+        server.close();
+    }
+
+    private HandshakeResult auth(long local, long remote) throws Exception {
+        try {
+            return client.authenticate(local, remote, new InetSocketAddress("127.0.0.1", server.port())).get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw (Exception) e.getCause();
+        }
+    }
+
+    @Test
+    void authenticatesAndTheEntryExpiresWithTheEarlierLeaf() throws Exception {
+        HandshakeResult r = auth(2000, 1000);
+        assertThat(r.peerSpiffeId()).isEqualTo("spiffe://spiffe.cilium/identity/1000");
+        assertThat(r.expiresAt()).isEqualTo(clientNode.svids.get(2000L).notAfter()); // 30 min < 1 h
+        assertThat(server.accepted()).isEqualTo(1);
+    }
+
+    @Test
+    void serverRefusesAnIdentityWithNoEndpointOnItsNode() {
+        serverNode.local.remove(1000L);
+        assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
+                e -> assertThat(e.reason()).isIn(HandshakeException.Reason.PEER_REFUSED, HandshakeException.Reason.TLS));
+    }
+
+    @Test
+    void noLocalSvidFailsWithoutConnecting() {
+        assertThatThrownBy(() -> auth(3000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
+                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.NO_LOCAL_SVID));
+        assertThat(server.accepted() + server.refused()).isZero();
+    }
+
+    static Stream<Arguments> badServerCertificates() {
+        return Stream.of(
+                Arguments.of("another identity's SVID", (UnaryOperator<CertificateMinter>)
+                        m -> m.withUriSans(List.of("spiffe://spiffe.cilium/identity/1001"))),
+                Arguments.of("a CA as leaf", (UnaryOperator<CertificateMinter>) m -> m.withCa(true)),
+                Arguments.of("keyCertSign on the leaf", (UnaryOperator<CertificateMinter>)
+                        m -> m.withKeyUsage(KeyUsage.digitalSignature | KeyUsage.keyCertSign, true)),
+                Arguments.of("a foreign trust domain", (UnaryOperator<CertificateMinter>)
+                        m -> m.withUriSans(List.of("spiffe://example.org/identity/1000"))),
+                Arguments.of("expired", (UnaryOperator<CertificateMinter>)
+                        m -> m.withValidity(NOW.minusSeconds(7200), NOW.minusSeconds(10))),
+                Arguments.of("not yet valid", (UnaryOperator<CertificateMinter>)
+                        m -> m.withValidity(NOW.plusSeconds(600), NOW.plusSeconds(7200))),
+                Arguments.of("EKU without clientAuth", (UnaryOperator<CertificateMinter>)
+                        m -> m.withExtKeyUsage(List.of("serverAuth"))));
+    }
+
+    @ParameterizedTest(name = "server with {0} is rejected by the client")
+    @MethodSource("badServerCertificates")
+    void clientRejectsBadServerCertificates(String name, UnaryOperator<CertificateMinter> change) {
+        serverNode.svids.put(1000L, svid(CA, 1000, change, Duration.ofHours(1)));
+        assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
+                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.PEER_CERTIFICATE));
+    }
+
+    @Test
+    void serverFromAForeignCaIsRejected() {
+        serverNode.svids.put(1000L, svid(FOREIGN, 1000, m -> m, Duration.ofHours(1)));
+        assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
+                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.PEER_CERTIFICATE));
+    }
+
+    @Test
+    void clientWhoseCertificateTheServerRejectsGetsNoResult() {
+        clientNode.svids.put(2000L, svid(FOREIGN, 2000, m -> m, Duration.ofHours(1)));
+        assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
+                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.PEER_REFUSED));
+        assertThat(server.accepted()).isZero();
+    }
+
+    @Test
+    void clientWithANonIdentityIdIsRejectedByTheServer() {
+        clientNode.svids.put(2000L, svid(CA, 2000, m -> m.withUriSans(List.of("spiffe://spiffe.cilium/ns/x/sa/y")),
+                Duration.ofHours(1)));
+        assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
+                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.PEER_REFUSED));
+    }
+
+    @Test
+    void garbageOnThePortClosesOnlyThatConnection() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            OutputStream out = s.getOutputStream();
+            out.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.flush();
+            s.setSoTimeout(5000);
+            assertThat(s.getInputStream().read()).as("the server closes the connection").isEqualTo(-1);
+        }
+        assertThat(auth(2000, 1000).peerSpiffeId()).endsWith("/identity/1000");
+    }
+
+    @Test
+    void silentConnectionsAreClosedAfterTheHandshakeTimeout() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            long t0 = System.nanoTime();
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(9));
+        }
+    }
+
+    @Test
+    void connectionRefusedIsAConnectFailure() {
+        assertThatThrownBy(() -> client.authenticate(2000, 1000, new InetSocketAddress("127.0.0.1", 1)).join())
+                .isInstanceOf(CompletionException.class)
+                .cause().isInstanceOfSatisfying(HandshakeException.class,
+                        e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.CONNECT_FAILED));
+    }
+}
