@@ -1,0 +1,330 @@
+package dev.meshauth.agent.auth;
+
+import dev.meshauth.agent.handshake.HandshakeException;
+import dev.meshauth.agent.handshake.HandshakeResult;
+import dev.meshauth.bpf.BpfException;
+import dev.meshauth.bpf.auth.AuthEntry;
+import dev.meshauth.bpf.auth.AuthInfo;
+import dev.meshauth.bpf.auth.AuthKey;
+import dev.meshauth.bpf.auth.AuthMap;
+import dev.meshauth.bpf.auth.AuthType;
+import dev.meshauth.spire.delegated.Backoff;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.random.RandomGenerator;
+
+/**
+ * Keeps the auth map full of the identity pairs that need it: authenticates on demand (auth-required
+ * signals), ahead of traffic (the keys current policies require), before expiry (refresh), on rotation;
+ * deletes on SVID removal and by garbage collection.
+ *
+ * <p>Per key: reserved identities are never authenticated; one handshake at a time (a pending set);
+ * a bounded queue that counts what it drops; a signal for a key stored less than the signal backoff ago
+ * is coalesced, unless the entry vanished from the kernel map (someone deleted it: re-created, cilium#27183);
+ * failures are retried with jittered backoff instead of waiting for the next dropped packet. Writes go to
+ * the kernel map first, then to the cache; at start the cache is restored from the map.
+ */
+public final class AuthManager implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AuthManager.class);
+    private static final long MIN_ALLOCATED = 256;
+
+    /** Why a key was queued. */
+    public enum Origin { SIGNAL, POLICY, REFRESH, ROTATION, RETRY }
+
+    /** A cached entry: what we wrote and when. */
+    private record Stored(Instant storedAt, Instant expiresAt) {
+    }
+
+    private record Request(AuthKey key, Origin origin) {
+    }
+
+    private final AuthMap map;
+    private final Authenticator authenticator;
+    private final NodeDirectory nodes;
+    private final InstantSource clock;
+    private final AuthManagerOptions options;
+    private final RandomGenerator random;
+    private final LinkedBlockingQueue<Request> queue;
+    private final Set<AuthKey> pending = ConcurrentHashMap.newKeySet();
+    private final Map<AuthKey, Stored> cache = new ConcurrentHashMap<>();
+    private final Map<AuthKey, Backoff> retries = new ConcurrentHashMap<>();
+    private volatile Set<AuthKey> required = Set.of();
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("meshauth-auth-scheduler").factory());
+    private final List<Thread> workers;
+    private volatile boolean closed;
+
+    private final AtomicLong succeeded = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong coalesced = new AtomicLong();
+    private final AtomicLong reservedSkipped = new AtomicLong();
+    private final Map<GcReason, AtomicLong> gcDeleted = new EnumMap<>(GcReason.class);
+
+    /**
+     * Restores the cache from {@code map} and starts the workers and the refresh tick.
+     *
+     * @throws BpfException if the map cannot be read
+     */
+    public AuthManager(AuthMap map, Authenticator authenticator, NodeDirectory nodes, InstantSource clock,
+            AuthManagerOptions options, RandomGenerator random) throws BpfException {
+        this.map = map;
+        this.authenticator = authenticator;
+        this.nodes = nodes;
+        this.clock = clock;
+        this.options = options;
+        this.random = random;
+        this.queue = new LinkedBlockingQueue<>(options.queueSize());
+        for (GcReason r : GcReason.values()) {
+            gcDeleted.put(r, new AtomicLong());
+        }
+        Instant now = clock.instant();
+        for (AuthEntry e : map.entries()) {
+            cache.put(e.key(), new Stored(now, e.info().expiresAt()));
+        }
+        LOG.info("auth cache restored from the auth map: entries={} map={}", cache.size(), map.location());
+        this.workers = java.util.stream.IntStream.range(0, options.workers())
+                .mapToObj(i -> Thread.ofVirtual().name("meshauth-auth-worker-" + i).start(this::work)).toList();
+        scheduler.scheduleWithFixedDelay(this::refreshDue, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** Queues {@code key}; returns false if it was skipped, coalesced or dropped. */
+    public boolean request(AuthKey key, Origin origin) {
+        if (key.localIdentity() < MIN_ALLOCATED || key.remoteIdentity() < MIN_ALLOCATED) {
+            reservedSkipped.incrementAndGet();
+            return false;
+        }
+        if (!pending.add(key)) {
+            coalesced.incrementAndGet();
+            return false;
+        }
+        if (!queue.offer(new Request(key, origin))) {
+            pending.remove(key);
+            dropped.incrementAndGet();
+            LOG.warn("auth queue full, request dropped: key={} queue_size={}", key, options.queueSize());
+            return false;
+        }
+        return true;
+    }
+
+    /** The keys current policies require: missing ones are authenticated now, ahead of traffic. */
+    public void setRequired(Set<AuthKey> keys) {
+        required = Set.copyOf(keys);
+        for (AuthKey k : keys) {
+            if (!cache.containsKey(k)) {
+                request(k, Origin.POLICY);
+            }
+        }
+    }
+
+    /** An identity's SVID rotated: re-authenticate every entry involving it. */
+    public void svidRotated(long identity) {
+        for (AuthKey k : cache.keySet()) {
+            if (k.localIdentity() == identity || k.remoteIdentity() == identity) {
+                request(k, Origin.ROTATION);
+            }
+        }
+    }
+
+    /** An identity's SVID was removed: delete every entry involving it. */
+    public void svidRemoved(long identity) {
+        for (AuthKey k : Set.copyOf(cache.keySet())) {
+            if (k.localIdentity() == identity || k.remoteIdentity() == identity) {
+                delete(k, GcReason.SVID_REMOVED);
+            }
+        }
+    }
+
+    /**
+     * Garbage collection: expired entries, entries of unknown nodes, of local identities with no
+     * endpoint here, and of pairs no policy requires.
+     *
+     * @param knownNodeIds      nodes that exist (0, this node, always does)
+     * @param localIdentities   identities with an endpoint on this node; null if not synced yet (skipped)
+     * @param requiredKnown     true once policies are loaded, so "not required" can be judged
+     */
+    public Map<GcReason, Integer> collectGarbage(Set<Integer> knownNodeIds, Set<Long> localIdentities,
+            boolean requiredKnown) throws BpfException {
+        Instant now = clock.instant();
+        Map<GcReason, Integer> out = new EnumMap<>(GcReason.class);
+        Set<AuthKey> keys = new HashSet<>(cache.keySet());
+        for (AuthEntry e : map.entries()) {
+            keys.add(e.key());
+            cache.putIfAbsent(e.key(), new Stored(now, e.info().expiresAt()));
+        }
+        for (AuthKey k : keys) {
+            Stored s = cache.get(k);
+            GcReason reason = null;
+            if (s != null && !now.isBefore(s.expiresAt())) {
+                reason = GcReason.EXPIRED;
+            } else if (k.remoteNodeId() != 0 && !knownNodeIds.contains(k.remoteNodeId())) {
+                reason = GcReason.NODE_DELETED;
+            } else if (localIdentities != null && !localIdentities.contains(k.localIdentity())) {
+                reason = GcReason.NO_LOCAL_ENDPOINT;
+            } else if (requiredKnown && !required.contains(k)) {
+                reason = GcReason.NOT_REQUIRED;
+            }
+            if (reason != null) {
+                delete(k, reason);
+                out.merge(reason, 1, Integer::sum);
+            }
+        }
+        return out;
+    }
+
+    private void delete(AuthKey k, GcReason reason) {
+        try {
+            map.delete(k);
+            cache.remove(k);
+            gcDeleted.get(reason).incrementAndGet();
+            LOG.info("auth entry deleted: local={} remote={} remote_node={} auth_type={} reason={}", k.localIdentity(),
+                    k.remoteIdentity(), k.remoteNodeId(), k.authType(), reason);
+        } catch (BpfException e) {
+            LOG.error("deleting an auth entry failed: key={} error=\"{}\"", k, e.getMessage());
+        }
+    }
+
+    private void refreshDue() {
+        Instant soon = clock.instant().plus(options.refreshBefore());
+        for (AuthKey k : required) {
+            Stored s = cache.get(k);
+            if (s != null && s.expiresAt().isBefore(soon)) {
+                request(k, Origin.REFRESH);
+            }
+        }
+    }
+
+    private void work() {
+        while (!closed) {
+            Request r;
+            try {
+                r = queue.poll(200, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (r != null) {
+                try {
+                    handle(r);
+                } finally {
+                    pending.remove(r.key());
+                }
+            }
+        }
+    }
+
+    private void handle(Request r) {
+        AuthKey k = r.key();
+        if (r.origin() == Origin.SIGNAL) {
+            Stored s = cache.get(k);
+            if (s != null && Duration.between(s.storedAt(), clock.instant()).compareTo(options.signalBackoff()) < 0
+                    && presentInMap(k)) {
+                coalesced.incrementAndGet();
+                return;
+            }
+        }
+        if (k.authType().equals(AuthType.TEST_ALWAYS_FAIL)) {
+            failed.incrementAndGet();
+            LOG.info("auth failed by design: local={} remote={} auth_type=test-always-fail", k.localIdentity(),
+                    k.remoteIdentity());
+            return;
+        }
+        if (!k.authType().equals(AuthType.SPIRE)) {
+            failed.incrementAndGet();
+            LOG.error("cannot authenticate: unknown auth type {} for local={} remote={}: this agent knows spire (1) and"
+                    + " test-always-fail (2)", k.authType(), k.localIdentity(), k.remoteIdentity());
+            return;
+        }
+        Optional<InetSocketAddress> peer = nodes.agentAddress(k.remoteNodeId());
+        if (peer.isEmpty()) {
+            failed.incrementAndGet();
+            LOG.error("cannot authenticate: unknown remote node id {} for local={} remote={}: is the node in the"
+                    + " endpoints file or CiliumNode list?", k.remoteNodeId(), k.localIdentity(), k.remoteIdentity());
+            retry(k);
+            return;
+        }
+        try {
+            HandshakeResult res = authenticator.authenticate(k.localIdentity(), k.remoteIdentity(), peer.get())
+                    .get(30, TimeUnit.SECONDS);
+            map.put(k, AuthInfo.expiringAt(res.expiresAt()));
+            cache.put(k, new Stored(clock.instant(), res.expiresAt()));
+            retries.remove(k);
+            succeeded.incrementAndGet();
+            LOG.info("authenticated: local={} remote={} remote_node={} auth_type=spire origin={} expires={}",
+                    k.localIdentity(), k.remoteIdentity(), k.remoteNodeId(), r.origin(), res.expiresAt());
+        } catch (BpfException e) {
+            failed.incrementAndGet();
+            LOG.error("writing the auth map failed: key={} error=\"{}\"", k, e.getMessage());
+            retry(k);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            failed.incrementAndGet();
+            Throwable c = e.getCause() == null ? e : e.getCause();
+            String reason = c instanceof HandshakeException he ? he.reason().name() : c.getClass().getSimpleName();
+            LOG.warn("authentication failed: local={} remote={} remote_node={} reason={} detail=\"{}\"", k.localIdentity(),
+                    k.remoteIdentity(), k.remoteNodeId(), reason, c.getMessage());
+            retry(k);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private boolean presentInMap(AuthKey k) {
+        try {
+            return map.get(k).isPresent();
+        } catch (BpfException e) {
+            return false;
+        }
+    }
+
+    private void retry(AuthKey k) {
+        if (closed) {
+            return;
+        }
+        Backoff b = retries.computeIfAbsent(k, x -> new Backoff(options.retryMin(), options.retryMax(), random));
+        Duration d = b.next();
+        scheduler.schedule(() -> request(k, Origin.RETRY), d.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Counters, for status and metrics. */
+    public record Stats(long succeeded, long failed, long dropped, long coalesced, long reservedSkipped, int cached,
+            int pending, Map<GcReason, Long> gcDeleted) {
+    }
+
+    /** A snapshot of the counters. */
+    public Stats stats() {
+        Map<GcReason, Long> gc = new EnumMap<>(GcReason.class);
+        gcDeleted.forEach((r, v) -> gc.put(r, v.get()));
+        return new Stats(succeeded.get(), failed.get(), dropped.get(), coalesced.get(), reservedSkipped.get(), cache.size(),
+                pending.size(), gc);
+    }
+
+    /** Stops the workers (in-flight handshakes finish or time out); the auth map and its entries stay. */
+    @Override
+    public void close() {
+        closed = true;
+        scheduler.shutdownNow();
+        for (Thread t : workers) {
+            try {
+                t.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package dev.meshauth.agent.auth;
+
+import java.time.Duration;
+
+/**
+ * Auth manager settings, with Cilium's flag names where Cilium has one.
+ *
+ * @param queueSize      {@code --mesh-auth-queue-size}: requests waiting; beyond it they are dropped, counted
+ * @param signalBackoff  {@code --mesh-auth-signal-backoff-duration}: a key stored this recently is not
+ *                       redone on a signal (unless it vanished from the kernel map)
+ * @param workers        handshakes run at once
+ * @param retryMin       first retry delay after a failure (jittered, doubling)
+ * @param retryMax       longest retry delay
+ * @param refreshBefore  re-authenticate required entries this long before they expire
+ */
+public record AuthManagerOptions(int queueSize, Duration signalBackoff, int workers, Duration retryMin, Duration retryMax,
+        Duration refreshBefore) {
+    /** 1024, 1 s, 8 workers, retries 500 ms to 30 s, refresh 1 min before expiry. */
+    public static final AuthManagerOptions DEFAULTS = new AuthManagerOptions(1024, Duration.ofSeconds(1), 8,
+            Duration.ofMillis(500), Duration.ofSeconds(30), Duration.ofMinutes(1));
+}

@@ -1,0 +1,179 @@
+package dev.meshauth.agent.auth;
+
+import dev.meshauth.bpf.auth.AuthInfo;
+import dev.meshauth.bpf.auth.AuthKey;
+import dev.meshauth.bpf.auth.AuthType;
+import dev.meshauth.bpf.auth.InMemoryAuthMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The auth manager's rules, over the in-memory auth map and a fake authenticator. */
+class AuthManagerTest {
+    private static final AuthKey TIE = new AuthKey(1000, 2000, 2, AuthType.SPIRE);
+    private static final AuthKey TIE2 = new AuthKey(1000, 2001, 2, AuthType.SPIRE);
+    private static final InetSocketAddress NODE2 = new InetSocketAddress("127.0.0.2", 4250);
+
+    private final InMemoryAuthMap map = new InMemoryAuthMap(1024);
+    private final FakeAuthenticator auth = new FakeAuthenticator();
+    private final NodeDirectory nodes = id -> id == 2 ? Optional.of(NODE2) : Optional.empty();
+    private AuthManager manager;
+
+    private AuthManager start(AuthManagerOptions o) throws Exception {
+        return new AuthManager(map, auth, nodes, InstantSource.system(), o, RandomGenerator.of("L64X128MixRandom"));
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        manager = start(new AuthManagerOptions(1024, Duration.ofSeconds(30), 4, Duration.ofMillis(20), Duration.ofMillis(100),
+                Duration.ofSeconds(5)));
+    }
+
+    @AfterEach
+    void tearDown() {
+        manager.close();
+    }
+
+    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline && !c.get()) {
+            Thread.sleep(10);
+        }
+        assertThat(c.get()).as("within 10 s").isTrue();
+    }
+
+    @Test
+    void requiredKeysAreAuthenticatedAheadOfTrafficWithTheHandshakeExpiry() throws Exception {
+        manager.setRequired(Set.of(TIE));
+        eventually(() -> map.get(TIE).isPresent());
+        assertThat(map.get(TIE)).map(AuthInfo::expiresAt).contains(auth.expiresAt);
+        assertThat(auth.calls).singleElement().isEqualTo(new FakeAuthenticator.Call(1000, 2000, NODE2));
+    }
+
+    @Test
+    void reservedIdentitiesAreNeverAuthenticated() {
+        assertThat(manager.request(new AuthKey(1, 2000, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL)).isFalse();
+        assertThat(manager.request(new AuthKey(1000, 2, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL)).isFalse();
+        assertThat(manager.stats().reservedSkipped()).isEqualTo(2);
+        assertThat(auth.calls).isEmpty();
+    }
+
+    @Test
+    void duplicateSignalsWhileOneIsInFlightAreCoalesced() throws Exception {
+        auth.gate = new CountDownLatch(1);
+        assertThat(manager.request(TIE, AuthManager.Origin.SIGNAL)).isTrue();
+        assertThat(manager.request(TIE, AuthManager.Origin.SIGNAL)).isFalse();
+        assertThat(manager.request(TIE, AuthManager.Origin.SIGNAL)).isFalse();
+        auth.gate.countDown();
+        eventually(() -> map.get(TIE).isPresent());
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(1);
+        assertThat(manager.stats().coalesced()).isEqualTo(2);
+    }
+
+    @Test
+    void aSignalForARecentlyStoredKeyIsSkippedUnlessTheEntryVanished() throws Exception {
+        manager.request(TIE, AuthManager.Origin.SIGNAL);
+        eventually(() -> map.get(TIE).isPresent() && manager.stats().pending() == 0);
+        manager.request(TIE, AuthManager.Origin.SIGNAL);
+        eventually(() -> manager.stats().pending() == 0);
+        assertThat(auth.callsFor(1000, 2000)).as("within the signal backoff").isEqualTo(1);
+
+        map.delete(TIE); // someone else removed it from the kernel map
+        manager.request(TIE, AuthManager.Origin.SIGNAL);
+        eventually(() -> map.get(TIE).isPresent());
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(2);
+    }
+
+    @Test
+    void failuresAreRetriedWithBackoffUntilTheySucceed() throws Exception {
+        auth.failNext.set(3);
+        manager.request(TIE, AuthManager.Origin.SIGNAL);
+        eventually(() -> map.get(TIE).isPresent());
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(4);
+        assertThat(manager.stats().failed()).isEqualTo(3);
+    }
+
+    @Test
+    void testAlwaysFailAndUnknownNodesNeverWrite() throws Exception {
+        manager.request(new AuthKey(1000, 2000, 2, AuthType.TEST_ALWAYS_FAIL), AuthManager.Origin.SIGNAL);
+        manager.request(new AuthKey(1000, 2000, 9, AuthType.SPIRE), AuthManager.Origin.SIGNAL);
+        eventually(() -> manager.stats().failed() >= 2);
+        assertThat(map.entries()).isEmpty();
+        assertThat(auth.calls).isEmpty();
+    }
+
+    @Test
+    void rotationReauthenticatesExactlyTheEntriesInvolvingTheIdentity() throws Exception {
+        AuthKey other = new AuthKey(3000, 4000, 2, AuthType.SPIRE);
+        manager.setRequired(Set.of(TIE, TIE2, other));
+        eventually(() -> map.entries().size() == 3);
+        manager.svidRotated(2001);
+        eventually(() -> auth.callsFor(1000, 2001) == 2);
+        Thread.sleep(100);
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(1);
+        assertThat(auth.callsFor(3000, 4000)).isEqualTo(1);
+    }
+
+    @Test
+    void svidRemovalDeletesTheEntriesInvolvingIt() throws Exception {
+        manager.setRequired(Set.of(TIE, TIE2));
+        eventually(() -> map.entries().size() == 2);
+        manager.svidRemoved(2000);
+        assertThat(map.get(TIE)).isEmpty();
+        assertThat(map.get(TIE2)).isPresent();
+        assertThat(manager.stats().gcDeleted()).containsEntry(GcReason.SVID_REMOVED, 1L);
+    }
+
+    @Test
+    void garbageCollectionCountsEachReason() throws Exception {
+        map.put(new AuthKey(1000, 2000, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().minusSeconds(1)));
+        map.put(new AuthKey(1000, 2000, 7, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
+        map.put(new AuthKey(5000, 2000, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
+        map.put(new AuthKey(1000, 2001, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
+        map.put(new AuthKey(1000, 2002, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
+        manager.setRequired(Set.of(new AuthKey(1000, 2002, 2, AuthType.SPIRE)));
+        Map<GcReason, Integer> r = manager.collectGarbage(Set.of(2), Set.of(1000L), true);
+        assertThat(r).containsExactlyInAnyOrderEntriesOf(Map.of(GcReason.EXPIRED, 1, GcReason.NODE_DELETED, 1,
+                GcReason.NO_LOCAL_ENDPOINT, 1, GcReason.NOT_REQUIRED, 1));
+        assertThat(map.entries()).singleElement().satisfies(e -> assertThat(e.key().remoteIdentity()).isEqualTo(2002));
+    }
+
+    @Test
+    void aRestartedManagerRestoresItsCacheFromTheMap() throws Exception {
+        manager.setRequired(Set.of(TIE));
+        eventually(() -> map.get(TIE).isPresent());
+        manager.close();
+        manager = start(AuthManagerOptions.DEFAULTS);
+        assertThat(manager.stats().cached()).isEqualTo(1);
+        manager.request(TIE, AuthManager.Origin.SIGNAL);
+        eventually(() -> manager.stats().pending() == 0);
+        assertThat(auth.callsFor(1000, 2000)).as("neither lost nor redone").isEqualTo(1);
+    }
+
+    @Test
+    void aFullQueueDropsAndCounts() throws Exception {
+        manager.close();
+        auth.gate = new CountDownLatch(1);
+        manager = start(new AuthManagerOptions(1, Duration.ofSeconds(1), 1, Duration.ofMillis(20), Duration.ofMillis(100),
+                Duration.ofSeconds(5)));
+        manager.request(new AuthKey(1000, 3001, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL); // taken by the worker
+        eventually(() -> auth.calls.size() == 1);
+        manager.request(new AuthKey(1000, 3002, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL); // queued
+        manager.request(new AuthKey(1000, 3003, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL); // dropped
+        assertThat(manager.stats().dropped()).isEqualTo(1);
+        auth.gate.countDown();
+    }
+}
