@@ -1,0 +1,110 @@
+package dev.meshauth.agent.node;
+
+import dev.meshauth.agent.auth.AuthManagerOptions;
+import dev.meshauth.agent.cli.Main;
+import dev.meshauth.bpf.auth.AuthEntry;
+import dev.meshauth.bpf.auth.AuthKey;
+import dev.meshauth.bpf.auth.AuthType;
+import dev.meshauth.bpf.testing.KernelTest;
+import dev.meshauth.bpf.testing.ScratchBpfFs;
+import dev.meshauth.spire.devserver.DevServer;
+import dev.meshauth.spire.devserver.DevServerConfig;
+import io.spiffe.spiffeid.TrustDomain;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Two agents as two nodes on one machine (127.0.0.1 and 127.0.0.2, same port), the dev SPIRE server with
+ * entries registered by {@code meshauth operator --once}, the Star Wars policy: before any traffic, the
+ * deathstar's node holds exactly the pair with the empire ship on the other node; the other node holds
+ * nothing; nothing for the xwing.
+ */
+@KernelTest
+class TwoAgentsKernelTest {
+    @RegisterExtension
+    static final ScratchBpfFs bpffs = new ScratchBpfFs();
+    private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
+
+    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline && !c.get()) {
+            Thread.sleep(50);
+        }
+        assertThat(c.get()).as("within 20 s").isTrue();
+    }
+
+    private static List<AuthEntry> entries(Agent a) {
+        try {
+            return a.authMap().entries();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void theDeathstarsNodeAuthenticatesTheEmpireShipBeforeAnyTraffic(@TempDir Path dir) throws Exception {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Path endpoints = Files.writeString(dir.resolve("endpoints.yaml"), """
+                nodes:
+                  - {name: node-1, id: 1, internalIP: 127.0.0.1}
+                  - {name: node-2, id: 2, internalIP: 127.0.0.2}
+                endpoints:
+                  - {name: deathstar, node: node-1, ipv4: 198.18.1.10, identity: 1001, labels: {org: empire, class: deathstar}}
+                  - {name: tiefighter, node: node-2, ipv4: 198.18.2.20, identity: 1002, labels: {org: empire, class: tiefighter}}
+                  - {name: xwing, node: node-2, ipv4: 198.18.2.30, identity: 1003, labels: {org: alliance, class: xwing}}
+                """);
+        Path policy = Files.writeString(dir.resolve("sw.yaml"), """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: rule1}
+                spec:
+                  endpointSelector: {matchLabels: {org: empire, class: deathstar}}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {org: empire}}]
+                    authentication: {mode: required}
+                    toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+                """);
+        DevServerConfig spireConfig = DevServerConfig.under(dir.resolve("spire"), TD);
+        try (DevServer spire = DevServer.start(spireConfig, InstantSource.system())) {
+            int rc = Main.run("operator", "--once", "--spire-server-socket", spireConfig.serverSocket().toString(),
+                    "--endpoints", endpoints.toString());
+            assertThat(rc).isZero();
+            AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(100),
+                    Duration.ofSeconds(2), Duration.ofMinutes(1));
+            AgentConfig node1 = new AgentConfig("node-1", endpoints, List.of(policy), Optional.empty(),
+                    spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node1/cilium_auth_map")),
+                    Duration.ofMinutes(5), opts, Duration.ofSeconds(5));
+            AgentConfig node2 = new AgentConfig("node-2", endpoints, List.of(policy), Optional.empty(),
+                    spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node2/cilium_auth_map")),
+                    Duration.ofMinutes(5), opts, Duration.ofSeconds(5));
+            try (Agent a1 = Agent.start(node1, InstantSource.system()); Agent a2 = Agent.start(node2, InstantSource.system())) {
+                AuthKey expected = new AuthKey(1001, 1002, 2, AuthType.SPIRE);
+                assertThat(a1.required()).containsExactly(expected);
+                assertThat(a2.required()).isEmpty();
+                eventually(() -> entries(a1).size() == 1);
+                AuthEntry e = entries(a1).getFirst();
+                assertThat(e.key()).isEqualTo(expected);
+                // Expiry: the earlier of the two leaves, both issued by the dev server with a 1 h TTL.
+                assertThat(e.info().expiresAt()).isBetween(java.time.Instant.now().plus(Duration.ofMinutes(55)),
+                        java.time.Instant.now().plus(Duration.ofMinutes(61)));
+                assertThat(entries(a2)).isEmpty();
+                assertThat(entries(a1)).noneMatch(x -> x.key().remoteIdentity() == 1003);
+            }
+        }
+    }
+}
