@@ -10,11 +10,11 @@ import picocli.CommandLine;
 final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
     @Override
     public int handleExecutionException(Exception ex, CommandLine cmd, CommandLine.ParseResult parsed) {
-        String message = ex instanceof BpfException || ex instanceof IllegalArgumentException
-                ? ex.getMessage()
-                : ex.getClass().getSimpleName() + ": " + ex.getMessage();
+        boolean known = ex instanceof BpfException || ex instanceof IllegalArgumentException
+                || ex instanceof dev.meshauth.policy.PolicyException || ex instanceof dev.meshauth.spire.SvidException;
+        String message = known ? ex.getMessage() : ex.getClass().getSimpleName() + ": " + ex.getMessage();
         cmd.getErr().println("meshauth: " + message);
-        if (!(ex instanceof BpfException) && !(ex instanceof IllegalArgumentException)) {
+        if (!known) {
             ex.printStackTrace(cmd.getErr());
         }
         cmd.getErr().flush();
