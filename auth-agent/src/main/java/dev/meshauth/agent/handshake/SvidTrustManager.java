@@ -23,16 +23,26 @@ final class SvidTrustManager extends X509ExtendedTrustManager {
     private final IdentityStore store;
     private final InstantSource clock;
     private final Optional<SpiffeId> expectedServer;
+    private final VerifiedChains verified;
 
-    SvidTrustManager(IdentityStore store, InstantSource clock, Optional<SpiffeId> expectedServer) {
+    SvidTrustManager(IdentityStore store, InstantSource clock, Optional<SpiffeId> expectedServer, VerifiedChains verified) {
         this.store = store;
         this.clock = clock;
         this.expectedServer = expectedServer;
+        this.verified = verified;
     }
 
     private SpiffeId validate(X509Certificate[] chain) throws CertificateException {
+        List<X509Certificate> roots = store.roots();
+        java.time.Instant now = clock.instant();
+        Optional<SpiffeId> known = verified.lookup(chain, roots, now);
+        if (known.isPresent()) {
+            return known.get();
+        }
         try {
-            return SvidValidator.validateChain(List.of(chain), store.trustDomain(), store.roots(), clock.instant());
+            SpiffeId id = SvidValidator.validateChain(List.of(chain), store.trustDomain(), roots, now);
+            verified.remember(chain, roots, id);
+            return id;
         } catch (SvidException e) {
             throw new CertificateException(e.getMessage(), e);
         }

@@ -1,0 +1,40 @@
+package dev.meshauth.agent.handshake;
+
+import dev.meshauth.spire.devserver.DevCa;
+import io.spiffe.spiffeid.SpiffeId;
+import io.spiffe.spiffeid.TrustDomain;
+import org.junit.jupiter.api.Test;
+
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The verified-chain cache never outlives a certificate or a bundle. */
+class VerifiedChainsTest {
+    private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
+
+    @Test
+    void usedOnlyUntilNotAfterAndOnlyForTheSameBundle() {
+        DevCa ca = DevCa.create(TD, Instant.now().minusSeconds(60));
+        var svid = MutualAuthTest.svid(ca, 1000, m -> m, Duration.ofMinutes(10));
+        X509Certificate[] chain = svid.chain().toArray(X509Certificate[]::new);
+        List<X509Certificate> roots = List.of(ca.certificate());
+        VerifiedChains v = new VerifiedChains();
+        SpiffeId id = svid.spiffeId();
+
+        assertThat(v.lookup(chain, roots, Instant.now())).isEmpty();
+        v.remember(chain, roots, id);
+        assertThat(v.lookup(chain, roots, Instant.now())).contains(id);
+        assertThat(v.lookup(chain, roots, svid.notAfter())).as("at NotAfter").isEmpty();
+        assertThat(v.lookup(chain, new ArrayList<>(roots), Instant.now())).as("another bundle generation").isEmpty();
+        var other = MutualAuthTest.svid(ca, 1000, m -> m, Duration.ofMinutes(10));
+        assertThat(v.lookup(other.chain().toArray(X509Certificate[]::new), roots, Instant.now()))
+                .as("another certificate for the same identity").isEmpty();
+        v.setEnabled(false);
+        assertThat(v.lookup(chain, roots, Instant.now())).isEmpty();
+    }
+}
