@@ -216,6 +216,11 @@ public final class Agent implements AutoCloseable {
         return authMap;
     }
 
+    /** Handshakes this node's listener accepted (peers that authenticated to us). */
+    public long handshakesAccepted() {
+        return server.accepted();
+    }
+
     /** Pairs this node must hold. */
     public Set<AuthKey> required() {
         return state.required();

@@ -1,0 +1,143 @@
+package dev.meshauth.agent.node;
+
+import dev.meshauth.agent.auth.AuthManagerOptions;
+import dev.meshauth.agent.cli.Main;
+import dev.meshauth.bpf.auth.AuthEntry;
+import dev.meshauth.bpf.auth.KernelAuthMap;
+import dev.meshauth.bpf.testing.KernelTest;
+import dev.meshauth.bpf.testing.ScratchBpfFs;
+import dev.meshauth.spire.devserver.DevServer;
+import dev.meshauth.spire.devserver.DevServerConfig;
+import io.spiffe.spiffeid.TrustDomain;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The deathstar node's agent as a real process, killed with SIGKILL and started again: the pinned
+ * entries survive, the restarted agent restores its cache from them, and it does not redo the
+ * handshake for the still-valid pair (the peer agent sees no second handshake).
+ */
+@KernelTest
+class AgentRestartKernelTest {
+    @RegisterExtension
+    static final ScratchBpfFs bpffs = new ScratchBpfFs();
+    private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
+
+    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline && !c.get()) {
+            Thread.sleep(100);
+        }
+        assertThat(c.get()).as("within 30 s").isTrue();
+    }
+
+    private static List<AuthEntry> read(Path pin) {
+        if (!Files.exists(pin)) {
+            return List.of();
+        }
+        try (KernelAuthMap m = KernelAuthMap.openExisting(pin, true)) {
+            return m.entries();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Process agentProcess(List<String> args, StringBuffer log) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(args);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Thread.ofVirtual().start(() -> {
+            try (var r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    log.append(line).append('\n');
+                }
+            } catch (java.io.IOException e) {
+                // process gone
+            }
+        });
+        return p;
+    }
+
+    @Test
+    void sigkillAndRestartKeepEntriesAndDoNotRedoHandshakes(@TempDir Path dir) throws Exception {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Path endpoints = Files.writeString(dir.resolve("endpoints.yaml"), """
+                nodes:
+                  - {name: node-1, id: 1, internalIP: 127.0.0.1}
+                  - {name: node-2, id: 2, internalIP: 127.0.0.2}
+                endpoints:
+                  - {name: deathstar, node: node-1, ipv4: 198.18.1.10, identity: 1001, labels: {org: empire, class: deathstar}}
+                  - {name: tiefighter, node: node-2, ipv4: 198.18.2.20, identity: 1002, labels: {org: empire, class: tiefighter}}
+                """);
+        Path policy = Files.writeString(dir.resolve("sw.yaml"), """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: rule1}
+                spec:
+                  endpointSelector: {matchLabels: {class: deathstar}}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {org: empire}}]
+                    authentication: {mode: required}
+                """);
+        Path pin = bpffs.resolve("node1/cilium_auth_map");
+        DevServerConfig spireConfig = DevServerConfig.under(dir.resolve("spire"), TD);
+        try (DevServer spire = DevServer.start(spireConfig, InstantSource.system())) {
+            assertThat(Main.run("operator", "--once", "--spire-server-socket", spireConfig.serverSocket().toString(),
+                    "--endpoints", endpoints.toString())).isZero();
+            AgentConfig node2 = new AgentConfig("node-2", endpoints, List.of(policy), Optional.empty(),
+                    spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node2/cilium_auth_map")),
+                    Duration.ofMinutes(5), AuthManagerOptions.DEFAULTS, Duration.ofSeconds(5));
+            List<String> args = List.of("agent", "--node-name", "node-1", "--endpoints", endpoints.toString(), "--policies",
+                    policy.toString(), "--mesh-auth-spire-admin-socket", spireConfig.adminSocket().toString(),
+                    "--mesh-auth-mutual-listener-port", Integer.toString(port), "--auth-map", pin.toString());
+            try (Agent a2 = Agent.start(node2, InstantSource.system())) {
+                StringBuffer log1 = new StringBuffer();
+                Process first = agentProcess(args, log1);
+                try {
+                    eventually(() -> read(pin).size() == 1);
+                } finally {
+                    first.destroyForcibly(); // SIGKILL: no shutdown hooks, no goodbyes
+                    first.waitFor(10, TimeUnit.SECONDS);
+                }
+                List<AuthEntry> before = read(pin);
+                assertThat(before).hasSize(1);
+                long handshakes = a2.handshakesAccepted();
+                assertThat(handshakes).isEqualTo(1);
+
+                StringBuffer log2 = new StringBuffer();
+                Process second = agentProcess(args, log2);
+                try {
+                    eventually(() -> log2.toString().contains("meshauth agent running on node-1"));
+                    assertThat(log2.toString()).contains("auth cache restored from the auth map: entries=1");
+                    Thread.sleep(2_000); // give it every chance to redo the handshake; it must not
+                    assertThat(a2.handshakesAccepted()).as("no duplicate handshake").isEqualTo(handshakes);
+                    assertThat(read(pin)).isEqualTo(before);
+                } finally {
+                    second.destroyForcibly();
+                    second.waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+        }
+    }
+}
