@@ -15,7 +15,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,28 +77,10 @@ class AgentRestartKernelTest {
 
     @Test
     void sigkillAndRestartKeepEntriesAndDoNotRedoHandshakes(@TempDir Path dir) throws Exception {
-        int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
-        Path endpoints = Files.writeString(dir.resolve("endpoints.yaml"), """
-                nodes:
-                  - {name: node-1, id: 1, internalIP: 127.0.0.1}
-                  - {name: node-2, id: 2, internalIP: 127.0.0.2}
-                endpoints:
-                  - {name: deathstar, node: node-1, ipv4: 198.18.1.10, identity: 1001, labels: {org: empire, class: deathstar}}
-                  - {name: tiefighter, node: node-2, ipv4: 198.18.2.20, identity: 1002, labels: {org: empire, class: tiefighter}}
-                """);
-        Path policy = Files.writeString(dir.resolve("sw.yaml"), """
-                apiVersion: cilium.io/v2
-                kind: CiliumNetworkPolicy
-                metadata: {name: rule1}
-                spec:
-                  endpointSelector: {matchLabels: {class: deathstar}}
-                  ingress:
-                  - fromEndpoints: [{matchLabels: {org: empire}}]
-                    authentication: {mode: required}
-                """);
+        StarWarsFiles files = StarWarsFiles.write(dir, false);
+        Path endpoints = files.endpoints();
+        Path policy = files.policy();
+        int port = files.port();
         Path pin = bpffs.resolve("node1/cilium_auth_map");
         DevServerConfig spireConfig = DevServerConfig.under(dir.resolve("spire"), TD);
         try (DevServer spire = DevServer.start(spireConfig, InstantSource.system())) {

@@ -14,8 +14,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -55,30 +53,10 @@ class TwoAgentsKernelTest {
 
     @Test
     void theDeathstarsNodeAuthenticatesTheEmpireShipBeforeAnyTraffic(@TempDir Path dir) throws Exception {
-        int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
-        Path endpoints = Files.writeString(dir.resolve("endpoints.yaml"), """
-                nodes:
-                  - {name: node-1, id: 1, internalIP: 127.0.0.1}
-                  - {name: node-2, id: 2, internalIP: 127.0.0.2}
-                endpoints:
-                  - {name: deathstar, node: node-1, ipv4: 198.18.1.10, identity: 1001, labels: {org: empire, class: deathstar}}
-                  - {name: tiefighter, node: node-2, ipv4: 198.18.2.20, identity: 1002, labels: {org: empire, class: tiefighter}}
-                  - {name: xwing, node: node-2, ipv4: 198.18.2.30, identity: 1003, labels: {org: alliance, class: xwing}}
-                """);
-        Path policy = Files.writeString(dir.resolve("sw.yaml"), """
-                apiVersion: cilium.io/v2
-                kind: CiliumNetworkPolicy
-                metadata: {name: rule1}
-                spec:
-                  endpointSelector: {matchLabels: {org: empire, class: deathstar}}
-                  ingress:
-                  - fromEndpoints: [{matchLabels: {org: empire}}]
-                    authentication: {mode: required}
-                    toPorts: [{ports: [{port: "80", protocol: TCP}]}]
-                """);
+        StarWarsFiles files = StarWarsFiles.write(dir, true);
+        Path endpoints = files.endpoints();
+        Path policy = files.policy();
+        int port = files.port();
         DevServerConfig spireConfig = DevServerConfig.under(dir.resolve("spire"), TD);
         try (DevServer spire = DevServer.start(spireConfig, InstantSource.system())) {
             int rc = Main.run("operator", "--once", "--spire-server-socket", spireConfig.serverSocket().toString(),
