@@ -2,6 +2,7 @@ package dev.meshauth.agent.operator;
 
 import dev.meshauth.policy.k8s.CiliumResources;
 import dev.meshauth.policy.k8s.IdentityWatch;
+import dev.meshauth.policy.k8s.MockKubernetes;
 import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
 import dev.meshauth.spire.entry.EntryRegistrar;
@@ -9,7 +10,6 @@ import dev.meshauth.spire.entry.RegistrationSpec;
 import dev.meshauth.spire.grpc.UnixSockets;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.grpc.ManagedChannel;
 import io.spiffe.spiffeid.TrustDomain;
 import org.junit.jupiter.api.Test;
@@ -29,9 +29,20 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The operator glue end to end: CiliumIdentity objects in a (mock, CRUD) API server become SPIRE entries
  * in the dev server, through the real Entry API client.
  */
-@EnableKubernetesMockClient(crud = true)
 class IdentityOperatorTest {
+    private static MockKubernetes api;
     static KubernetesClient client;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void startApi() {
+        api = new MockKubernetes();
+        client = api.client();
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void stopApi() {
+        api.close();
+    }
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
     private static void identity(String name) {

@@ -35,6 +35,7 @@ public final class ClusterWatch implements AutoCloseable {
     private final Map<String, NodeInfo> nodes = new ConcurrentHashMap<>();
     private final Map<String, GenericKubernetesResource> endpoints = new ConcurrentHashMap<>();
     private final Map<String, Integer> nodeIds = new ConcurrentHashMap<>();
+    private final java.util.Set<String> handled = ConcurrentHashMap.newKeySet(); // see IdentityWatch
     private final AtomicInteger nextNodeId = new AtomicInteger(1);
     private final Runnable listener;
     private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
@@ -61,18 +62,21 @@ public final class ClusterWatch implements AutoCloseable {
             @Override
             public void onAdd(GenericKubernetesResource r) {
                 put.apply(r);
+                handled.add(r.getKind() + "/" + key(r));
                 changed();
             }
 
             @Override
             public void onUpdate(GenericKubernetesResource old, GenericKubernetesResource r) {
                 put.apply(r);
+                handled.add(r.getKind() + "/" + key(r));
                 changed();
             }
 
             @Override
             public void onDelete(GenericKubernetesResource r, boolean unknown) {
                 remove.apply(r);
+                handled.remove(r.getKind() + "/" + key(r));
                 changed();
             }
         };
@@ -111,7 +115,8 @@ public final class ClusterWatch implements AutoCloseable {
 
     /** True once both informers have listed every object. */
     public boolean synced() {
-        return informers.size() == 2 && informers.stream().allMatch(SharedIndexInformer::hasSynced);
+        return informers.size() == 2 && informers.stream().allMatch(SharedIndexInformer::hasSynced)
+                && handled.size() >= informers.stream().mapToInt(i -> i.getStore().list().size()).sum();
     }
 
     /** Known nodes. */

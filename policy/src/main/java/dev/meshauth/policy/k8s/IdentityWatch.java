@@ -25,6 +25,9 @@ public final class IdentityWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(IdentityWatch.class);
 
     private final Map<String, Long> byName = new ConcurrentHashMap<>();
+    // Every object our handler has processed (malformed ones included): "synced" also waits for these,
+    // because the informer reports synced before its handler has seen the initial list.
+    private final Set<String> handled = ConcurrentHashMap.newKeySet();
     private final Consumer<Set<Long>> listener;
     private final SharedIndexInformer<GenericKubernetesResource> informer;
 
@@ -43,6 +46,7 @@ public final class IdentityWatch implements AutoCloseable {
 
             @Override
             public void onDelete(GenericKubernetesResource r, boolean finalStateUnknown) {
+                handled.remove(r.getMetadata().getName());
                 if (byName.remove(r.getMetadata().getName()) != null) {
                     changed();
                 }
@@ -57,31 +61,41 @@ public final class IdentityWatch implements AutoCloseable {
 
     private void put(GenericKubernetesResource r) {
         String name = r.getMetadata().getName();
+        boolean changed = store(name);
+        handled.add(name);
+        if (changed) {
+            changed();
+        }
+    }
+
+    /** Records the identity; true if the set changed. */
+    private boolean store(String name) {
         long id;
         try {
             id = Long.parseLong(name);
         } catch (NumberFormatException e) {
             LOG.warn("skipping CiliumIdentity with a non-numeric name: name={}", name);
-            return;
+            return false;
         }
         if (id <= 0 || id > 0xFFFF_FFFFL || ReservedIdentity.isReserved(id)) {
             LOG.warn("skipping CiliumIdentity outside the allocatable range 256..2^32-1: name={}", name);
-            return;
+            return false;
         }
-        if (!Long.valueOf(id).equals(byName.put(name, id))) {
-            changed();
-        }
+        return !Long.valueOf(id).equals(byName.put(name, id));
     }
 
     private void changed() {
-        if (informer != null && informer.hasSynced()) {
+        if (informer != null && synced()) {
             listener.accept(identities());
         }
     }
 
-    /** True once the informer has listed every object. */
+    /** True once the informer has listed every object and our handler has processed them all. */
     public boolean synced() {
-        return informer.hasSynced();
+        if (informer == null || !informer.hasSynced()) {
+            return false;
+        }
+        return handled.size() >= informer.getStore().list().size();
     }
 
     /** The current identities. */

@@ -28,6 +28,7 @@ public final class PolicyWatch implements AutoCloseable {
     private final KubernetesClient client;
     private final Map<String, List<Policy>> byObject = new ConcurrentHashMap<>();
     private final Map<String, String> problems = new ConcurrentHashMap<>();
+    private final java.util.Set<String> handled = ConcurrentHashMap.newKeySet(); // see IdentityWatch
     private final Consumer<List<Policy>> listener;
     private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
 
@@ -60,6 +61,7 @@ public final class PolicyWatch implements AutoCloseable {
             @Override
             public void onDelete(GenericKubernetesResource r, boolean finalStateUnknown) {
                 String key = key(r);
+                handled.remove(key);
                 problems.remove(key);
                 if (byObject.remove(key) != null) {
                     changed();
@@ -80,11 +82,14 @@ public final class PolicyWatch implements AutoCloseable {
             List<Policy> parsed = PolicyParser.parse("k8s:" + key, yaml).policies();
             problems.remove(key);
             byObject.put(key, parsed);
+            handled.add(key);
             changed();
         } catch (PolicyException e) {
             problems.put(key, e.getMessage());
             LOG.error("policy refused, its last good version (if any) stays in force: object={} problems=\"{}\"", key,
                     e.getMessage().replace('\n', ';'));
+        } finally {
+            handled.add(key);
         }
     }
 
@@ -96,7 +101,8 @@ public final class PolicyWatch implements AutoCloseable {
 
     /** True once both informers have listed every object. */
     public boolean synced() {
-        return informers.size() == 2 && informers.stream().allMatch(SharedIndexInformer::hasSynced);
+        return informers.size() == 2 && informers.stream().allMatch(SharedIndexInformer::hasSynced)
+                && handled.size() >= informers.stream().mapToInt(i -> i.getStore().list().size()).sum();
     }
 
     /** The policies in force. */

@@ -8,7 +8,6 @@ import dev.meshauth.policy.yaml.PolicyParser;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -19,9 +18,20 @@ import java.util.function.Supplier;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** CiliumNode and CiliumEndpoint informers feeding the evaluation, against the mock API server. */
-@EnableKubernetesMockClient(crud = true)
 class ClusterWatchTest {
+    private static MockKubernetes api;
     static KubernetesClient client;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void startApi() {
+        api = new MockKubernetes();
+        client = api.client();
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void stopApi() {
+        api.close();
+    }
 
     private static GenericKubernetesResource node(String name, String internal) {
         return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNode")

@@ -4,7 +4,6 @@ import dev.meshauth.policy.model.Policy;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -17,9 +16,20 @@ import java.util.function.Supplier;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Informers against fabric8's mock API server in CRUD mode: real client code, a test API server. */
-@EnableKubernetesMockClient(crud = true)
 class KubernetesWatchTest {
+    private static MockKubernetes api;
     static KubernetesClient client;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void startApi() {
+        api = new MockKubernetes();
+        client = api.client();
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void stopApi() {
+        api.close();
+    }
 
     private static GenericKubernetesResource identity(String name) {
         return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumIdentity")
