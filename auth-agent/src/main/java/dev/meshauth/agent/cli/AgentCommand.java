@@ -20,8 +20,7 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code meshauth agent}: the node agent. Flag names follow Cilium's where Cilium has one. This version
- * runs from files (--endpoints, --policies) and fills the pinned auth map (--datapath cilium) or an
- * in-memory one (--datapath memory); the standalone datapath and Kubernetes sources are wired later.
+ * runs from files (--endpoints, --policies); Kubernetes sources are wired later.
  */
 @Command(name = "agent", mixinStandardHelpOptions = true,
         description = "Run the node agent: authenticate identity pairs with the other nodes' agents and fill the auth map.")
@@ -65,8 +64,9 @@ public final class AgentCommand implements Callable<Integer> {
     Duration signalBackoff;
 
     @Option(names = "--datapath", defaultValue = "cilium",
-            description = "cilium: fill the pinned auth map (Cilium's, or ours); memory: no kernel (development)."
-                    + " Default: ${DEFAULT-VALUE}.")
+            description = "cilium: fill the pinned auth map for Cilium's datapath; standalone: also load meshauth's own"
+                    + " enforcement program on this node's endpoints and consume its signals; memory: no kernel"
+                    + " (development). Default: ${DEFAULT-VALUE}.")
     String datapath;
 
     @Option(names = "--auth-map", description = "Pin path of the auth map (default: ${DEFAULT-VALUE}).")
@@ -75,16 +75,14 @@ public final class AgentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Optional<Path> map = switch (datapath) {
-            case "cilium" -> Optional.of(authMap);
+            case "cilium", "standalone" -> Optional.of(authMap);
             case "memory" -> Optional.empty();
-            case "standalone" -> throw new IllegalArgumentException("--datapath standalone is not wired into the agent yet;"
-                    + " use cilium (fills the pinned map) or memory");
             default -> throw new IllegalArgumentException("--datapath must be cilium, standalone or memory, got '" + datapath + "'");
         };
         AuthManagerOptions opts = new AuthManagerOptions(queueSize, signalBackoff, 8, Duration.ofMillis(500),
                 Duration.ofSeconds(30), Duration.ofMinutes(1));
         AgentConfig config = new AgentConfig(nodeName, endpoints, policies, Optional.ofNullable(identitiesFile), adminSocket,
-                TrustDomain.parse(trustDomain), port, map, gcInterval, opts, connectTimeout);
+                TrustDomain.parse(trustDomain), port, map, datapath.equals("standalone"), gcInterval, opts, connectTimeout);
         CountDownLatch stop = new CountDownLatch(1);
         try (Agent agent = Agent.start(config, InstantSource.system())) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));

@@ -11,6 +11,10 @@ import dev.meshauth.bpf.auth.AuthMapLayout;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.bpf.auth.InMemoryAuthMap;
 import dev.meshauth.bpf.auth.KernelAuthMap;
+import dev.meshauth.bpf.datapath.ClockOffset;
+import dev.meshauth.bpf.datapath.Datapath;
+import dev.meshauth.bpf.datapath.DatapathOptions;
+import dev.meshauth.bpf.link.TcxLink;
 import dev.meshauth.policy.PolicyException;
 import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.endpoint.EndpointsFile;
@@ -65,6 +69,8 @@ public final class Agent implements AutoCloseable {
             Thread.ofPlatform().daemon().name("meshauth-agent").factory());
     private volatile State state;
     private Map<Path, FileTime> seen = Map.of();
+    private final Optional<Datapath> datapath;
+    private final Map<String, TcxLink> attached = new HashMap<>(); // @GuardedBy("this"): endpoint id -> link
 
     /** Nodes, endpoints, the engine and what this node needs. */
     private record State(List<NodeInfo> nodes, List<Endpoint> endpoints, PolicyEngine engine, Set<AuthKey> required,
@@ -100,6 +106,14 @@ public final class Agent implements AutoCloseable {
         this.manager = new AuthManager(authMap, client::authenticate, this::agentAddress, clock, config.manager(),
                 RandomGenerator.getDefault());
         managerRef[0] = manager;
+        this.datapath = config.standalone()
+                ? Optional.of(Datapath.create((KernelAuthMap) authMap, DatapathOptions.DEFAULTS, new ClockOffset()))
+                : Optional.empty();
+        if (datapath.isPresent()) {
+            datapath.get().subscribe(sig -> manager.request(sig.key(), AuthManager.Origin.SIGNAL));
+            program(state);
+            loop.scheduleWithFixedDelay(this::syncClock, 60, 60, TimeUnit.SECONDS);
+        }
         manager.setRequired(state.required());
         loop.scheduleWithFixedDelay(this::reloadIfChanged, 500, 500, TimeUnit.MILLISECONDS);
         loop.scheduleWithFixedDelay(this::gc, config.gcInterval().toMillis(), config.gcInterval().toMillis(),
@@ -141,6 +155,46 @@ public final class Agent implements AutoCloseable {
         return new State(c.nodes(), c.endpoints(), engine, Set.copyOf(required), Set.copyOf(local), self);
     }
 
+    /** Programs the standalone datapath's maps and attaches it to this node's endpoints. */
+    private synchronized void program(State s) throws BpfException {
+        if (datapath.isEmpty()) {
+            return;
+        }
+        Datapath dp = datapath.get();
+        DatapathProgrammer.apply(dp, s.nodes(), s.endpoints(), s.engine(), s.self(), s.localIdentities());
+        Set<String> wanted = new HashSet<>();
+        for (Endpoint e : s.endpoints()) {
+            if (!e.node().equals(s.self().name()) || e.iface().isEmpty()) {
+                continue;
+            }
+            wanted.add(e.id());
+            if (!attached.containsKey(e.id())) {
+                attached.put(e.id(), dp.attachToEndpoint(e.iface().get(), e.netns().map(dev.meshauth.bpf.link.NetNs::named)));
+            }
+        }
+        for (var it = attached.entrySet().iterator(); it.hasNext(); ) {
+            var a = it.next();
+            if (!wanted.contains(a.getKey())) {
+                dp.detach(a.getValue());
+                it.remove();
+            }
+        }
+    }
+
+    private void syncClock() {
+        try {
+            datapath.ifPresent(dp -> {
+                try {
+                    dp.syncClock();
+                } catch (BpfException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.error("datapath clock sync failed: error=\"{}\"", e.getMessage());
+        }
+    }
+
     private List<Path> policyFiles() throws IOException {
         List<Path> out = new ArrayList<>();
         for (Path p : config.policies()) {
@@ -177,12 +231,13 @@ public final class Agent implements AutoCloseable {
             seen = now;
             State next = load();
             state = next;
+            program(next);
             manager.setRequired(next.required());
             gc();
             LOG.info("configuration reloaded: endpoints={} required_pairs={}", next.endpoints().size(), next.required().size());
         } catch (PolicyException e) {
             LOG.error("configuration edit refused, the last good state stays: problems=\"{}\"", e.getMessage().replace('\n', ';'));
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | BpfException | RuntimeException e) {
             LOG.error("configuration reload failed, the last good state stays: error=\"{}\"", e.toString());
         }
     }
@@ -221,6 +276,11 @@ public final class Agent implements AutoCloseable {
         return server.accepted();
     }
 
+    /** The standalone datapath, when this agent runs one. */
+    public Optional<Datapath> datapath() {
+        return datapath;
+    }
+
     /** Pairs this node must hold. */
     public Set<AuthKey> required() {
         return state.required();
@@ -230,6 +290,7 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         loop.shutdownNow();
+        datapath.ifPresent(Datapath::close); // detaches our programs; the pinned auth map stays
         server.close();
         manager.close();
         client.close();

@@ -87,7 +87,7 @@ class AgentRestartKernelTest {
             assertThat(Main.run("operator", "--once", "--spire-server-socket", spireConfig.serverSocket().toString(),
                     "--endpoints", endpoints.toString())).isZero();
             AgentConfig node2 = new AgentConfig("node-2", endpoints, List.of(policy), Optional.empty(),
-                    spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node2/cilium_auth_map")),
+                    spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node2/cilium_auth_map")), false,
                     Duration.ofMinutes(5), AuthManagerOptions.DEFAULTS, Duration.ofSeconds(5));
             List<String> args = List.of("agent", "--node-name", "node-1", "--endpoints", endpoints.toString(), "--policies",
                     policy.toString(), "--mesh-auth-spire-admin-socket", spireConfig.adminSocket().toString(),

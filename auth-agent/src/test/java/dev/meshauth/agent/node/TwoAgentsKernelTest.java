@@ -65,10 +65,10 @@ class TwoAgentsKernelTest {
             AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(100),
                     Duration.ofSeconds(2), Duration.ofMinutes(1));
             AgentConfig node1 = new AgentConfig("node-1", endpoints, List.of(policy), Optional.empty(),
-                    spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node1/cilium_auth_map")),
+                    spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node1/cilium_auth_map")), false,
                     Duration.ofMinutes(5), opts, Duration.ofSeconds(5));
             AgentConfig node2 = new AgentConfig("node-2", endpoints, List.of(policy), Optional.empty(),
-                    spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node2/cilium_auth_map")),
+                    spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node2/cilium_auth_map")), false,
                     Duration.ofMinutes(5), opts, Duration.ofSeconds(5));
             try (Agent a1 = Agent.start(node1, InstantSource.system()); Agent a2 = Agent.start(node2, InstantSource.system())) {
                 AuthKey expected = new AuthKey(1001, 1002, 2, AuthType.SPIRE);

@@ -122,6 +122,20 @@ public final class Datapath implements AutoCloseable {
         return maps.policy.remove(key);
     }
 
+    /** All ipcache entries. */
+    public Map<Ipv4Prefix, IpcacheEntry> ipcache() throws BpfException {
+        return maps.ipcache.entries();
+    }
+
+    /** Identities with ingress policy enforced. */
+    public java.util.Set<Long> ingressEnforced() throws BpfException {
+        java.util.Set<Long> out = new java.util.HashSet<>();
+        for (Integer id : maps.endpoints.keys()) {
+            out.add(Integer.toUnsignedLong(id));
+        }
+        return out;
+    }
+
     /** All policy entries. */
     public Map<PolicyKey, PolicyVerdict> policy() throws BpfException {
         return maps.policy.entries();
@@ -132,7 +146,20 @@ public final class Datapath implements AutoCloseable {
      * namespace) in {@code netns}, or the current namespace if empty.
      */
     public synchronized TcxLink attachIngress(String ifname, Optional<Path> netns) throws BpfException {
-        TcxLink link = TcxLink.attach(program, ifname, netns, TcxDirection.INGRESS);
+        return attach(ifname, netns, TcxDirection.INGRESS);
+    }
+
+    /**
+     * Attaches the program where traffic enters an endpoint: at ingress of its own interface inside its
+     * namespace, or, given only the host-side interface of its veth pair, at that interface's egress.
+     */
+    public synchronized TcxLink attachToEndpoint(String ifname, Optional<Path> endpointNetns) throws BpfException {
+        return endpointNetns.isPresent() ? attach(ifname, endpointNetns, TcxDirection.INGRESS)
+                : attach(ifname, Optional.empty(), TcxDirection.EGRESS);
+    }
+
+    private TcxLink attach(String ifname, Optional<Path> netns, TcxDirection dir) throws BpfException {
+        TcxLink link = TcxLink.attach(program, ifname, netns, dir);
         links.add(link);
         LOG.info("datapath attached: {}", link.description());
         return link;

@@ -12,13 +12,23 @@ import java.util.Optional;
  * @param identity  security identity
  * @param node      node name
  * @param ipv4      address
- * @param iface     host-side interface for the standalone datapath, if known
+ * @param iface     interface for the standalone datapath: inside {@code netns} if that is given (the
+ *                  pod's own interface: its ingress is traffic into the pod), else the host-side one in
+ *                  the agent's namespace (its egress is traffic into the pod)
+ * @param netns     the endpoint's network namespace name ({@code ip netns}), if the datapath should attach
+ *                  inside it
  */
 public record Endpoint(String name, String namespace, Map<String, String> labels, long identity, String node, String ipv4,
-        Optional<String> iface) {
+        Optional<String> iface, Optional<String> netns) {
     /** Copies labels. */
     public Endpoint {
         labels = Map.copyOf(labels);
+    }
+
+    /** An endpoint without a namespace for the datapath. */
+    public Endpoint(String name, String namespace, Map<String, String> labels, long identity, String node, String ipv4,
+            Optional<String> iface) {
+        this(name, namespace, labels, identity, node, ipv4, iface, Optional.empty());
     }
 
     /** "namespace/name". */

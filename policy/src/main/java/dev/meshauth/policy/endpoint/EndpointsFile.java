@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
 public final class EndpointsFile {
     private static final Set<String> TOP = Set.of("nodes", "endpoints");
     private static final Set<String> NODE = Set.of("name", "id", "internalIP");
-    private static final Set<String> ENDPOINT = Set.of("name", "namespace", "node", "ipv4", "labels", "identity", "interface");
+    private static final Set<String> ENDPOINT = Set.of("name", "namespace", "node", "ipv4", "labels", "identity", "interface",
+            "netns");
     private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
     /** Nodes and endpoints. */
@@ -122,6 +123,10 @@ public final class EndpointsFile {
                 }
                 Optional<String> iface = e.containsKey("interface") ? r.scalar(e.get("interface"), p + ".interface")
                         : Optional.empty();
+                Optional<String> netns = e.containsKey("netns") ? r.scalar(e.get("netns"), p + ".netns") : Optional.empty();
+                if (netns.isPresent() && iface.isEmpty()) {
+                    r.problem(e.get("netns"), p + ".netns", "netns needs interface (the endpoint's interface inside it)");
+                }
                 if (name.isPresent() && !names.add(ns + "/" + name.get())) {
                     r.problem(e.get("name"), p + ".name", "duplicate endpoint '" + ns + "/" + name.get() + "'");
                 }
@@ -132,7 +137,7 @@ public final class EndpointsFile {
                     } else {
                         id = -1; // allocated below, once the file is known to be valid
                     }
-                    endpoints.add(new Endpoint(name.get(), ns, labels, id, node.get(), ip.get(), iface));
+                    endpoints.add(new Endpoint(name.get(), ns, labels, id, node.get(), ip.get(), iface, netns));
                 }
             }
         }
@@ -145,7 +150,8 @@ public final class EndpointsFile {
         }
         for (Endpoint ep : endpoints) {
             long id = ep.identity() > 0 ? ep.identity() : allocator.identityOf(ep.labels());
-            resolved.add(new Endpoint(ep.name(), ep.namespace(), ep.labels(), id, ep.node(), ep.ipv4(), ep.iface()));
+            resolved.add(new Endpoint(ep.name(), ep.namespace(), ep.labels(), id, ep.node(), ep.ipv4(), ep.iface(),
+                    ep.netns()));
         }
         return new Contents(nodes, resolved);
     }
