@@ -1,34 +1,77 @@
 package dev.meshauth.agent.cli;
 
+import dev.meshauth.agent.demo.Demo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
-/** {@code meshauth demo}: the end-to-end walk-through. Not built yet: says what it will do. */
-@Command(name = "demo", description = "Run the Star Wars mutual-authentication demo on this machine (not built yet).")
+/** {@code meshauth demo}: Cilium's Star Wars mutual-authentication guide, for real, on this machine. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Run Cilium's Star Wars mutual-authentication demo on this machine: embedded SPIRE, two nodes,"
+                + " three pods (network namespaces), the eBPF datapath. Needs root.")
 public final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Option(names = "--reactive", description = "Not built yet: show the first-packet drop Cilium would have.")
+    boolean reactive;
+
+    @Option(names = "--keep", description = "Not built yet: leave the setup running for exploration.")
+    boolean keep;
+
+    @Option(names = "--datapath", defaultValue = "standalone",
+            description = "standalone (the eBPF datapath, needs root); memory (a simulation: not built yet).")
+    String datapath;
+
     @Override
     public Integer call() {
-        PrintWriter out = spec.commandLine().getErr();
-        out.println("""
-                meshauth demo is not built yet in this version.
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (reactive || keep || !datapath.equals("standalone")) {
+            err.println("meshauth demo: --reactive, --keep and --datapath memory are not built yet; run `./meshauth demo`"
+                    + " without them.");
+            err.flush();
+            return ExitCodes.NOT_BUILT;
+        }
+        if (!"root".equals(System.getProperty("user.name")) && !isRoot()) {
+            err.println("meshauth demo needs root: it creates network namespaces and loads eBPF programs (CAP_BPF,"
+                    + " CAP_NET_ADMIN, CAP_SYS_ADMIN). Run it as root. A simulation without the kernel"
+                    + " (--datapath memory) is not built yet.");
+            err.flush();
+            return ExitCodes.FAILURE;
+        }
+        Demo demo = new Demo(out, Demo.onTerminal());
+        Thread hook = new Thread(demo::close, "meshauth-demo-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            demo.run();
+            return ExitCodes.OK;
+        } catch (Demo.StepFailed e) {
+            err.println("meshauth demo: " + e.getMessage());
+            return ExitCodes.FAILURE;
+        } catch (Exception e) {
+            err.println("meshauth demo: " + e);
+            return ExitCodes.FAILURE;
+        } finally {
+            demo.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook runs close, which is idempotent
+            }
+            err.flush();
+        }
+    }
 
-                When it is, it will, on this machine and with no cluster:
-                  1. start an embedded SPIRE-compatible server that issues SPIFFE identities;
-                  2. create two nodes and three pods (deathstar, tiefighter, xwing) as network namespaces;
-                  3. run one meshauth agent per node with the standalone eBPF datapath;
-                  4. apply a CiliumNetworkPolicy with authentication.mode: required;
-                  5. show xwing dropped by policy, tiefighter landing after mutual TLS between the agents,
-                     the auth map, the auth events, and what SVID revocation does.
-
-                What works today: the kernel auth map (meshauth bpf auth list|flush).""");
-        out.flush();
-        return ExitCodes.NOT_BUILT;
+    private static boolean isRoot() {
+        try {
+            return (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid") == 0;
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 }

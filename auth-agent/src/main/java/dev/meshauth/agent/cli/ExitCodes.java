@@ -10,7 +10,7 @@ public final class ExitCodes {
     public static final int FAILURE = 1;
     /** The command line was wrong (picocli's usage error code). */
     public static final int USAGE = 2;
-    /** The command exists but what it does is not built yet in this version. */
+    /** The command or option exists but what it does is not built yet in this version. */
     public static final int NOT_BUILT = 3;
 
     private ExitCodes() {

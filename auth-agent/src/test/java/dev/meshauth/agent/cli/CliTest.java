@@ -28,8 +28,8 @@ class CliTest {
     }
 
     @Test
-    void demoSaysItIsNotBuiltYetAndExitsNonZero() {
-        CliRun r = CliRun.of("demo");
+    void demoOptionsNotBuiltYetSaySoAndExitNonZero() {
+        CliRun r = CliRun.of("demo", "--reactive");
         assertThat(r.code()).isEqualTo(ExitCodes.NOT_BUILT);
         assertThat(r.err()).contains("not built yet");
     }
