@@ -40,7 +40,8 @@ final class DemoNetwork implements AutoCloseable {
     private void build(List<String> podNames) throws IOException, InterruptedException {
         addNs(router);
         ip("-n", router, "link", "set", "lo", "up");
-        run(List.of("ip", "netns", "exec", router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"));
+        // The router forwards between pods; net.* sysctls are per namespace, so this touches only its own.
+        run(List.of("ip", "netns", "exec", router, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"));
         int k = 1;
         for (String name : podNames) {
             String ns = prefix + name;
