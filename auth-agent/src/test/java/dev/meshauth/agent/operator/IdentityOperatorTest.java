@@ -9,7 +9,6 @@ import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.RegistrationSpec;
 import dev.meshauth.spire.grpc.UnixSockets;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.grpc.ManagedChannel;
 import io.spiffe.spiffeid.TrustDomain;
 import org.junit.jupiter.api.Test;
@@ -30,23 +29,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * in the dev server, through the real Entry API client.
  */
 class IdentityOperatorTest {
-    private static MockKubernetes api;
-    static KubernetesClient client;
-
-    @org.junit.jupiter.api.BeforeAll
-    static void startApi() {
-        api = new MockKubernetes();
-        client = api.client();
-    }
-
-    @org.junit.jupiter.api.AfterAll
-    static void stopApi() {
-        api.close();
-    }
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final MockKubernetes api = new MockKubernetes();
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
     private static void identity(String name) {
-        client.genericKubernetesResources(CiliumResources.IDENTITY).resource(new GenericKubernetesResourceBuilder()
+        api.client().genericKubernetesResources(CiliumResources.IDENTITY).resource(new GenericKubernetesResourceBuilder()
                 .withApiVersion("cilium.io/v2").withKind("CiliumIdentity").withNewMetadata().withName(name).endMetadata()
                 .addToAdditionalProperties("security-labels", Map.of("k8s:app", name)).build()).create();
     }
@@ -68,12 +56,12 @@ class IdentityOperatorTest {
             registrar.reconcile(Set.of(9999L)); // left behind while the operator was down
             identity("1000");
             identity("2000");
-            try (IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(client, Duration.ofMinutes(10), l),
+            try (IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(api.client(), Duration.ofMinutes(10), l),
                     registrar, Duration.ofMillis(500))) {
                 eventually(() -> registrar.owned().keySet().equals(Set.of(1000L, 2000L)));
                 identity("3000");
                 eventually(() -> registrar.owned().keySet().equals(Set.of(1000L, 2000L, 3000L)));
-                client.genericKubernetesResources(CiliumResources.IDENTITY).withName("1000").delete();
+                api.client().genericKubernetesResources(CiliumResources.IDENTITY).withName("1000").delete();
                 eventually(() -> registrar.owned().keySet().equals(Set.of(2000L, 3000L)));
                 assertThat(op.lastResult()).isNotNull();
             } finally {

@@ -7,7 +7,6 @@ import dev.meshauth.policy.model.AuthType;
 import dev.meshauth.policy.yaml.PolicyParser;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -19,19 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** CiliumNode and CiliumEndpoint informers feeding the evaluation, against the mock API server. */
 class ClusterWatchTest {
-    private static MockKubernetes api;
-    static KubernetesClient client;
-
-    @org.junit.jupiter.api.BeforeAll
-    static void startApi() {
-        api = new MockKubernetes();
-        client = api.client();
-    }
-
-    @org.junit.jupiter.api.AfterAll
-    static void stopApi() {
-        api.close();
-    }
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final MockKubernetes api = new MockKubernetes();
 
     private static GenericKubernetesResource node(String name, String internal) {
         return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNode")
@@ -61,15 +49,15 @@ class ClusterWatchTest {
 
     @Test
     void endpointsAndNodesFromCiliumObjectsDriveRequiredAuth() throws Exception {
-        var nodes = client.genericKubernetesResources(CiliumResources.NODE);
-        var eps = client.genericKubernetesResources(CiliumResources.ENDPOINT).inNamespace("default");
+        var nodes = api.client().genericKubernetesResources(CiliumResources.NODE);
+        var eps = api.client().genericKubernetesResources(CiliumResources.ENDPOINT).inNamespace("default");
         nodes.resource(node("node-1", "198.18.9.1")).create();
         nodes.resource(node("node-2", "198.18.9.2")).create();
         eps.resource(endpoint("deathstar-1", 1001, "198.18.1.10", "198.18.9.1", "k8s:org=empire", "k8s:class=deathstar")).create();
         eps.resource(endpoint("tiefighter", 1002, "198.18.2.20", "198.18.9.2", "k8s:org=empire", "k8s:class=tiefighter")).create();
         eps.resource(endpoint("pending", 1003, "198.18.2.21", "198.18.9.99", "k8s:org=empire")).create(); // unknown node
 
-        try (ClusterWatch w = ClusterWatch.start(client, Duration.ofMinutes(10), () -> { })) {
+        try (ClusterWatch w = ClusterWatch.start(api.client(), Duration.ofMinutes(10), () -> { })) {
             eventually(() -> w.synced() && w.endpoints().size() == 2);
             assertThat(w.nodes()).extracting(n -> n.name() + "=" + n.internalIp())
                     .containsExactlyInAnyOrder("node-1=198.18.9.1", "node-2=198.18.9.2");

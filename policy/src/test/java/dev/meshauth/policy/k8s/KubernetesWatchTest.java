@@ -3,7 +3,6 @@ package dev.meshauth.policy.k8s;
 import dev.meshauth.policy.model.Policy;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -17,19 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Informers against fabric8's mock API server in CRUD mode: real client code, a test API server. */
 class KubernetesWatchTest {
-    private static MockKubernetes api;
-    static KubernetesClient client;
-
-    @org.junit.jupiter.api.BeforeAll
-    static void startApi() {
-        api = new MockKubernetes();
-        client = api.client();
-    }
-
-    @org.junit.jupiter.api.AfterAll
-    static void stopApi() {
-        api.close();
-    }
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final MockKubernetes api = new MockKubernetes();
 
     private static GenericKubernetesResource identity(String name) {
         return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumIdentity")
@@ -57,10 +45,10 @@ class KubernetesWatchTest {
 
     @Test
     void identitiesAreWatchedThroughCreateDeleteAndRestart() throws Exception {
-        var ids = client.genericKubernetesResources(CiliumResources.IDENTITY);
+        var ids = api.client().genericKubernetesResources(CiliumResources.IDENTITY);
         ids.resource(identity("1000")).create();
         AtomicReference<Set<Long>> seen = new AtomicReference<>(Set.of());
-        try (IdentityWatch w = IdentityWatch.start(client, Duration.ofMinutes(10), seen::set)) {
+        try (IdentityWatch w = IdentityWatch.start(api.client(), Duration.ofMinutes(10), seen::set)) {
             eventually(w::synced);
             assertThat(w.identities()).containsExactly(1000L);
             ids.resource(identity("2000")).create();
@@ -73,7 +61,7 @@ class KubernetesWatchTest {
             eventually(() -> w.identities().equals(Set.of(2000L, 3000L)));
         }
         // A new informer (restart) lists what is there now.
-        try (IdentityWatch again = IdentityWatch.start(client, Duration.ofMinutes(10), s -> { })) {
+        try (IdentityWatch again = IdentityWatch.start(api.client(), Duration.ofMinutes(10), s -> { })) {
             eventually(again::synced);
             assertThat(again.identities()).containsExactlyInAnyOrder(2000L, 3000L);
         }
@@ -81,10 +69,10 @@ class KubernetesWatchTest {
 
     @Test
     void policiesAreParsedAndABadUpdateKeepsTheLastGoodVersion() throws Exception {
-        var cnps = client.genericKubernetesResources(CiliumResources.NETWORK_POLICY).inNamespace("prod");
+        var cnps = api.client().genericKubernetesResources(CiliumResources.NETWORK_POLICY).inNamespace("prod");
         cnps.resource(cnp("db-auth", "required")).create();
         AtomicReference<List<Policy>> seen = new AtomicReference<>(List.of());
-        try (PolicyWatch w = PolicyWatch.start(client, Duration.ofMinutes(10), seen::set)) {
+        try (PolicyWatch w = PolicyWatch.start(api.client(), Duration.ofMinutes(10), seen::set)) {
             eventually(w::synced);
             assertThat(w.policies()).singleElement().satisfies(p -> {
                 assertThat(p.id()).isEqualTo("prod/db-auth");

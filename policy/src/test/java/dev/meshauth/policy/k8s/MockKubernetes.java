@@ -5,36 +5,47 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.util.HashMap;
 
 /**
  * fabric8's mock API server in CRUD mode, with a client: the test API server of this project.
  *
- * <p>Closing closes the client, then the server. The mock server's shutdown waits (10 s) for the
+ * <pre>{@code
+ * @RegisterExtension
+ * static final MockKubernetes api = new MockKubernetes();
+ * }</pre>
+ *
+ * <p>It starts before the test class and stops after it: the client first, then the server. The mock server's shutdown waits (10 s) for the
  * client's sockets and intermittently gives up with "Unable to close MockWebServer" although every
  * watch was closed; that one teardown timeout of the fake server is tolerated here, and only that one
  * (any other failure propagates). It happens after the test's assertions and changes no result.
  */
-public final class MockKubernetes implements AutoCloseable {
-    private final KubernetesMockServer server;
-    private final KubernetesClient client;
+public final class MockKubernetes implements BeforeAllCallback, AfterAllCallback {
+    private KubernetesMockServer server;
+    private KubernetesClient client;
 
-    /** Starts a server on a free local port. */
-    public MockKubernetes() {
+    @Override
+    public void beforeAll(ExtensionContext context) {
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(),
                 false);
         server.init();
         client = server.createClient();
     }
 
-    /** The client. */
+    /** The client of the running server. */
     public KubernetesClient client() {
+        if (client == null) {
+            throw new IllegalStateException("mock API server not started (register it with @RegisterExtension)");
+        }
         return client;
     }
 
     @Override
-    public void close() {
+    public void afterAll(ExtensionContext context) {
         client.close();
         try {
             server.destroy();
