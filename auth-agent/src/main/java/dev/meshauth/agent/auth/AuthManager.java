@@ -1,5 +1,6 @@
 package dev.meshauth.agent.auth;
 
+import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.agent.handshake.HandshakeException;
 import dev.meshauth.agent.handshake.HandshakeResult;
 import dev.meshauth.bpf.BpfException;
@@ -28,6 +29,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 
 /**
@@ -45,14 +47,32 @@ public final class AuthManager implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuthManager.class);
     private static final long MIN_ALLOCATED = 256;
 
-    /** Why a key was queued. */
-    public enum Origin { SIGNAL, POLICY, REFRESH, ROTATION, RETRY }
+    /** Why a key was authenticated; RESTORED: found in the pinned map when the agent started. */
+    public enum Origin { SIGNAL, POLICY, REFRESH, ROTATION, RETRY, RESTORED;
 
-    /** A cached entry: what we wrote and when. */
-    private record Stored(Instant storedAt, Instant expiresAt) {
+        /** The lower-case label used in events and JSON. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
     }
 
-    private record Request(AuthKey key, Origin origin) {
+    /**
+     * An entry this manager holds (status API).
+     *
+     * @param key       the identity pair
+     * @param origin    why it was last authenticated
+     * @param storedAt  when it was written (for restored entries: when the agent started)
+     * @param expiresAt its expiry
+     * @param anchors   the bundle roots it was authenticated under; empty if restored
+     */
+    public record Held(AuthKey key, Origin origin, Instant storedAt, Instant expiresAt, Set<String> anchors) {
+    }
+
+    /** A cached entry: what we wrote, when, and under which bundle roots (empty: unknown, restored from the map). */
+    private record Stored(Instant storedAt, Instant expiresAt, Set<String> anchors, Origin origin) {
+    }
+
+    private record Request(AuthKey key, Origin origin, long queuedNanos) {
     }
 
     private final AuthMap map;
@@ -61,8 +81,10 @@ public final class AuthManager implements AutoCloseable {
     private final InstantSource clock;
     private final AuthManagerOptions options;
     private final RandomGenerator random;
+    private final Consumer<AuthEvent> events;
     private final LinkedBlockingQueue<Request> queue;
     private final Set<AuthKey> pending = ConcurrentHashMap.newKeySet();
+    private final Set<AuthKey> again = ConcurrentHashMap.newKeySet();
     private final Map<AuthKey, Stored> cache = new ConcurrentHashMap<>();
     private final Map<AuthKey, Backoff> retries = new ConcurrentHashMap<>();
     private volatile Set<AuthKey> required = Set.of();
@@ -81,23 +103,25 @@ public final class AuthManager implements AutoCloseable {
     /**
      * Restores the cache from {@code map} and starts the workers and the refresh tick.
      *
+     * @param events receives every handshake result and deletion (quick consumers only)
      * @throws BpfException if the map cannot be read
      */
     public AuthManager(AuthMap map, Authenticator authenticator, NodeDirectory nodes, InstantSource clock,
-            AuthManagerOptions options, RandomGenerator random) throws BpfException {
+            AuthManagerOptions options, RandomGenerator random, Consumer<AuthEvent> events) throws BpfException {
         this.map = map;
         this.authenticator = authenticator;
         this.nodes = nodes;
         this.clock = clock;
         this.options = options;
         this.random = random;
+        this.events = events;
         this.queue = new LinkedBlockingQueue<>(options.queueSize());
         for (GcReason r : GcReason.values()) {
             gcDeleted.put(r, new AtomicLong());
         }
         Instant now = clock.instant();
         for (AuthEntry e : map.entries()) {
-            cache.put(e.key(), new Stored(now, e.info().expiresAt()));
+            cache.put(e.key(), new Stored(now, e.info().expiresAt(), Set.of(), Origin.RESTORED));
         }
         LOG.info("auth cache restored from the auth map: entries={} map={}", cache.size(), map.location());
         this.workers = java.util.stream.IntStream.range(0, options.workers())
@@ -112,10 +136,13 @@ public final class AuthManager implements AutoCloseable {
             return false;
         }
         if (!pending.add(key)) {
+            if (origin == Origin.ROTATION) {
+                again.add(key); // the handshake in flight may use the old SVID: run once more after it
+            }
             coalesced.incrementAndGet();
             return false;
         }
-        if (!queue.offer(new Request(key, origin))) {
+        if (!queue.offer(new Request(key, origin, System.nanoTime()))) {
             pending.remove(key);
             dropped.incrementAndGet();
             LOG.warn("auth queue full, request dropped: key={} queue_size={}", key, options.queueSize());
@@ -153,32 +180,55 @@ public final class AuthManager implements AutoCloseable {
     }
 
     /**
-     * Garbage collection: expired entries, entries of unknown nodes, of local identities with no
-     * endpoint here, and of pairs no policy requires.
+     * The trust bundle changed: entries authenticated under a root that is gone are deleted; entries
+     * whose roots are unknown (restored from the map after a restart) are re-authenticated, so they hold
+     * only if the peer still proves itself under the new bundle.
      *
-     * @param knownNodeIds      nodes that exist (0, this node, always does)
-     * @param localIdentities   identities with an endpoint on this node; null if not synced yet (skipped)
-     * @param requiredKnown     true once policies are loaded, so "not required" can be judged
+     * @param roots fingerprints ({@link dev.meshauth.agent.handshake.TrustAnchors}) of the bundle's roots now
+     * @return entries deleted
      */
-    public Map<GcReason, Integer> collectGarbage(Set<Integer> knownNodeIds, Set<Long> localIdentities,
-            boolean requiredKnown) throws BpfException {
+    public int bundleChanged(Set<String> roots) {
+        int deleted = 0;
+        for (Map.Entry<AuthKey, Stored> e : Set.copyOf(cache.entrySet())) {
+            Set<String> anchors = e.getValue().anchors();
+            if (anchors.isEmpty()) {
+                request(e.getKey(), Origin.ROTATION);
+            } else if (!roots.containsAll(anchors)) {
+                delete(e.getKey(), GcReason.CA_REMOVED);
+                deleted++;
+            }
+        }
+        return deleted;
+    }
+
+    /**
+     * Garbage collection: expired entries, entries of unknown nodes, of deleted identities, of local
+     * identities with no endpoint here, and of pairs no policy requires; a rule whose input is not synced
+     * yet is skipped.
+     *
+     * @return deletions by reason
+     */
+    public Map<GcReason, Integer> collectGarbage(GcScope scope) throws BpfException {
         Instant now = clock.instant();
         Map<GcReason, Integer> out = new EnumMap<>(GcReason.class);
         Set<AuthKey> keys = new HashSet<>(cache.keySet());
         for (AuthEntry e : map.entries()) {
             keys.add(e.key());
-            cache.putIfAbsent(e.key(), new Stored(now, e.info().expiresAt()));
+            cache.putIfAbsent(e.key(), new Stored(now, e.info().expiresAt(), Set.of(), Origin.RESTORED));
         }
         for (AuthKey k : keys) {
             Stored s = cache.get(k);
             GcReason reason = null;
             if (s != null && !now.isBefore(s.expiresAt())) {
                 reason = GcReason.EXPIRED;
-            } else if (k.remoteNodeId() != 0 && !knownNodeIds.contains(k.remoteNodeId())) {
+            } else if (k.remoteNodeId() != 0 && !scope.nodeIds().contains(k.remoteNodeId())) {
                 reason = GcReason.NODE_DELETED;
-            } else if (localIdentities != null && !localIdentities.contains(k.localIdentity())) {
+            } else if (scope.identities().isPresent() && !(scope.identities().get().contains(k.localIdentity())
+                    && scope.identities().get().contains(k.remoteIdentity()))) {
+                reason = GcReason.IDENTITY_DELETED;
+            } else if (scope.localIdentities().isPresent() && !scope.localIdentities().get().contains(k.localIdentity())) {
                 reason = GcReason.NO_LOCAL_ENDPOINT;
-            } else if (requiredKnown && !required.contains(k)) {
+            } else if (scope.requiredKnown() && !required.contains(k)) {
                 reason = GcReason.NOT_REQUIRED;
             }
             if (reason != null) {
@@ -194,8 +244,9 @@ public final class AuthManager implements AutoCloseable {
             map.delete(k);
             cache.remove(k);
             gcDeleted.get(reason).incrementAndGet();
+            events.accept(new AuthEvent.EntryDeleted(clock.instant(), k, reason));
             LOG.info("auth entry deleted: local={} remote={} remote_node={} auth_type={} reason={}", k.localIdentity(),
-                    k.remoteIdentity(), k.remoteNodeId(), k.authType(), reason);
+                    k.remoteIdentity(), k.remoteNodeId(), k.authType(), reason.label());
         } catch (BpfException e) {
             LOG.error("deleting an auth entry failed: key={} error=\"{}\"", k, e.getMessage());
         }
@@ -224,6 +275,9 @@ public final class AuthManager implements AutoCloseable {
                     handle(r);
                 } finally {
                     pending.remove(r.key());
+                    if (again.remove(r.key())) {
+                        request(r.key(), Origin.ROTATION);
+                    }
                 }
             }
         }
@@ -240,48 +294,58 @@ public final class AuthManager implements AutoCloseable {
             }
         }
         if (k.authType().equals(AuthType.TEST_ALWAYS_FAIL)) {
-            failed.incrementAndGet();
+            failed(r, "TEST_ALWAYS_FAIL", "auth type test-always-fail never succeeds", 0);
             LOG.info("auth failed by design: local={} remote={} auth_type=test-always-fail", k.localIdentity(),
                     k.remoteIdentity());
             return;
         }
         if (!k.authType().equals(AuthType.SPIRE)) {
-            failed.incrementAndGet();
+            failed(r, "UNKNOWN_AUTH_TYPE", "unknown auth type " + k.authType(), 0);
             LOG.error("cannot authenticate: unknown auth type {} for local={} remote={}: this agent knows spire (1) and"
                     + " test-always-fail (2)", k.authType(), k.localIdentity(), k.remoteIdentity());
             return;
         }
         Optional<InetSocketAddress> peer = nodes.agentAddress(k.remoteNodeId());
         if (peer.isEmpty()) {
-            failed.incrementAndGet();
+            failed(r, "UNKNOWN_NODE", "unknown remote node id " + k.remoteNodeId(), 0);
             LOG.error("cannot authenticate: unknown remote node id {} for local={} remote={}: is the node in the"
                     + " endpoints file or CiliumNode list?", k.remoteNodeId(), k.localIdentity(), k.remoteIdentity());
             retry(k);
             return;
         }
+        long start = System.nanoTime();
         try {
             HandshakeResult res = authenticator.authenticate(k.localIdentity(), k.remoteIdentity(), peer.get())
                     .get(30, TimeUnit.SECONDS);
+            long handshakeNanos = System.nanoTime() - start;
             map.put(k, AuthInfo.expiringAt(res.expiresAt()));
-            cache.put(k, new Stored(clock.instant(), res.expiresAt()));
+            long end = System.nanoTime();
+            cache.put(k, new Stored(clock.instant(), res.expiresAt(), res.anchors(), r.origin()));
             retries.remove(k);
             succeeded.incrementAndGet();
+            events.accept(new AuthEvent.HandshakeSucceeded(clock.instant(), k, r.origin(), Duration.ofNanos(handshakeNanos),
+                    Duration.ofNanos(end - r.queuedNanos()), res.expiresAt()));
             LOG.info("authenticated: local={} remote={} remote_node={} auth_type=spire origin={} expires={}",
                     k.localIdentity(), k.remoteIdentity(), k.remoteNodeId(), r.origin(), res.expiresAt());
         } catch (BpfException e) {
-            failed.incrementAndGet();
+            failed(r, "AUTH_MAP_WRITE", e.getMessage(), System.nanoTime() - start);
             LOG.error("writing the auth map failed: key={} error=\"{}\"", k, e.getMessage());
             retry(k);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            failed.incrementAndGet();
             Throwable c = e.getCause() == null ? e : e.getCause();
             String reason = c instanceof HandshakeException he ? he.reason().name() : c.getClass().getSimpleName();
+            failed(r, reason, String.valueOf(c.getMessage()), System.nanoTime() - start);
             LOG.warn("authentication failed: local={} remote={} remote_node={} reason={} detail=\"{}\"", k.localIdentity(),
                     k.remoteIdentity(), k.remoteNodeId(), reason, c.getMessage());
             retry(k);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private void failed(Request r, String reason, String detail, long nanos) {
+        failed.incrementAndGet();
+        events.accept(new AuthEvent.HandshakeFailed(clock.instant(), r.key(), r.origin(), reason, detail, Duration.ofNanos(nanos)));
     }
 
     private boolean presentInMap(AuthKey k) {
@@ -304,6 +368,19 @@ public final class AuthManager implements AutoCloseable {
     /** Counters, for status and metrics. */
     public record Stats(long succeeded, long failed, long dropped, long coalesced, long reservedSkipped, int cached,
             int pending, Map<GcReason, Long> gcDeleted) {
+    }
+
+    /** The entries held, in no particular order. */
+    public List<Held> held() {
+        return cache.entrySet().stream().map(e -> new Held(e.getKey(), e.getValue().origin(), e.getValue().storedAt(),
+                e.getValue().expiresAt(), e.getValue().anchors())).toList();
+    }
+
+    /** Required keys not held yet (pending or failing). */
+    public Set<AuthKey> missing() {
+        Set<AuthKey> out = new HashSet<>(required);
+        out.removeAll(cache.keySet());
+        return out;
     }
 
     /** A snapshot of the counters. */

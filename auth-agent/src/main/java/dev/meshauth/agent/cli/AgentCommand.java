@@ -3,6 +3,7 @@ package dev.meshauth.agent.cli;
 import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.node.Agent;
 import dev.meshauth.agent.node.AgentConfig;
+import dev.meshauth.agent.node.source.SourceConfig;
 import dev.meshauth.bpf.auth.AuthMapLayout;
 import io.spiffe.spiffeid.TrustDomain;
 import picocli.CommandLine.Command;
@@ -19,8 +20,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * {@code meshauth agent}: the node agent. Flag names follow Cilium's where Cilium has one. This version
- * runs from files (--endpoints, --policies); Kubernetes sources are wired later.
+ * {@code meshauth agent}: the node agent. Flag names follow Cilium's where Cilium has one. Nodes,
+ * endpoints and policies come from files ({@code --endpoints}, {@code --policies}) or from Kubernetes
+ * ({@code --kubeconfig} or {@code --kubernetes}), independently of the datapath fed. Every flag may also be
+ * given in a YAML {@code --config} file (keys: the long names without dashes); flags win.
  */
 @Command(name = "agent", mixinStandardHelpOptions = true,
         description = "Run the node agent: authenticate identity pairs with the other nodes' agents and fill the auth map.")
@@ -28,21 +31,37 @@ public final class AgentCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--node-name", required = true, description = "The node of the endpoints file this agent serves.")
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "YAML file of settings (keys: these options' long names without dashes); flags win.")
+    Path config;
+
+    @Option(names = "--node-name", description = "The node (of the endpoints file, or CiliumNode name) this agent serves.")
     String nodeName;
 
-    @Option(names = "--endpoints", required = true, paramLabel = "FILE", description = "Nodes and endpoints (watched).")
+    @Option(names = "--endpoints", paramLabel = "FILE", description = "Standalone source: nodes and endpoints (watched).")
     Path endpoints;
 
-    @Option(names = "--policies", required = true, arity = "1..*", paramLabel = "PATH",
-            description = "CiliumNetworkPolicy files or directories (watched).")
+    @Option(names = "--policies", split = ",", paramLabel = "PATH",
+            description = "Standalone source: CiliumNetworkPolicy files or directories (watched).")
     List<Path> policies;
 
     @Option(names = "--identities-file", paramLabel = "FILE", description = "Label-allocated identities (shared with the operator).")
     Path identitiesFile;
 
-    @Option(names = "--mesh-auth-spire-admin-socket", required = true, paramLabel = "PATH",
-            description = "The SPIRE agent's admin socket (Delegated Identity API).")
+    @Option(names = "--kubeconfig", paramLabel = "FILE",
+            description = "Kubernetes source: watch CiliumNode, CiliumEndpoint, CiliumIdentity and Cilium policies.")
+    Path kubeconfig;
+
+    @Option(names = "--kubernetes", description = "Kubernetes source with the in-cluster service account (or $KUBECONFIG).")
+    boolean kubernetes;
+
+    @Option(names = "--mesh-auth-enabled", defaultValue = "true", arity = "0..1", fallbackValue = "true",
+            description = "Cilium's switch for mutual auth; false makes the agent exit at once. Default: ${DEFAULT-VALUE}.")
+    boolean enabled;
+
+    @Option(names = "--mesh-auth-spire-admin-socket", paramLabel = "PATH",
+            defaultValue = "/run/spire/sockets/admin.sock",
+            description = "The SPIRE agent's admin socket (Delegated Identity API). Default: ${DEFAULT-VALUE}.")
     Path adminSocket;
 
     @Option(names = "--mesh-auth-spiffe-trust-domain", defaultValue = "spiffe.cilium", description = "Default: ${DEFAULT-VALUE}.")
@@ -72,17 +91,17 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--auth-map", description = "Pin path of the auth map (default: ${DEFAULT-VALUE}).")
     Path authMap = AuthMapLayout.DEFAULT_PIN_PATH;
 
+    @Option(names = "--k8s-sync-timeout", defaultValue = "PT2M",
+            description = "How long the Kubernetes informers may take to list everything at start. Default: ${DEFAULT-VALUE}.")
+    Duration syncTimeout;
+
     @Override
     public Integer call() throws Exception {
-        Optional<Path> map = switch (datapath) {
-            case "cilium", "standalone" -> Optional.of(authMap);
-            case "memory" -> Optional.empty();
-            default -> throw new IllegalArgumentException("--datapath must be cilium, standalone or memory, got '" + datapath + "'");
-        };
-        AuthManagerOptions opts = new AuthManagerOptions(queueSize, signalBackoff, 8, Duration.ofMillis(500),
-                Duration.ofSeconds(30), Duration.ofMinutes(1));
-        AgentConfig config = new AgentConfig(nodeName, endpoints, policies, Optional.ofNullable(identitiesFile), adminSocket,
-                TrustDomain.parse(trustDomain), port, map, datapath.equals("standalone"), gcInterval, opts, connectTimeout);
+        if (!enabled) {
+            spec.commandLine().getOut().println("meshauth agent: --mesh-auth-enabled=false, nothing to do");
+            return ExitCodes.OK;
+        }
+        AgentConfig config = config();
         CountDownLatch stop = new CountDownLatch(1);
         try (Agent agent = Agent.start(config, InstantSource.system())) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
@@ -92,5 +111,41 @@ public final class AgentCommand implements Callable<Integer> {
             stop.await();
         }
         return ExitCodes.OK;
+    }
+
+    /** The settings, checked; every problem names the flag (or config key) to fix. */
+    AgentConfig config() {
+        if (nodeName == null || nodeName.isBlank()) {
+            throw usage("--node-name is required (or node-name in the --config file)");
+        }
+        Optional<Path> map = switch (datapath) {
+            case "cilium", "standalone" -> Optional.of(authMap);
+            case "memory" -> Optional.empty();
+            default -> throw usage("--datapath must be cilium, standalone or memory, got '" + datapath + "'");
+        };
+        AuthManagerOptions opts = new AuthManagerOptions(queueSize, signalBackoff, 8, Duration.ofMillis(500),
+                Duration.ofSeconds(30), Duration.ofMinutes(1));
+        return new AgentConfig(nodeName, source(), adminSocket, TrustDomain.parse(trustDomain), port, map,
+                datapath.equals("standalone"), gcInterval, opts, connectTimeout, Optional.empty(), Optional.empty());
+    }
+
+    private SourceConfig source() {
+        boolean files = endpoints != null || (policies != null && !policies.isEmpty());
+        boolean k8s = kubeconfig != null || kubernetes;
+        if (files == k8s) {
+            throw usage("give exactly one source: --endpoints FILE with --policies PATH (standalone), or --kubeconfig FILE"
+                    + " / --kubernetes (cluster)");
+        }
+        if (files) {
+            if (endpoints == null || policies == null || policies.isEmpty()) {
+                throw usage("the standalone source needs both --endpoints FILE and --policies PATH");
+            }
+            return new SourceConfig.Files(endpoints, policies, Optional.ofNullable(identitiesFile));
+        }
+        return new SourceConfig.Kubernetes(Optional.ofNullable(kubeconfig), syncTimeout);
+    }
+
+    private picocli.CommandLine.ParameterException usage(String message) {
+        return new picocli.CommandLine.ParameterException(spec.commandLine(), message);
     }
 }

@@ -14,7 +14,46 @@ public final class Main {
 
     /** Runs the command line and returns its exit code; used by tests. */
     public static int run(String... args) {
-        return newCommandLine().execute(args);
+        return execute(newCommandLine(), args);
+    }
+
+    /** Runs {@code args} on {@code cl} (a tree from {@link #newCommandLine}), config files included. */
+    static int execute(CommandLine cl, String... args) {
+        try {
+            applyConfigFile(cl, args);
+        } catch (IllegalArgumentException e) {
+            cl.getErr().println("meshauth: " + e.getMessage());
+            cl.getErr().flush();
+            return ExitCodes.USAGE;
+        }
+        return cl.execute(args);
+    }
+
+    /**
+     * If the subcommand named by {@code args[0]} has a {@code --config FILE} option and it is given, that
+     * file's settings become the subcommand's defaults (flags still win). Read before parsing, because
+     * picocli applies defaults while it parses.
+     */
+    static void applyConfigFile(CommandLine cl, String[] args) {
+        if (args.length == 0 || !cl.getSubcommands().containsKey(args[0])) {
+            return;
+        }
+        CommandLine sub = cl.getSubcommands().get(args[0]);
+        if (sub.getCommandSpec().findOption("--config") == null) {
+            return;
+        }
+        for (int i = 1; i < args.length; i++) {
+            String file = null;
+            if (args[i].equals("--config") && i + 1 < args.length) {
+                file = args[i + 1];
+            } else if (args[i].startsWith("--config=")) {
+                file = args[i].substring("--config=".length());
+            }
+            if (file != null) {
+                sub.setDefaultValueProvider(ConfigFileDefaults.load(java.nio.file.Path.of(file), sub.getCommandSpec()));
+                return;
+            }
+        }
     }
 
     /** The configured picocli command tree. */

@@ -12,7 +12,6 @@ import dev.meshauth.spire.entry.ReconcileResult;
 import dev.meshauth.spire.entry.RegistrationSpec;
 import dev.meshauth.spire.grpc.UnixSockets;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.spiffe.spiffeid.TrustDomain;
@@ -124,9 +123,8 @@ public final class OperatorCommand implements Callable<Integer> {
         return ids;
     }
 
-    private int kubernetes(EntryRegistrar registrar) throws InterruptedException {
-        System.setProperty("kubeconfig", kubeconfig.toString());
-        try (KubernetesClient client = new KubernetesClientBuilder().build();
+    private int kubernetes(EntryRegistrar registrar) throws InterruptedException, java.io.IOException {
+        try (KubernetesClient client = dev.meshauth.agent.k8s.KubeClients.create(Optional.of(kubeconfig));
                 IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(client, resync, l), registrar, resync)) {
             if (once) {
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

@@ -5,6 +5,7 @@ import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.node.Agent;
 import dev.meshauth.agent.node.AgentConfig;
+import dev.meshauth.agent.node.source.SourceConfig;
 import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.bpf.datapath.Counter;
@@ -185,13 +186,13 @@ public final class Demo implements AutoCloseable {
         AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(200),
                 Duration.ofSeconds(2), Duration.ofMinutes(1));
         Path map1 = bpffs.resolve("node-1/cilium_auth_map");
-        Agent node1 = Agent.start(new AgentConfig("node-1", endpoints, List.of(policy), Optional.empty(),
+        Agent node1 = Agent.start(new AgentConfig("node-1", new SourceConfig.Files(endpoints, List.of(policy), Optional.empty()),
                 spireConfig.adminSocket(), TD, port, Optional.of(map1), true, Duration.ofMinutes(5), opts,
-                Duration.ofSeconds(5)), InstantSource.system());
+                Duration.ofSeconds(5), Optional.empty(), Optional.empty()), InstantSource.system());
         cleanup.push(node1);
-        Agent node2 = Agent.start(new AgentConfig("node-2", endpoints, List.of(policy), Optional.empty(),
+        Agent node2 = Agent.start(new AgentConfig("node-2", new SourceConfig.Files(endpoints, List.of(policy), Optional.empty()),
                 spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node-2/cilium_auth_map")), false,
-                Duration.ofMinutes(5), opts, Duration.ofSeconds(5)), InstantSource.system());
+                Duration.ofMinutes(5), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty()), InstantSource.system());
         cleanup.push(node2);
         AuthKey pair = new AuthKey(DEATHSTAR, TIEFIGHTER, 2, AuthType.SPIRE);
         expect(waitFor(() -> present(node1, pair), Duration.ofSeconds(20)),

@@ -26,6 +26,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -122,6 +123,7 @@ public final class MutualAuthClient implements AutoCloseable {
         private final WorkloadSvid local;
         private final SslHandler ssl;
         private X509Certificate peerLeaf;
+        private java.util.Set<String> anchors = java.util.Set.of();
         private ScheduledFuture<?> timeout;
 
         Verdict(CompletableFuture<HandshakeResult> result, WorkloadSvid local, SslHandler ssl) {
@@ -137,7 +139,9 @@ public final class MutualAuthClient implements AutoCloseable {
                     fail(ctx, classify(e.cause()), e.cause());
                     return;
                 }
-                peerLeaf = (X509Certificate) ssl.engine().getSession().getPeerCertificates()[0];
+                var peerChain = ssl.engine().getSession().getPeerCertificates();
+                peerLeaf = (X509Certificate) peerChain[0];
+                anchors = anchors(peerChain, local);
                 timeout = ctx.executor().schedule(() -> fail(ctx, HandshakeException.Reason.TIMEOUT,
                         new SSLException("no verdict from the server within " + options.verdictTimeout().toMillis() + " ms")),
                         options.verdictTimeout().toMillis(), TimeUnit.MILLISECONDS);
@@ -145,7 +149,7 @@ public final class MutualAuthClient implements AutoCloseable {
                 cancelTimeout();
                 Instant a = local.notAfter();
                 Instant b = peerLeaf.getNotAfter().toInstant();
-                result.complete(new HandshakeResult(SpiffeIds.parse(uri(peerLeaf)).toString(), a.isBefore(b) ? a : b));
+                result.complete(new HandshakeResult(SpiffeIds.parse(uri(peerLeaf)).toString(), a.isBefore(b) ? a : b, anchors));
                 ctx.close();
             }
             ctx.fireUserEventTriggered(evt);
@@ -175,6 +179,16 @@ public final class MutualAuthClient implements AutoCloseable {
                 timeout.cancel(false);
             }
         }
+    }
+
+    /** The roots the peer's chain and ours hang from (both were just validated against the bundle). */
+    private java.util.Set<String> anchors(java.security.cert.Certificate[] peerChain, WorkloadSvid local) {
+        List<X509Certificate> roots = store.roots();
+        List<X509Certificate> peer = java.util.Arrays.stream(peerChain).map(X509Certificate.class::cast).toList();
+        java.util.Set<String> out = new java.util.HashSet<>();
+        TrustAnchors.anchorOf(peer, roots).ifPresent(out::add);
+        TrustAnchors.anchorOf(local.chain(), roots).ifPresent(out::add);
+        return out;
     }
 
     private static String uri(X509Certificate cert) throws dev.meshauth.spire.SvidException {

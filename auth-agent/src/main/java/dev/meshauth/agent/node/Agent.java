@@ -1,9 +1,15 @@
 package dev.meshauth.agent.node;
 
 import dev.meshauth.agent.auth.AuthManager;
+import dev.meshauth.agent.auth.GcScope;
+import dev.meshauth.agent.events.AuthEvent;
+import dev.meshauth.agent.events.EventLog;
 import dev.meshauth.agent.handshake.DelegatedIdentityStore;
 import dev.meshauth.agent.handshake.MutualAuthClient;
 import dev.meshauth.agent.handshake.MutualAuthServer;
+import dev.meshauth.agent.handshake.TrustAnchors;
+import dev.meshauth.agent.node.source.ClusterSnapshot;
+import dev.meshauth.agent.node.source.ClusterSource;
 import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthMap;
@@ -17,13 +23,9 @@ import dev.meshauth.bpf.datapath.DatapathOptions;
 import dev.meshauth.bpf.link.TcxLink;
 import dev.meshauth.policy.PolicyException;
 import dev.meshauth.policy.endpoint.Endpoint;
-import dev.meshauth.policy.endpoint.EndpointsFile;
-import dev.meshauth.policy.endpoint.IdentityAllocator;
 import dev.meshauth.policy.endpoint.NodeInfo;
 import dev.meshauth.policy.eval.AuthRequirement;
 import dev.meshauth.policy.eval.PolicyEngine;
-import dev.meshauth.policy.model.Policy;
-import dev.meshauth.policy.yaml.PolicyParser;
 import dev.meshauth.spire.delegated.DelegatedIdentityClient;
 import dev.meshauth.spire.delegated.DelegatedIdentityOptions;
 import dev.meshauth.spire.delegated.IdentityEvent;
@@ -32,12 +34,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -48,18 +46,19 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
-import java.util.stream.Stream;
 
 /**
- * The node agent, standalone sources: endpoints and policies from files (watched: an edit applies within
- * a second; one that does not parse is reported and the last good state kept), workload SVIDs from the
- * SPIRE agent's Delegated Identity API, mutual TLS with the other nodes' agents, and the auth map filled
- * ahead of traffic with the pairs the policies require on this node.
+ * The node agent: nodes, endpoints, identities and policies from a {@link ClusterSource} (files or
+ * Kubernetes; a change applies at once, one that cannot be used is reported and the last good state kept),
+ * workload SVIDs from the SPIRE agent's Delegated Identity API, mutual TLS with the other nodes' agents,
+ * and the auth map filled ahead of traffic with the pairs the policies require on this node.
  */
 public final class Agent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
+    private final ClusterSource source;
+    private final EventLog events = new EventLog(1024);
     private final AuthMap authMap;
     private final DelegatedIdentityClient identities;
     private final MutualAuthServer server;
@@ -68,58 +67,78 @@ public final class Agent implements AutoCloseable {
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("meshauth-agent").factory());
     private volatile State state;
-    private Map<Path, FileTime> seen = Map.of();
+    private volatile boolean running;
+    private volatile Set<String> lastRoots; // fingerprints of the last bundle; null until the first
+    private final java.util.concurrent.atomic.AtomicLong bundleChanges = new java.util.concurrent.atomic.AtomicLong(); // until then, views are only recorded (the constructor applies the latest)
     private final Optional<Datapath> datapath;
     private final Map<String, TcxLink> attached = new HashMap<>(); // @GuardedBy("this"): endpoint id -> link
 
-    /** Nodes, endpoints, the engine and what this node needs. */
-    private record State(List<NodeInfo> nodes, List<Endpoint> endpoints, PolicyEngine engine, Set<AuthKey> required,
-            Set<Long> localIdentities, NodeInfo self) {
+    /** What this node needs, derived from one cluster view. */
+    private record State(ClusterSnapshot cluster, PolicyEngine engine, Set<AuthKey> required, Set<Long> localIdentities,
+            NodeInfo self) {
     }
 
     private Agent(AgentConfig config, InstantSource clock) throws BpfException, IOException, PolicyException,
             InterruptedException {
         this.config = config;
-        this.state = load();
-        this.authMap = config.authMap().isPresent()
-                ? KernelAuthMap.openOrCreate(config.authMap().get(), AuthMapLayout.DEFAULT_MAX_ENTRIES)
-                : new InMemoryAuthMap(AuthMapLayout.DEFAULT_MAX_ENTRIES);
-        AuthManager[] managerRef = new AuthManager[1];
-        this.identities = DelegatedIdentityClient.start(
-                DelegatedIdentityOptions.defaults(config.adminSocket(), config.trustDomain()), clock, e -> {
-                    if (managerRef[0] == null) {
-                        return;
-                    }
-                    switch (e) {
-                        case IdentityEvent.SvidRotated r -> managerRef[0].svidRotated(r.identity());
-                        case IdentityEvent.SvidRemoved r -> managerRef[0].svidRemoved(r.identity());
-                        case IdentityEvent.SvidAdded a -> managerRef[0].setRequired(state.required());
-                        default -> { }
-                    }
+        this.source = config.source().open();
+        boolean ok = false;
+        AuthMap map = null;
+        try {
+            State first = derive(source.start(this::apply));
+            synchronized (this) {
+                if (state == null) { // else a newer view arrived while starting
+                    state = first;
+                }
+            }
+            map = config.authMap().isPresent()
+                    ? KernelAuthMap.openOrCreate(config.authMap().get(), AuthMapLayout.DEFAULT_MAX_ENTRIES)
+                    : new InMemoryAuthMap(AuthMapLayout.DEFAULT_MAX_ENTRIES);
+            this.authMap = map;
+            AuthManager[] managerRef = new AuthManager[1];
+            this.identities = DelegatedIdentityClient.start(
+                    DelegatedIdentityOptions.defaults(config.adminSocket(), config.trustDomain()), clock,
+                    e -> onIdentityEvent(e, managerRef[0], clock));
+            DelegatedIdentityStore store = new DelegatedIdentityStore(identities, config.trustDomain(),
+                    id -> state.localIdentities().contains(id));
+            this.server = MutualAuthServer.start(new MutualAuthServer.Options(state.self().internalIp(), config.port(),
+                    Duration.ofSeconds(5), 256), store, clock);
+            this.client = new MutualAuthClient(new MutualAuthClient.Options(config.connectTimeout(), Duration.ofSeconds(2), 64),
+                    store, clock);
+            this.manager = new AuthManager(authMap, client::authenticate, this::agentAddress, clock, config.manager(),
+                    RandomGenerator.getDefault(), events);
+            managerRef[0] = manager;
+            this.datapath = config.standalone()
+                    ? Optional.of(Datapath.create((KernelAuthMap) authMap, DatapathOptions.DEFAULTS, new ClockOffset()))
+                    : Optional.empty();
+            State initial = state;
+            if (datapath.isPresent()) {
+                datapath.get().subscribe(sig -> {
+                    events.accept(new AuthEvent.AuthRequiredDrop(clock.instant(), sig.key()));
+                    manager.request(sig.key(), AuthManager.Origin.SIGNAL);
                 });
-        DelegatedIdentityStore store = new DelegatedIdentityStore(identities, config.trustDomain(),
-                id -> state.localIdentities().contains(id));
-        this.server = MutualAuthServer.start(new MutualAuthServer.Options(state.self().internalIp(), config.port(),
-                Duration.ofSeconds(5), 256), store, clock);
-        this.client = new MutualAuthClient(new MutualAuthClient.Options(config.connectTimeout(), Duration.ofSeconds(2), 64),
-                store, clock);
-        this.manager = new AuthManager(authMap, client::authenticate, this::agentAddress, clock, config.manager(),
-                RandomGenerator.getDefault());
-        managerRef[0] = manager;
-        this.datapath = config.standalone()
-                ? Optional.of(Datapath.create((KernelAuthMap) authMap, DatapathOptions.DEFAULTS, new ClockOffset()))
-                : Optional.empty();
-        if (datapath.isPresent()) {
-            datapath.get().subscribe(sig -> manager.request(sig.key(), AuthManager.Origin.SIGNAL));
-            program(state);
-            loop.scheduleWithFixedDelay(this::syncClock, 60, 60, TimeUnit.SECONDS);
+                program(initial);
+                loop.scheduleWithFixedDelay(this::syncClock, 60, 60, TimeUnit.SECONDS);
+            }
+            manager.setRequired(initial.required());
+            running = true;
+            if (state != initial) {
+                apply(state.cluster()); // a view that arrived while starting
+            }
+            loop.scheduleWithFixedDelay(this::gc, config.gcInterval().toMillis(), config.gcInterval().toMillis(),
+                    TimeUnit.MILLISECONDS);
+            ok = true;
+        } finally {
+            if (!ok) {
+                source.close();
+                if (map != null) {
+                    map.close();
+                }
+            }
         }
-        manager.setRequired(state.required());
-        loop.scheduleWithFixedDelay(this::reloadIfChanged, 500, 500, TimeUnit.MILLISECONDS);
-        loop.scheduleWithFixedDelay(this::gc, config.gcInterval().toMillis(), config.gcInterval().toMillis(),
-                TimeUnit.MILLISECONDS);
-        LOG.info("agent up: node={} listener={}:{} auth_map={} required_pairs={}", config.nodeName(),
-                state.self().internalIp(), server.port(), authMap.location(), state.required().size());
+        LOG.info("agent up: node={} source=\"{}\" datapath={} listener={}:{} auth_map={} required_pairs={}", config.nodeName(),
+                source.describe(), config.datapathMode(), state.self().internalIp(), server.port(), authMap.location(),
+                state.required().size());
     }
 
     /**
@@ -127,23 +146,47 @@ public final class Agent implements AutoCloseable {
      *
      * @throws PolicyException if the endpoints or policy files are invalid (nothing starts)
      * @throws BpfException    if the auth map cannot be opened or created
+     * @throws IOException     if a source cannot be read or does not sync
      */
     public static Agent start(AgentConfig config, InstantSource clock) throws BpfException, IOException, PolicyException,
             InterruptedException {
         return new Agent(config, clock);
     }
 
-    private State load() throws IOException, PolicyException {
-        EndpointsFile.Contents c = EndpointsFile.parse(config.endpoints().toString(), Files.readString(config.endpoints()),
-                new IdentityAllocator(config.identitiesFile()));
-        NodeInfo self = c.node(config.nodeName()).orElseThrow(() -> new PolicyException(List.of(new PolicyException.Problem(
-                config.endpoints().toString(), 0, 0, "nodes", "this agent's node '" + config.nodeName()
-                        + "' (--node-name) is not in the endpoints file"))));
-        List<Policy> policies = new ArrayList<>();
-        for (Path f : policyFiles()) {
-            policies.addAll(PolicyParser.parse(f.toString(), Files.readString(f)).policies());
+    private void onIdentityEvent(IdentityEvent e, AuthManager m, InstantSource clock) {
+        if (m == null) {
+            return;
         }
-        PolicyEngine engine = PolicyEngine.evaluate(policies, c.endpoints());
+        switch (e) {
+            case IdentityEvent.SvidRotated r -> {
+                events.accept(new AuthEvent.SvidRotated(clock.instant(), r.identity(), r.svid().serial(), r.svid().notAfter()));
+                m.svidRotated(r.identity());
+            }
+            case IdentityEvent.SvidRemoved r -> m.svidRemoved(r.identity());
+            case IdentityEvent.SvidAdded a -> m.setRequired(state.required());
+            case IdentityEvent.BundleChanged b -> {
+                Set<String> roots = new HashSet<>();
+                b.roots().forEach(c -> roots.add(TrustAnchors.fingerprint(c)));
+                Set<String> before = lastRoots;
+                lastRoots = Set.copyOf(roots);
+                bundleChanges.incrementAndGet();
+                // The first bundle after start is no change; a root gone since the last one is.
+                int deleted = before != null && !roots.containsAll(before) ? m.bundleChanged(roots) : 0;
+                m.setRequired(state.required());
+                LOG.info("trust bundle received: trust_domain={} roots={} entries_deleted={}", b.trustDomain(), roots.size(),
+                        deleted);
+            }
+            default -> { }
+        }
+    }
+
+    /** What this node needs from {@code c}. */
+    private State derive(ClusterSnapshot c) throws PolicyException {
+        NodeInfo self = c.nodes().stream().filter(n -> n.name().equals(config.nodeName())).findFirst()
+                .orElseThrow(() -> new PolicyException(List.of(new PolicyException.Problem(source.describe(), 0, 0, "nodes",
+                        "this agent's node '" + config.nodeName() + "' (--node-name) is not among the nodes "
+                                + c.nodes().stream().map(NodeInfo::name).sorted().toList()))));
+        PolicyEngine engine = PolicyEngine.evaluate(c.policies(), c.endpoints());
         Set<AuthKey> required = new HashSet<>();
         for (AuthRequirement r : engine.requiredAuth(c.endpoints(), c.nodes())) {
             if (r.node().equals(self.name())) {
@@ -152,7 +195,29 @@ public final class Agent implements AutoCloseable {
         }
         Set<Long> local = new HashSet<>();
         c.endpoints().stream().filter(e -> e.node().equals(self.name())).forEach(e -> local.add(e.identity()));
-        return new State(c.nodes(), c.endpoints(), engine, Set.copyOf(required), Set.copyOf(local), self);
+        return new State(c, engine, Set.copyOf(required), Set.copyOf(local), self);
+    }
+
+    /** A new cluster view: re-derive, re-program, authenticate new pairs, collect what is no longer needed. */
+    private void apply(ClusterSnapshot c) {
+        try {
+            State next = derive(c);
+            synchronized (this) {
+                state = next;
+            }
+            if (!running) {
+                return;
+            }
+            program(next);
+            manager.setRequired(next.required());
+            gc();
+            LOG.info("cluster view applied: nodes={} endpoints={} policies={} required_pairs={}", c.nodes().size(),
+                    c.endpoints().size(), c.policies().size(), next.required().size());
+        } catch (PolicyException e) {
+            LOG.error("cluster view refused, the last good state stays: problems=\"{}\"", e.getMessage().replace('\n', ';'));
+        } catch (BpfException | RuntimeException e) {
+            LOG.error("applying the cluster view failed, the last good state stays: error=\"{}\"", e.toString());
+        }
     }
 
     /** Programs the standalone datapath's maps and attaches it to this node's endpoints. */
@@ -161,9 +226,10 @@ public final class Agent implements AutoCloseable {
             return;
         }
         Datapath dp = datapath.get();
-        DatapathProgrammer.apply(dp, s.nodes(), s.endpoints(), s.engine(), s.self(), s.localIdentities());
+        List<Endpoint> endpoints = s.cluster().endpoints();
+        DatapathProgrammer.apply(dp, s.cluster().nodes(), endpoints, s.engine(), s.self(), s.localIdentities());
         Set<String> wanted = new HashSet<>();
-        for (Endpoint e : s.endpoints()) {
+        for (Endpoint e : endpoints) {
             if (!e.node().equals(s.self().name()) || e.iface().isEmpty()) {
                 continue;
             }
@@ -195,58 +261,12 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private List<Path> policyFiles() throws IOException {
-        List<Path> out = new ArrayList<>();
-        for (Path p : config.policies()) {
-            if (Files.isDirectory(p)) {
-                try (Stream<Path> s = Files.list(p)) {
-                    s.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).sorted().forEach(out::add);
-                }
-            } else {
-                out.add(p);
-            }
-        }
-        return out;
-    }
-
-    private Map<Path, FileTime> stamps() throws IOException {
-        Map<Path, FileTime> m = new HashMap<>();
-        m.put(config.endpoints(), Files.getLastModifiedTime(config.endpoints()));
-        for (Path f : policyFiles()) {
-            m.put(f, Files.getLastModifiedTime(f));
-        }
-        return m;
-    }
-
-    private void reloadIfChanged() {
-        try {
-            Map<Path, FileTime> now = stamps();
-            if (seen.isEmpty()) {
-                seen = now;
-                return;
-            }
-            if (now.equals(seen)) {
-                return;
-            }
-            seen = now;
-            State next = load();
-            state = next;
-            program(next);
-            manager.setRequired(next.required());
-            gc();
-            LOG.info("configuration reloaded: endpoints={} required_pairs={}", next.endpoints().size(), next.required().size());
-        } catch (PolicyException e) {
-            LOG.error("configuration edit refused, the last good state stays: problems=\"{}\"", e.getMessage().replace('\n', ';'));
-        } catch (IOException | BpfException | RuntimeException e) {
-            LOG.error("configuration reload failed, the last good state stays: error=\"{}\"", e.toString());
-        }
-    }
-
     private void gc() {
         try {
+            State s = state;
             Set<Integer> nodeIds = new HashSet<>();
-            state.nodes().forEach(n -> nodeIds.add(n.id()));
-            manager.collectGarbage(nodeIds, state.localIdentities(), true);
+            s.cluster().nodes().forEach(n -> nodeIds.add(n.id()));
+            manager.collectGarbage(new GcScope(nodeIds, s.cluster().identities(), Optional.of(s.localIdentities()), true));
         } catch (BpfException | RuntimeException e) {
             LOG.error("auth map garbage collection failed: error=\"{}\"", e.getMessage());
         }
@@ -257,7 +277,7 @@ public final class Agent implements AutoCloseable {
         if (nodeId == 0) {
             return Optional.of(new InetSocketAddress(s.self().internalIp(), config.port() == 0 ? server.port() : config.port()));
         }
-        return s.nodes().stream().filter(n -> n.id() == nodeId).findFirst()
+        return s.cluster().nodes().stream().filter(n -> n.id() == nodeId).findFirst()
                 .map(n -> new InetSocketAddress(n.internalIp(), config.port()));
     }
 
@@ -269,6 +289,11 @@ public final class Agent implements AutoCloseable {
     /** The auth map. */
     public AuthMap authMap() {
         return authMap;
+    }
+
+    /** The auth events of this agent. */
+    public EventLog events() {
+        return events;
     }
 
     /** Handshakes this node's listener accepted (peers that authenticated to us). */
@@ -290,6 +315,7 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         loop.shutdownNow();
+        source.close();
         datapath.ifPresent(Datapath::close); // detaches our programs; the pinned auth map stays
         server.close();
         manager.close();

@@ -1,20 +1,19 @@
 package dev.meshauth.agent.node;
 
 import dev.meshauth.agent.auth.AuthManagerOptions;
+import dev.meshauth.agent.node.source.SourceConfig;
 import io.spiffe.spiffeid.TrustDomain;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 
 /**
- * What {@code meshauth agent} runs with (standalone sources: an endpoints file and policy files).
+ * What {@code meshauth agent} runs with.
  *
- * @param nodeName       which node of the endpoints file this agent serves
- * @param endpoints      the endpoints file (nodes and endpoints)
- * @param policies       policy files or directories
- * @param identitiesFile where label-allocated identities persist (shared with the operator), if any
+ * @param nodeName       which node (of the endpoints file or the cluster's CiliumNodes) this agent serves
+ * @param source         where nodes, endpoints, identities and policies come from
  * @param adminSocket    the SPIRE agent's admin socket (Delegated Identity API)
  * @param trustDomain    the trust domain
  * @param port           mutual auth listener port (Cilium: 4250), on the node's InternalIP
@@ -23,15 +22,21 @@ import java.util.Optional;
  * @param gcInterval     garbage collection interval
  * @param manager        auth manager settings
  * @param connectTimeout mutual auth connect timeout
+ * @param statusSocket   the local status API's Unix socket, if served
+ * @param metrics        the Prometheus endpoint's address, if served
  */
-public record AgentConfig(String nodeName, Path endpoints, List<Path> policies, Optional<Path> identitiesFile,
-        Path adminSocket, TrustDomain trustDomain, int port, Optional<Path> authMap, boolean standalone, Duration gcInterval,
-        AuthManagerOptions manager, Duration connectTimeout) {
-    /** Copies. */
+public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket, TrustDomain trustDomain, int port,
+        Optional<Path> authMap, boolean standalone, Duration gcInterval, AuthManagerOptions manager, Duration connectTimeout,
+        Optional<Path> statusSocket, Optional<InetSocketAddress> metrics) {
+    /** Checks. */
     public AgentConfig {
-        policies = List.copyOf(policies);
         if (standalone && authMap.isEmpty()) {
             throw new IllegalArgumentException("the standalone datapath needs the pinned auth map (--auth-map), not memory");
         }
+    }
+
+    /** The datapath mode's name, as {@code --datapath} spells it. */
+    public String datapathMode() {
+        return standalone ? "standalone" : authMap.isPresent() ? "cilium" : "memory";
     }
 }

@@ -1,5 +1,6 @@
 package dev.meshauth.agent.auth;
 
+import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.bpf.auth.AuthInfo;
 import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
@@ -12,9 +13,11 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
@@ -30,10 +33,11 @@ class AuthManagerTest {
     private final InMemoryAuthMap map = new InMemoryAuthMap(1024);
     private final FakeAuthenticator auth = new FakeAuthenticator();
     private final NodeDirectory nodes = id -> id == 2 ? Optional.of(NODE2) : Optional.empty();
+    private final List<AuthEvent> events = new CopyOnWriteArrayList<>();
     private AuthManager manager;
 
     private AuthManager start(AuthManagerOptions o) throws Exception {
-        return new AuthManager(map, auth, nodes, InstantSource.system(), o, RandomGenerator.of("L64X128MixRandom"));
+        return new AuthManager(map, auth, nodes, InstantSource.system(), o, RandomGenerator.of("L64X128MixRandom"), events::add);
     }
 
     @BeforeEach
@@ -128,6 +132,21 @@ class AuthManagerTest {
     }
 
     @Test
+    void aRotationDuringAHandshakeOfTheSameKeyRunsItOnceMoreAfterwards() throws Exception {
+        manager.setRequired(Set.of(TIE));
+        eventually(() -> map.get(TIE).isPresent() && manager.stats().pending() == 0);
+        auth.gate = new CountDownLatch(1);
+        manager.svidRotated(2000); // first rotation: a handshake starts and waits at the gate
+        eventually(() -> auth.callsFor(1000, 2000) == 2);
+        manager.svidRotated(2000); // second rotation while it is in flight
+        auth.gate.countDown();
+        eventually(() -> auth.callsFor(1000, 2000) == 3);
+        eventually(() -> manager.stats().pending() == 0);
+        Thread.sleep(50);
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(3);
+    }
+
+    @Test
     void svidRemovalDeletesTheEntriesInvolvingIt() throws Exception {
         manager.setRequired(Set.of(TIE, TIE2));
         eventually(() -> map.entries().size() == 2);
@@ -145,10 +164,72 @@ class AuthManagerTest {
         map.put(new AuthKey(1000, 2001, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
         map.put(new AuthKey(1000, 2002, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
         manager.setRequired(Set.of(new AuthKey(1000, 2002, 2, AuthType.SPIRE)));
-        Map<GcReason, Integer> r = manager.collectGarbage(Set.of(2), Set.of(1000L), true);
+        map.put(new AuthKey(1000, 2003, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
+        Map<GcReason, Integer> r = manager.collectGarbage(new GcScope(Set.of(2), Optional.of(Set.of(1000L, 2000L, 2001L, 2002L,
+                5000L)), Optional.of(Set.of(1000L)), true));
         assertThat(r).containsExactlyInAnyOrderEntriesOf(Map.of(GcReason.EXPIRED, 1, GcReason.NODE_DELETED, 1,
-                GcReason.NO_LOCAL_ENDPOINT, 1, GcReason.NOT_REQUIRED, 1));
+                GcReason.IDENTITY_DELETED, 1, GcReason.NO_LOCAL_ENDPOINT, 1, GcReason.NOT_REQUIRED, 1));
         assertThat(map.entries()).singleElement().satisfies(e -> assertThat(e.key().remoteIdentity()).isEqualTo(2002));
+        assertThat(events).filteredOn(e -> e instanceof AuthEvent.EntryDeleted).hasSize(5);
+    }
+
+    @Test
+    void rulesWhoseInputsAreNotSyncedDeleteNothing() throws Exception {
+        AuthKey unlisted = new AuthKey(1000, 2999, 2, AuthType.SPIRE);
+        map.put(unlisted, AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
+        Map<GcReason, Integer> r = manager.collectGarbage(new GcScope(Set.of(2), Optional.empty(), Optional.empty(), false));
+        assertThat(r).isEmpty();
+        assertThat(map.get(unlisted)).as("identities not synced: not judged deleted").isPresent();
+    }
+
+    @Test
+    void aCaLeavingTheBundleDeletesExactlyTheEntriesAuthenticatedUnderIt() throws Exception {
+        auth.anchors = Set.of("root-a");
+        manager.setRequired(Set.of(TIE));
+        eventually(() -> map.get(TIE).isPresent());
+        auth.anchors = Set.of("root-b");
+        manager.setRequired(Set.of(TIE, TIE2));
+        eventually(() -> map.get(TIE2).isPresent());
+
+        assertThat(manager.bundleChanged(Set.of("root-a", "root-b"))).as("both roots still there").isZero();
+        assertThat(manager.bundleChanged(Set.of("root-b"))).isEqualTo(1);
+        assertThat(map.get(TIE)).isEmpty();
+        assertThat(map.get(TIE2)).isPresent();
+        assertThat(manager.stats().gcDeleted()).containsEntry(GcReason.CA_REMOVED, 1L);
+    }
+
+    @Test
+    void entriesOfUnknownRootsAreReauthenticatedOnABundleChange() throws Exception {
+        map.put(TIE, AuthInfo.expiringAt(Instant.now().plusSeconds(600))); // as if restored after a restart
+        manager.close();
+        manager = start(AuthManagerOptions.DEFAULTS);
+        auth.failNext.set(1_000);
+        assertThat(manager.bundleChanged(Set.of("root-b"))).isZero();
+        eventually(() -> auth.callsFor(1000, 2000) >= 1);
+        assertThat(events).filteredOn(e -> e instanceof AuthEvent.HandshakeFailed f && f.origin() == AuthManager.Origin.ROTATION)
+                .isNotEmpty();
+    }
+
+    @Test
+    void everyOutcomeIsPublishedAsAnEvent() throws Exception {
+        auth.failNext.set(1);
+        manager.request(TIE, AuthManager.Origin.SIGNAL);
+        eventually(() -> map.get(TIE).isPresent());
+        assertThat(events).hasSize(2);
+        assertThat(events.get(0)).isInstanceOfSatisfying(AuthEvent.HandshakeFailed.class, f -> {
+            assertThat(f.key()).isEqualTo(TIE);
+            assertThat(f.reason()).isEqualTo("PEER_REFUSED");
+            assertThat(f.origin()).isEqualTo(AuthManager.Origin.SIGNAL);
+        });
+        assertThat(events.get(1)).isInstanceOfSatisfying(AuthEvent.HandshakeSucceeded.class, ok -> {
+            assertThat(ok.origin()).isEqualTo(AuthManager.Origin.RETRY);
+            assertThat(ok.expiresAt()).isEqualTo(auth.expiresAt);
+            assertThat(ok.sinceRequest()).isGreaterThanOrEqualTo(ok.handshake());
+        });
+        assertThat(manager.held()).singleElement().satisfies(h -> {
+            assertThat(h.origin()).isEqualTo(AuthManager.Origin.RETRY);
+            assertThat(h.anchors()).containsExactly("root-a");
+        });
     }
 
     @Test

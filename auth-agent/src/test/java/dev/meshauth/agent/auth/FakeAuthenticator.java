@@ -20,6 +20,7 @@ final class FakeAuthenticator implements Authenticator {
     final AtomicInteger failNext = new AtomicInteger();
     volatile Instant expiresAt = Instant.parse("2100-01-01T00:00:00Z");
     volatile CountDownLatch gate; // when set, calls wait for it
+    volatile java.util.Set<String> anchors = java.util.Set.of("root-a");
 
     @Override
     public CompletableFuture<HandshakeResult> authenticate(long local, long remote, InetSocketAddress peer) {
@@ -36,7 +37,7 @@ final class FakeAuthenticator implements Authenticator {
             return CompletableFuture.failedFuture(new HandshakeException(HandshakeException.Reason.PEER_REFUSED,
                     "fake refusal", null));
         }
-        return CompletableFuture.completedFuture(new HandshakeResult("spiffe://spiffe.cilium/identity/" + remote, expiresAt));
+        return CompletableFuture.completedFuture(new HandshakeResult("spiffe://spiffe.cilium/identity/" + remote, expiresAt, anchors));
     }
 
     long callsFor(long local, long remote) {

@@ -19,7 +19,7 @@ record CliRun(int code, String out, String err) {
         CommandLine cl = Main.newCommandLine();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
+        int code = Main.execute(cl, args);
         return new CliRun(code, out.toString(), err.toString());
     }
 }

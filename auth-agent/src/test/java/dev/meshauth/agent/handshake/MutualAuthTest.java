@@ -83,6 +83,7 @@ class MutualAuthTest {
         HandshakeResult r = auth(2000, 1000);
         assertThat(r.peerSpiffeId()).isEqualTo("spiffe://spiffe.cilium/identity/1000");
         assertThat(r.expiresAt()).isEqualTo(clientNode.svids.get(2000L).notAfter()); // 30 min < 1 h
+        assertThat(r.anchors()).as("both chains hang from the one CA").containsExactly(TrustAnchors.fingerprint(CA.certificate()));
         assertThat(server.accepted()).isEqualTo(1);
     }
 

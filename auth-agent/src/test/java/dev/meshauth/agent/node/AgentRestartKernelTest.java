@@ -1,5 +1,6 @@
 package dev.meshauth.agent.node;
 
+import dev.meshauth.agent.node.source.SourceConfig;
 import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.bpf.auth.AuthEntry;
@@ -86,9 +87,9 @@ class AgentRestartKernelTest {
         try (DevServer spire = DevServer.start(spireConfig, InstantSource.system())) {
             assertThat(Main.run("operator", "--once", "--spire-server-socket", spireConfig.serverSocket().toString(),
                     "--endpoints", endpoints.toString())).isZero();
-            AgentConfig node2 = new AgentConfig("node-2", endpoints, List.of(policy), Optional.empty(),
+            AgentConfig node2 = new AgentConfig("node-2", new SourceConfig.Files(endpoints, List.of(policy), Optional.empty()),
                     spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node2/cilium_auth_map")), false,
-                    Duration.ofMinutes(5), AuthManagerOptions.DEFAULTS, Duration.ofSeconds(5));
+                    Duration.ofMinutes(5), AuthManagerOptions.DEFAULTS, Duration.ofSeconds(5), Optional.empty(), Optional.empty());
             List<String> args = List.of("agent", "--node-name", "node-1", "--endpoints", endpoints.toString(), "--policies",
                     policy.toString(), "--mesh-auth-spire-admin-socket", spireConfig.adminSocket().toString(),
                     "--mesh-auth-mutual-listener-port", Integer.toString(port), "--auth-map", pin.toString());

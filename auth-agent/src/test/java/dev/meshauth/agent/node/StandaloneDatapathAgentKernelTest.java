@@ -1,5 +1,6 @@
 package dev.meshauth.agent.node;
 
+import dev.meshauth.agent.node.source.SourceConfig;
 import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.bpf.auth.AuthKey;
@@ -112,12 +113,12 @@ class StandaloneDatapathAgentKernelTest {
                         "--endpoints", endpoints.toString())).isZero();
                 AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(100),
                         Duration.ofSeconds(2), Duration.ofMinutes(1));
-                AgentConfig node1 = new AgentConfig("node-1", endpoints, List.of(policy), Optional.empty(),
+                AgentConfig node1 = new AgentConfig("node-1", new SourceConfig.Files(endpoints, List.of(policy), Optional.empty()),
                         spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("n1/cilium_auth_map")), true,
-                        Duration.ofMinutes(5), opts, Duration.ofSeconds(5));
-                AgentConfig node2 = new AgentConfig("node-2", endpoints, List.of(policy), Optional.empty(),
+                        Duration.ofMinutes(5), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty());
+                AgentConfig node2 = new AgentConfig("node-2", new SourceConfig.Files(endpoints, List.of(policy), Optional.empty()),
                         spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("n2/cilium_auth_map")), false,
-                        Duration.ofMinutes(5), opts, Duration.ofSeconds(5));
+                        Duration.ofMinutes(5), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty());
                 try (Agent a1 = Agent.start(node1, InstantSource.system());
                         Agent a2 = Agent.start(node2, InstantSource.system())) {
                     AuthKey pair = new AuthKey(1001, 1002, 2, AuthType.SPIRE);

@@ -44,6 +44,24 @@ public final class MockKubernetes implements BeforeAllCallback, AfterAllCallback
         return client;
     }
 
+    /** Writes a kubeconfig for the running server to {@code file} (for code that builds its own client). */
+    public java.nio.file.Path writeKubeconfig(java.nio.file.Path file) throws java.io.IOException {
+        return java.nio.file.Files.writeString(file, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: mock
+                  cluster: {server: "%s", insecure-skip-tls-verify: true}
+                users:
+                - name: test
+                  user: {token: test}
+                contexts:
+                - name: mock
+                  context: {cluster: mock, user: test, namespace: default}
+                current-context: mock
+                """.formatted(client().getMasterUrl().toString()));
+    }
+
     @Override
     public void afterAll(ExtensionContext context) {
         client.close();

@@ -1,0 +1,100 @@
+package dev.meshauth.agent.events;
+
+import dev.meshauth.agent.auth.AuthManager;
+import dev.meshauth.agent.auth.GcReason;
+import dev.meshauth.bpf.auth.AuthKey;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * What happened to authentication on this node: one stream feeds {@code meshauth observe}, the metrics
+ * and the status API's recent events.
+ */
+public sealed interface AuthEvent {
+    /** When it happened. */
+    Instant at();
+
+    /** The {@code --type} filter of {@code meshauth observe}. */
+    Kind kind();
+
+    /** True if {@code identity} is one of the identities involved. */
+    boolean involves(long identity);
+
+    /** Event kinds. */
+    enum Kind {
+        HANDSHAKE, DROP, GC, ROTATION;
+
+        /** The lower-case name used on the command line and in JSON. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** An identity pair authenticated and written to the auth map. */
+    record HandshakeSucceeded(Instant at, AuthKey key, AuthManager.Origin origin, Duration handshake, Duration sinceRequest,
+            Instant expiresAt) implements AuthEvent {
+        @Override
+        public Kind kind() {
+            return Kind.HANDSHAKE;
+        }
+
+        @Override
+        public boolean involves(long identity) {
+            return key.localIdentity() == identity || key.remoteIdentity() == identity;
+        }
+    }
+
+    /** An authentication failed; {@code reason} is a stable token (a HandshakeException reason or a cause). */
+    record HandshakeFailed(Instant at, AuthKey key, AuthManager.Origin origin, String reason, String detail,
+            Duration handshake) implements AuthEvent {
+        @Override
+        public Kind kind() {
+            return Kind.HANDSHAKE;
+        }
+
+        @Override
+        public boolean involves(long identity) {
+            return key.localIdentity() == identity || key.remoteIdentity() == identity;
+        }
+    }
+
+    /** The datapath dropped a packet because the pair was not authenticated (an auth-required signal). */
+    record AuthRequiredDrop(Instant at, AuthKey key) implements AuthEvent {
+        @Override
+        public Kind kind() {
+            return Kind.DROP;
+        }
+
+        @Override
+        public boolean involves(long identity) {
+            return key.localIdentity() == identity || key.remoteIdentity() == identity;
+        }
+    }
+
+    /** An auth entry was deleted, and why. */
+    record EntryDeleted(Instant at, AuthKey key, GcReason reason) implements AuthEvent {
+        @Override
+        public Kind kind() {
+            return Kind.GC;
+        }
+
+        @Override
+        public boolean involves(long identity) {
+            return key.localIdentity() == identity || key.remoteIdentity() == identity;
+        }
+    }
+
+    /** A workload SVID this node holds rotated (or arrived). */
+    record SvidRotated(Instant at, long identity, String serial, Instant notAfter) implements AuthEvent {
+        @Override
+        public Kind kind() {
+            return Kind.ROTATION;
+        }
+
+        @Override
+        public boolean involves(long id) {
+            return identity == id;
+        }
+    }
+}

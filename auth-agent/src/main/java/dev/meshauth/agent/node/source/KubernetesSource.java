@@ -1,0 +1,123 @@
+package dev.meshauth.agent.node.source;
+
+import dev.meshauth.policy.k8s.ClusterWatch;
+import dev.meshauth.policy.k8s.IdentityWatch;
+import dev.meshauth.policy.k8s.PolicyWatch;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Kubernetes source: CiliumNode, CiliumEndpoint, CiliumIdentity, CiliumNetworkPolicy and
+ * CiliumClusterwideNetworkPolicy informers. The first view is returned only once every informer has
+ * synced (a partial list would make garbage collection delete entries that are merely not listed yet);
+ * later changes are coalesced for {@code debounce} so a burst of updates makes one re-evaluation.
+ */
+public final class KubernetesSource implements ClusterSource {
+    private static final Logger LOG = LoggerFactory.getLogger(KubernetesSource.class);
+
+    private final KubernetesClient client;
+    private final Duration syncTimeout;
+    private final Duration debounce;
+    private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("meshauth-k8s-source").factory());
+    private volatile Consumer<ClusterSnapshot> onChange;
+    private boolean queued; // @GuardedBy("this"): an apply is scheduled and has not started
+    private ClusterWatch cluster;
+    private PolicyWatch policies;
+    private IdentityWatch identities;
+
+    /** Over {@code client} (closed with this source). */
+    public KubernetesSource(KubernetesClient client, Duration syncTimeout, Duration debounce) {
+        this.client = client;
+        this.syncTimeout = syncTimeout;
+        this.debounce = debounce;
+    }
+
+    @Override
+    public ClusterSnapshot start(Consumer<ClusterSnapshot> listener) throws IOException, InterruptedException {
+        Duration resync = Duration.ofMinutes(10);
+        cluster = ClusterWatch.start(client, resync, this::changed);
+        policies = PolicyWatch.start(client, resync, p -> changed());
+        identities = IdentityWatch.start(client, resync, i -> changed());
+        long deadline = System.nanoTime() + syncTimeout.toNanos();
+        while (!synced()) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("Kubernetes informers did not sync within " + syncTimeout.toSeconds() + " s at "
+                        + client.getMasterUrl() + " (nodes/endpoints synced=" + cluster.synced() + ", policies synced="
+                        + policies.synced() + ", identities synced=" + identities.synced()
+                        + "): check the API server and that the Cilium CRDs are installed and readable by this agent's RBAC");
+            }
+            Thread.sleep(20);
+        }
+        this.onChange = listener;
+        ClusterSnapshot first = snapshot();
+        LOG.info("Kubernetes source synced: api={} nodes={} endpoints={} policies={} identities={}", client.getMasterUrl(),
+                first.nodes().size(), first.endpoints().size(), first.policies().size(), first.identities().map(java.util.Set::size).orElse(0));
+        return first;
+    }
+
+    private boolean synced() {
+        return cluster.synced() && policies.synced() && identities.synced();
+    }
+
+    private ClusterSnapshot snapshot() {
+        return new ClusterSnapshot(cluster.nodes(), cluster.endpoints(), policies.policies(), Optional.of(identities.identities()));
+    }
+
+    private synchronized void changed() {
+        if (onChange == null || queued) {
+            return;
+        }
+        queued = true;
+        loop.schedule(this::apply, debounce.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Runs on the loop; a change arriving from here on schedules another apply, so none is lost. */
+    private void apply() {
+        synchronized (this) {
+            queued = false;
+        }
+        try {
+            if (synced()) {
+                onChange.accept(snapshot());
+            }
+        } catch (RuntimeException e) {
+            LOG.error("applying a Kubernetes change failed, the last good state stays: error=\"{}\"", e.toString());
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "Kubernetes API at " + client.getMasterUrl();
+    }
+
+    @Override
+    public Map<String, String> problems() {
+        return policies == null ? Map.of() : policies.problems();
+    }
+
+    @Override
+    public void close() {
+        loop.shutdownNow();
+        if (identities != null) {
+            identities.close();
+        }
+        if (policies != null) {
+            policies.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+        client.close();
+    }
+}

@@ -1,0 +1,85 @@
+package dev.meshauth.agent.cli;
+
+import dev.meshauth.agent.node.AgentConfig;
+import dev.meshauth.agent.node.source.SourceConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code meshauth agent --config FILE}: YAML settings named like the flags; flags win; mistakes are refused. */
+class AgentConfigFileTest {
+    private static AgentConfig parse(String... args) {
+        CommandLine cl = Main.newCommandLine();
+        Main.applyConfigFile(cl, args);
+        CommandLine.ParseResult r = cl.parseArgs(args);
+        return ((AgentCommand) r.subcommand().commandSpec().userObject()).config();
+    }
+
+    @Test
+    void settingsComeFromTheFileAndFlagsWin(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("agent.yaml"), """
+                node-name: node-2
+                endpoints: /etc/meshauth/endpoints.yaml
+                policies: [/etc/meshauth/policies, /etc/meshauth/extra.yaml]
+                datapath: memory
+                mesh-auth-queue-size: 4096
+                mesh-auth-gc-interval: PT1M
+                mesh-auth-spiffe-trust-domain: example.org
+                """);
+        AgentConfig c = parse("agent", "--config", file.toString(), "--mesh-auth-queue-size", "16");
+        assertThat(c.nodeName()).isEqualTo("node-2");
+        assertThat(c.source()).isEqualTo(new SourceConfig.Files(Path.of("/etc/meshauth/endpoints.yaml"),
+                List.of(Path.of("/etc/meshauth/policies"), Path.of("/etc/meshauth/extra.yaml")), java.util.Optional.empty()));
+        assertThat(c.datapathMode()).isEqualTo("memory");
+        assertThat(c.gcInterval()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(c.trustDomain().getName()).isEqualTo("example.org");
+        assertThat(c.manager().queueSize()).as("the flag wins over the file").isEqualTo(16);
+        assertThat(c.port()).as("untouched settings keep their defaults").isEqualTo(4250);
+    }
+
+    @Test
+    void aMisspelledSettingIsRefusedWithItsLineAndTheOptionMeant(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("agent.yaml"), """
+                node-name: node-1
+                mesh-auth-queue-sise: 4096
+                """);
+        CliRun r = CliRun.of("agent", "--config", file.toString());
+        assertThat(r.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.err()).contains(file + ":2: unknown setting 'mesh-auth-queue-sise'")
+                .contains("did you mean 'mesh-auth-queue-size'?");
+    }
+
+    @Test
+    void malformedYamlAndNestedValuesAreRefused(@TempDir Path dir) throws Exception {
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), "node-name: [unclosed\n");
+        assertThat(CliRun.of("agent", "--config", bad.toString()).err()).contains("not valid YAML");
+        Path nested = Files.writeString(dir.resolve("nested.yaml"), "node-name: {a: b}\n");
+        CliRun r = CliRun.of("agent", "--config", nested.toString());
+        assertThat(r.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.err()).contains("'node-name' must be a single value");
+        assertThat(CliRun.of("agent", "--config", dir.resolve("missing.yaml").toString()).err()).contains("cannot be read");
+    }
+
+    @Test
+    void theSourceMustBeExactlyOneOfFilesOrKubernetes(@TempDir Path dir) {
+        CliRun none = CliRun.of("agent", "--node-name", "n1", "--datapath", "memory");
+        assertThat(none.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(none.err()).contains("give exactly one source");
+        CliRun both = CliRun.of("agent", "--node-name", "n1", "--endpoints", "e.yaml", "--policies", "p.yaml",
+                "--kubernetes");
+        assertThat(both.code()).isEqualTo(ExitCodes.USAGE);
+        CliRun half = CliRun.of("agent", "--node-name", "n1", "--endpoints", "e.yaml");
+        assertThat(half.err()).contains("needs both --endpoints FILE and --policies PATH");
+        CliRun noNode = CliRun.of("agent", "--kubernetes");
+        assertThat(noNode.err()).contains("--node-name is required");
+        assertThat(parse("agent", "--node-name", "n1", "--kubeconfig", dir.resolve("kc").toString()).source())
+                .isEqualTo(new SourceConfig.Kubernetes(java.util.Optional.of(dir.resolve("kc")), Duration.ofMinutes(2)));
+    }
+}
