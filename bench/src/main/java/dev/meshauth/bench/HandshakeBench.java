@@ -130,7 +130,7 @@ public final class HandshakeBench {
         InMemoryAuthMap map = new InMemoryAuthMap(4096);
         AuthKey k = new AuthKey(2000, 1000, 2, AuthType.SPIRE);
         try (AuthManager m = new AuthManager(map, cli::authenticate, id -> Optional.of(peer), InstantSource.system(),
-                AuthManagerOptions.DEFAULTS, RandomGenerator.getDefault())) {
+                AuthManagerOptions.DEFAULTS, RandomGenerator.getDefault(), e -> { })) {
             long[] ns = new long[n];
             for (int i = -50; i < n; i++) {
                 map.delete(k);

@@ -151,9 +151,15 @@ public final class AuthManager implements AutoCloseable {
         return true;
     }
 
-    /** The keys current policies require: missing ones are authenticated now, ahead of traffic. */
+    /**
+     * The keys current policies require: missing ones are authenticated now, ahead of traffic (unless
+     * not {@link AuthManagerOptions#proactive()}: then they only guide garbage collection and refresh).
+     */
     public void setRequired(Set<AuthKey> keys) {
         required = Set.copyOf(keys);
+        if (!options.proactive()) {
+            return;
+        }
         for (AuthKey k : keys) {
             if (!cache.containsKey(k)) {
                 request(k, Origin.POLICY);
@@ -244,9 +250,7 @@ public final class AuthManager implements AutoCloseable {
             map.delete(k);
             cache.remove(k);
             gcDeleted.get(reason).incrementAndGet();
-            events.accept(new AuthEvent.EntryDeleted(clock.instant(), k, reason));
-            LOG.info("auth entry deleted: local={} remote={} remote_node={} auth_type={} reason={}", k.localIdentity(),
-                    k.remoteIdentity(), k.remoteNodeId(), k.authType(), reason.label());
+            events.accept(new AuthEvent.EntryDeleted(clock.instant(), k, reason)); // logged by the event's subscribers
         } catch (BpfException e) {
             LOG.error("deleting an auth entry failed: key={} error=\"{}\"", k, e.getMessage());
         }
@@ -295,8 +299,6 @@ public final class AuthManager implements AutoCloseable {
         }
         if (k.authType().equals(AuthType.TEST_ALWAYS_FAIL)) {
             failed(r, "TEST_ALWAYS_FAIL", "auth type test-always-fail never succeeds", 0);
-            LOG.info("auth failed by design: local={} remote={} auth_type=test-always-fail", k.localIdentity(),
-                    k.remoteIdentity());
             return;
         }
         if (!k.authType().equals(AuthType.SPIRE)) {
@@ -325,8 +327,6 @@ public final class AuthManager implements AutoCloseable {
             succeeded.incrementAndGet();
             events.accept(new AuthEvent.HandshakeSucceeded(clock.instant(), k, r.origin(), Duration.ofNanos(handshakeNanos),
                     Duration.ofNanos(end - r.queuedNanos()), res.expiresAt()));
-            LOG.info("authenticated: local={} remote={} remote_node={} auth_type=spire origin={} expires={}",
-                    k.localIdentity(), k.remoteIdentity(), k.remoteNodeId(), r.origin(), res.expiresAt());
         } catch (BpfException e) {
             failed(r, "AUTH_MAP_WRITE", e.getMessage(), System.nanoTime() - start);
             LOG.error("writing the auth map failed: key={} error=\"{}\"", k, e.getMessage());
@@ -335,8 +335,6 @@ public final class AuthManager implements AutoCloseable {
             Throwable c = e.getCause() == null ? e : e.getCause();
             String reason = c instanceof HandshakeException he ? he.reason().name() : c.getClass().getSimpleName();
             failed(r, reason, String.valueOf(c.getMessage()), System.nanoTime() - start);
-            LOG.warn("authentication failed: local={} remote={} remote_node={} reason={} detail=\"{}\"", k.localIdentity(),
-                    k.remoteIdentity(), k.remoteNodeId(), reason, c.getMessage());
             retry(k);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

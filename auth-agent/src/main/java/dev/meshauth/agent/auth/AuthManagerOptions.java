@@ -12,9 +12,22 @@ import java.time.Duration;
  * @param retryMin       first retry delay after a failure (jittered, doubling)
  * @param retryMax       longest retry delay
  * @param refreshBefore  re-authenticate required entries this long before they expire
+ * @param proactive      authenticate the pairs policies require before traffic (meshauth's default); false is
+ *                       Cilium's behaviour: only when the datapath drops a packet and signals
  */
 public record AuthManagerOptions(int queueSize, Duration signalBackoff, int workers, Duration retryMin, Duration retryMax,
-        Duration refreshBefore) {
+        Duration refreshBefore, boolean proactive) {
+    /** Proactive. */
+    public AuthManagerOptions(int queueSize, Duration signalBackoff, int workers, Duration retryMin, Duration retryMax,
+            Duration refreshBefore) {
+        this(queueSize, signalBackoff, workers, retryMin, retryMax, refreshBefore, true);
+    }
+
+    /** A copy with {@code proactive} set. */
+    public AuthManagerOptions withProactive(boolean on) {
+        return new AuthManagerOptions(queueSize, signalBackoff, workers, retryMin, retryMax, refreshBefore, on);
+    }
+
     /** 1024, 1 s, 8 workers, retries 500 ms to 30 s, refresh 1 min before expiry. */
     public static final AuthManagerOptions DEFAULTS = new AuthManagerOptions(1024, Duration.ofSeconds(1), 8,
             Duration.ofMillis(500), Duration.ofSeconds(30), Duration.ofMinutes(1));

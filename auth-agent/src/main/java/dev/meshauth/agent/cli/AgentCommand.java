@@ -91,6 +91,24 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--auth-map", description = "Pin path of the auth map (default: ${DEFAULT-VALUE}).")
     Path authMap = AuthMapLayout.DEFAULT_PIN_PATH;
 
+    @Option(names = "--mesh-auth-proactive", defaultValue = "true", arity = "0..1", fallbackValue = "true",
+            description = "Authenticate the pairs policies require before any traffic (no first-packet drop); false"
+                    + " authenticates only on the datapath's auth-required signal, as Cilium does. Default: ${DEFAULT-VALUE}.")
+    boolean proactive;
+
+    @Option(names = "--status-socket", paramLabel = "PATH|off", defaultValue = AgentSocket.DEFAULT,
+            description = "Unix socket of the local status API (mode 0660), read by meshauth status/certs/observe/check;"
+                    + " 'off' disables. Default: ${DEFAULT-VALUE}.")
+    String statusSocket;
+
+    @Option(names = "--metrics-address", paramLabel = "HOST:PORT|off", defaultValue = "127.0.0.1:9964",
+            description = "Prometheus /metrics, /healthz and /readyz; 'off' disables. Default: ${DEFAULT-VALUE}.")
+    String metricsAddress;
+
+    @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
+            description = "Log lines as text or as one JSON object each. Default: ${DEFAULT-VALUE}.")
+    String logFormat;
+
     @Option(names = "--k8s-sync-timeout", defaultValue = "PT2M",
             description = "How long the Kubernetes informers may take to list everything at start. Default: ${DEFAULT-VALUE}.")
     Duration syncTimeout;
@@ -102,6 +120,7 @@ public final class AgentCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
         AgentConfig config = config();
+        Logging.use(logFormat);
         CountDownLatch stop = new CountDownLatch(1);
         try (Agent agent = Agent.start(config, InstantSource.system())) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
@@ -124,9 +143,33 @@ public final class AgentCommand implements Callable<Integer> {
             default -> throw usage("--datapath must be cilium, standalone or memory, got '" + datapath + "'");
         };
         AuthManagerOptions opts = new AuthManagerOptions(queueSize, signalBackoff, 8, Duration.ofMillis(500),
-                Duration.ofSeconds(30), Duration.ofMinutes(1));
+                Duration.ofSeconds(30), Duration.ofMinutes(1), proactive);
+        if (!logFormat.equals("text") && !logFormat.equals("json")) {
+            throw usage("--log-format must be text or json, got '" + logFormat + "'");
+        }
+        Optional<Path> status = statusSocket.equals("off") ? Optional.empty() : Optional.of(Path.of(statusSocket));
         return new AgentConfig(nodeName, source(), adminSocket, TrustDomain.parse(trustDomain), port, map,
-                datapath.equals("standalone"), gcInterval, opts, connectTimeout, Optional.empty(), Optional.empty());
+                datapath.equals("standalone"), gcInterval, opts, connectTimeout, status, metrics());
+    }
+
+    private Optional<java.net.InetSocketAddress> metrics() {
+        if (metricsAddress.equals("off")) {
+            return Optional.empty();
+        }
+        int colon = metricsAddress.lastIndexOf(':');
+        try {
+            if (colon <= 0) {
+                throw new NumberFormatException();
+            }
+            String host = metricsAddress.substring(0, colon).replace("[", "").replace("]", "");
+            int p = Integer.parseInt(metricsAddress.substring(colon + 1));
+            if (p < 0 || p > 65535) {
+                throw new NumberFormatException();
+            }
+            return Optional.of(new java.net.InetSocketAddress(host, p));
+        } catch (NumberFormatException e) {
+            throw usage("--metrics-address must be HOST:PORT or off, got '" + metricsAddress + "'");
+        }
     }
 
     private SourceConfig source() {

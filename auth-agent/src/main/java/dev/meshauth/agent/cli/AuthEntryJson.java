@@ -25,6 +25,10 @@ final class AuthEntryJson {
     private AuthEntryJson() {
     }
 
+    static List<View> rows(List<AuthEntry> entries) {
+        return entries.stream().map(View::of).toList();
+    }
+
     static String render(List<AuthEntry> entries) {
         try {
             return MAPPER.writeValueAsString(entries.stream().map(View::of).toList());

@@ -54,11 +54,15 @@ public final class AuthMapCommand implements Runnable {
             Path map,
             @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "table",
                     description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-            OutputFormat output) throws BpfException {
+            OutputFormat output,
+            @Option(names = "--identity", paramLabel = "N", description = "Only entries whose local or remote identity is N.")
+            Long identity) throws BpfException {
         Path path = map == null ? AuthMapLayout.DEFAULT_PIN_PATH : map;
         List<AuthEntry> entries;
         try (KernelAuthMap authMap = KernelAuthMap.openExisting(path, true)) {
-            entries = authMap.entries().stream().sorted(ORDER).toList();
+            entries = authMap.entries().stream()
+                    .filter(e -> identity == null || e.key().localIdentity() == identity || e.key().remoteIdentity() == identity)
+                    .sorted(ORDER).toList();
         }
         PrintWriter out = spec.commandLine().getOut();
         switch (output) {
@@ -71,6 +75,7 @@ public final class AuthMapCommand implements Runnable {
                 }
             }
             case json -> out.println(AuthEntryJson.render(entries));
+            case yaml -> out.print(OutputFormat.yaml(AuthEntryJson.rows(entries)));
         }
         out.flush();
         return ExitCodes.OK;
@@ -91,7 +96,4 @@ public final class AuthMapCommand implements Runnable {
         spec.commandLine().getOut().flush();
         return ExitCodes.OK;
     }
-
-    /** Output formats of {@code list}. */
-    enum OutputFormat { table, json }
 }

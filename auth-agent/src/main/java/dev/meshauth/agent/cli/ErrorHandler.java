@@ -10,7 +10,7 @@ import picocli.CommandLine;
 final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
     @Override
     public int handleExecutionException(Exception ex, CommandLine cmd, CommandLine.ParseResult parsed) {
-        boolean known = ex instanceof BpfException || ex instanceof IllegalArgumentException
+        boolean known = ex instanceof dev.meshauth.agent.status.StatusClient.AgentException || ex instanceof BpfException || ex instanceof IllegalArgumentException
                 || ex instanceof dev.meshauth.policy.PolicyException || ex instanceof dev.meshauth.spire.SvidException;
         String message = known ? ex.getMessage() : ex.getClass().getSimpleName() + ": " + ex.getMessage();
         cmd.getErr().println("meshauth: " + message);

@@ -7,8 +7,9 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Zero-trust, certificate-based mutual authentication for Kubernetes workloads, enforced in the Linux kernel.",
-        subcommands = {DemoCommand.class, AgentCommand.class, OperatorCommand.class, BpfCommand.class, PolicyCommand.class,
-                SpireCommand.class},
+        subcommands = {DemoCommand.class, StatusCommand.class, CertsCommand.class, ObserveCommand.class, CheckCommand.class,
+            AgentCommand.class, OperatorCommand.class, BpfCommand.class, PolicyCommand.class, SpireCommand.class,
+            CompletionCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failure (the message says why), 2 usage error, 3 not built yet."})
 public final class MeshauthCommand implements Runnable {
     @picocli.CommandLine.Spec

@@ -58,6 +58,13 @@ public final class OperatorCommand implements Callable<Integer> {
     @Option(names = "--kubeconfig", paramLabel = "FILE", description = "Kubernetes: watch CiliumIdentity objects.")
     Path kubeconfig;
 
+    @Option(names = "--kubernetes", description = "Kubernetes with the in-cluster service account (or $KUBECONFIG).")
+    boolean kubernetes;
+
+    @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
+            description = "Log lines as text or as one JSON object each. Default: ${DEFAULT-VALUE}.")
+    String logFormat;
+
     @Option(names = "--once", description = "Reconcile once and exit: 0 if every entry is as desired, 1 otherwise.")
     boolean once;
 
@@ -66,9 +73,12 @@ public final class OperatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if ((endpoints == null) == (kubeconfig == null)) {
-            throw new IllegalArgumentException("give exactly one source of identities: --endpoints FILE or --kubeconfig FILE");
+        boolean k8s = kubeconfig != null || kubernetes;
+        if ((endpoints == null) == !k8s || (kubeconfig != null && kubernetes)) {
+            throw new IllegalArgumentException("give exactly one source of identities: --endpoints FILE, --kubeconfig FILE"
+                    + " or --kubernetes (in-cluster)");
         }
+        Logging.use(logFormat);
         if (!Files.exists(serverSocket)) {
             throw new IllegalArgumentException("SPIRE server socket not found at " + serverSocket
                     + ": is the SPIRE server (or `meshauth spire dev-server`) running?");
@@ -124,7 +134,7 @@ public final class OperatorCommand implements Callable<Integer> {
     }
 
     private int kubernetes(EntryRegistrar registrar) throws InterruptedException, java.io.IOException {
-        try (KubernetesClient client = dev.meshauth.agent.k8s.KubeClients.create(Optional.of(kubeconfig));
+        try (KubernetesClient client = dev.meshauth.agent.k8s.KubeClients.create(Optional.ofNullable(kubeconfig));
                 IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(client, resync, l), registrar, resync)) {
             if (once) {
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

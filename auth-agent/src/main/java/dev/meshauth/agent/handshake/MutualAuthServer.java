@@ -179,7 +179,12 @@ public final class MutualAuthServer implements AutoCloseable {
         }
     }
 
-    /** The bound port. */
+    /** The TLS implementation serving handshakes: "boringssl" or "jdk". */
+    public String tlsProvider() {
+        return TlsContexts.providerName();
+    }
+
+    /** The port listened on. */
     public int port() {
         return ((InetSocketAddress) channel.localAddress()).getPort();
     }

@@ -37,6 +37,11 @@ final class TlsContexts {
     }
 
     /** Shared by every context of the process: peers verified once are not re-verified until NotAfter. */
+    /** The TLS implementation in use: "boringssl" (netty-tcnative) or "jdk". */
+    public static String providerName() {
+        return PROVIDER == SslProvider.JDK ? "jdk" : "boringssl";
+    }
+
     static final VerifiedChains VERIFIED = new VerifiedChains();
     private static final java.util.Map<String, SslContext> CLIENTS = new java.util.concurrent.ConcurrentHashMap<>();
 

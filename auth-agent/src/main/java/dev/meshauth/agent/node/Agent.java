@@ -3,7 +3,11 @@ package dev.meshauth.agent.node;
 import dev.meshauth.agent.auth.AuthManager;
 import dev.meshauth.agent.auth.GcScope;
 import dev.meshauth.agent.events.AuthEvent;
+import dev.meshauth.agent.events.DecisionLog;
 import dev.meshauth.agent.events.EventLog;
+import dev.meshauth.agent.metrics.AgentMetrics;
+import dev.meshauth.agent.metrics.MetricsServer;
+import dev.meshauth.agent.status.StatusServer;
 import dev.meshauth.agent.handshake.DelegatedIdentityStore;
 import dev.meshauth.agent.handshake.MutualAuthClient;
 import dev.meshauth.agent.handshake.MutualAuthServer;
@@ -35,7 +39,9 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.InstantSource;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -69,18 +75,27 @@ public final class Agent implements AutoCloseable {
     private volatile State state;
     private volatile boolean running;
     private volatile Set<String> lastRoots; // fingerprints of the last bundle; null until the first
-    private final java.util.concurrent.atomic.AtomicLong bundleChanges = new java.util.concurrent.atomic.AtomicLong(); // until then, views are only recorded (the constructor applies the latest)
+    private final java.util.concurrent.atomic.AtomicLong bundleChanges = new java.util.concurrent.atomic.AtomicLong();
+    private final InstantSource clock;
+    private final Instant startedAt;
+    private volatile boolean svidsSynced;
+    private volatile boolean spireConnected;
+    private volatile String spireLastError;
+    private volatile InetSocketAddress metricsAddress;
+    private final List<AutoCloseable> servers = new ArrayList<>(); // status API, metrics: closed first // until then, views are only recorded (the constructor applies the latest)
     private final Optional<Datapath> datapath;
     private final Map<String, TcxLink> attached = new HashMap<>(); // @GuardedBy("this"): endpoint id -> link
 
     /** What this node needs, derived from one cluster view. */
-    private record State(ClusterSnapshot cluster, PolicyEngine engine, Set<AuthKey> required, Set<Long> localIdentities,
+    record State(ClusterSnapshot cluster, PolicyEngine engine, Set<AuthKey> required, Set<Long> localIdentities,
             NodeInfo self) {
     }
 
     private Agent(AgentConfig config, InstantSource clock) throws BpfException, IOException, PolicyException,
             InterruptedException {
         this.config = config;
+        this.clock = clock;
+        this.startedAt = clock.instant();
         this.source = config.source().open();
         boolean ok = false;
         AuthMap map = null;
@@ -108,6 +123,8 @@ public final class Agent implements AutoCloseable {
             this.manager = new AuthManager(authMap, client::authenticate, this::agentAddress, clock, config.manager(),
                     RandomGenerator.getDefault(), events);
             managerRef[0] = manager;
+            events.subscribe(new DecisionLog(this::nodeName));
+            serveStatusAndMetrics(); // before the first handshake, so metrics count it
             this.datapath = config.standalone()
                     ? Optional.of(Datapath.create((KernelAuthMap) authMap, DatapathOptions.DEFAULTS, new ClockOffset()))
                     : Optional.empty();
@@ -130,6 +147,7 @@ public final class Agent implements AutoCloseable {
             ok = true;
         } finally {
             if (!ok) {
+                closeServers();
                 source.close();
                 if (map != null) {
                     map.close();
@@ -153,7 +171,64 @@ public final class Agent implements AutoCloseable {
         return new Agent(config, clock);
     }
 
+    private void serveStatusAndMetrics() throws IOException {
+        if (config.statusSocket().isPresent()) {
+            servers.add(StatusServer.start(config.statusSocket().get(), new AgentStatusApi(this)));
+        }
+        if (config.metrics().isPresent()) {
+            AgentMetrics metrics = new AgentMetrics(new AgentMetrics.Sources(manager::stats, authMap::maxEntries,
+                    this::svidExpirations, identities::reconnects, bundleChanges::get));
+            events.subscribe(metrics);
+            MetricsServer m = MetricsServer.start(config.metrics().get(), metrics.registry(), this::notReady);
+            metricsAddress = m.address();
+            servers.add(m);
+        }
+    }
+
+    private Map<Long, Instant> svidExpirations() {
+        Map<Long, Instant> out = new HashMap<>();
+        identities.svids().forEach((id, s) -> out.put(id, s.notAfter()));
+        return out;
+    }
+
+    /** What keeps this agent from being ready; empty when ready (SVIDs synced, map open, listener up). */
+    List<String> notReady() {
+        List<String> out = new ArrayList<>();
+        if (!svidsSynced) {
+            out.add("SVIDs not synced from the SPIRE agent at " + config.adminSocket()
+                    + (spireLastError == null ? "" : " (" + spireLastError + ")"));
+        }
+        return out;
+    }
+
+    private void closeServers() {
+        for (AutoCloseable c : servers.reversed()) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.atWarn().addKeyValue("error", e.toString()).log("closing a server failed");
+            }
+        }
+        servers.clear();
+    }
+
     private void onIdentityEvent(IdentityEvent e, AuthManager m, InstantSource clock) {
+        switch (e) {
+            case IdentityEvent.StreamUp up -> {
+                spireConnected = true;
+                spireLastError = null;
+                if (up.stream().equals("x509-svids")) {
+                    svidsSynced = true;
+                }
+                return;
+            }
+            case IdentityEvent.StreamDown down -> {
+                spireConnected = false;
+                spireLastError = down.stream() + " stream down: " + down.reason();
+                return;
+            }
+            default -> { }
+        }
         if (m == null) {
             return;
         }
@@ -311,9 +386,71 @@ public final class Agent implements AutoCloseable {
         return state.required();
     }
 
+    private String nodeName(int id) {
+        State s = state;
+        if (id == 0) {
+            return config.nodeName();
+        }
+        return s.cluster().nodes().stream().filter(n -> n.id() == id).map(NodeInfo::name).findFirst().orElse("?");
+    }
+
+    State state() {
+        return state;
+    }
+
+    AgentConfig config() {
+        return config;
+    }
+
+    InstantSource clock() {
+        return clock;
+    }
+
+    Instant startedAt() {
+        return startedAt;
+    }
+
+    DelegatedIdentityClient identities() {
+        return identities;
+    }
+
+    boolean spireConnected() {
+        return spireConnected;
+    }
+
+    String spireLastError() {
+        return spireLastError;
+    }
+
+    long bundleChanges() {
+        return bundleChanges.get();
+    }
+
+    int listenerPort() {
+        return server.port();
+    }
+
+    String tlsProvider() {
+        return server.tlsProvider();
+    }
+
+    long handshakesRefused() {
+        return server.refused();
+    }
+
+    Map<String, String> sourceProblems() {
+        return source.problems();
+    }
+
+    /** Where the metrics endpoint listens, if served. */
+    public Optional<InetSocketAddress> metricsAddress() {
+        return Optional.ofNullable(metricsAddress);
+    }
+
     /** Stops accepting, finishes in-flight handshakes, keeps the pinned auth map and its entries. */
     @Override
     public void close() {
+        closeServers();
         loop.shutdownNow();
         source.close();
         datapath.ifPresent(Datapath::close); // detaches our programs; the pinned auth map stays

@@ -68,6 +68,18 @@ class AuthManagerTest {
     }
 
     @Test
+    void onDemandLikeCiliumAuthenticatesOnlyOnASignal() throws Exception {
+        manager.close();
+        manager = start(AuthManagerOptions.DEFAULTS.withProactive(false));
+        manager.setRequired(Set.of(TIE));
+        Thread.sleep(200);
+        assertThat(auth.calls).as("no handshake ahead of traffic").isEmpty();
+        manager.request(TIE, AuthManager.Origin.SIGNAL);
+        eventually(() -> map.get(TIE).isPresent());
+        assertThat(auth.calls).hasSize(1);
+    }
+
+    @Test
     void reservedIdentitiesAreNeverAuthenticated() {
         assertThat(manager.request(new AuthKey(1, 2000, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL)).isFalse();
         assertThat(manager.request(new AuthKey(1000, 2, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL)).isFalse();

@@ -90,9 +90,11 @@ class AgentRestartKernelTest {
             AgentConfig node2 = new AgentConfig("node-2", new SourceConfig.Files(endpoints, List.of(policy), Optional.empty()),
                     spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node2/cilium_auth_map")), false,
                     Duration.ofMinutes(5), AuthManagerOptions.DEFAULTS, Duration.ofSeconds(5), Optional.empty(), Optional.empty());
+            Path statusSocket = dir.resolve("run/agent.sock");
             List<String> args = List.of("agent", "--node-name", "node-1", "--endpoints", endpoints.toString(), "--policies",
                     policy.toString(), "--mesh-auth-spire-admin-socket", spireConfig.adminSocket().toString(),
-                    "--mesh-auth-mutual-listener-port", Integer.toString(port), "--auth-map", pin.toString());
+                    "--mesh-auth-mutual-listener-port", Integer.toString(port), "--auth-map", pin.toString(),
+                    "--status-socket", statusSocket.toString(), "--metrics-address", "127.0.0.1:0");
             try (Agent a2 = Agent.start(node2, InstantSource.system())) {
                 StringBuffer log1 = new StringBuffer();
                 Process first = agentProcess(args, log1);
@@ -115,6 +117,9 @@ class AgentRestartKernelTest {
                     Thread.sleep(2_000); // give it every chance to redo the handshake; it must not
                     assertThat(a2.handshakesAccepted()).as("no duplicate handshake").isEqualTo(handshakes);
                     assertThat(read(pin)).isEqualTo(before);
+                    // The SIGKILLed agent left its status socket behind; the new one took it over.
+                    assertThat(dev.meshauth.agent.cli.Main.run("status", "--status-socket", statusSocket.toString()))
+                            .as("status of the restarted agent: healthy").isZero();
                 } finally {
                     second.destroyForcibly();
                     second.waitFor(10, TimeUnit.SECONDS);

@@ -1,0 +1,71 @@
+package dev.meshauth.agent.cli;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import dev.meshauth.agent.status.StatusClient;
+import dev.meshauth.agent.status.StatusModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code meshauth check}: would this traffic pass, and why. */
+@Command(name = "check", mixinStandardHelpOptions = true,
+        description = "Would traffic from one endpoint (or identity) to another pass, and why: the policy verdict, the"
+                + " authentication it requires, and the state and expiry of the auth entry. Ask the agent of the node"
+                + " that enforces the pair (for an ingress rule: the destination's node).",
+        footer = {"", "Verdicts: allowed, denied-by-policy, auth-required-missing, auth-expired.",
+            "Exit codes: 0 allowed, 1 not allowed (or the agent cannot answer; the message says why), 2 usage."})
+public final class CheckCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    AgentSocket agent;
+
+    @Option(names = "--from", required = true, paramLabel = "ENDPOINT|IDENTITY",
+            description = "Source: namespace/name, a unique name, or an identity number.")
+    String from;
+
+    @Option(names = "--to", required = true, paramLabel = "ENDPOINT|IDENTITY", description = "Destination, likewise.")
+    String to;
+
+    @Option(names = "--port", paramLabel = "P", description = "Destination port (0 or absent: only rules without ports match).")
+    Integer port;
+
+    @Option(names = "--protocol", paramLabel = "TCP|UDP", defaultValue = "TCP", description = "Default: ${DEFAULT-VALUE}.")
+    String protocol;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "table",
+            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    OutputFormat output;
+
+    @Override
+    public Integer call() throws StatusClient.AgentException {
+        Map<String, Object> q = new LinkedHashMap<>();
+        q.put("from", from);
+        q.put("to", to);
+        q.put("port", port);
+        q.put("protocol", protocol);
+        StatusModel.Check c = agent.client().get(StatusClient.query("/v1/check", q), new TypeReference<>() { });
+        PrintWriter out = spec.commandLine().getOut();
+        switch (output) {
+            case json -> out.println(OutputFormat.json(c));
+            case yaml -> out.print(OutputFormat.yaml(c));
+            case table -> out.print(TextTable.render(java.util.List.of(
+                    java.util.List.of("Verdict:", c.verdict()),
+                    java.util.List.of("Traffic:", c.from() + " -> " + c.to() + " " + c.protocol() + "/" + c.port()),
+                    java.util.List.of("Auth type:", c.authType()),
+                    java.util.List.of("Expiration:", c.expiration() == null ? "-" : c.expiration().toString()),
+                    java.util.List.of("Enforced on:", c.enforcedOn()),
+                    java.util.List.of("Reason:", c.reason()))));
+        }
+        out.flush();
+        return c.verdict().equals("allowed") ? ExitCodes.OK : ExitCodes.FAILURE;
+    }
+}

@@ -1,0 +1,321 @@
+package dev.meshauth.agent.node;
+
+import dev.meshauth.agent.auth.AuthManager;
+import dev.meshauth.agent.events.AuthEvent;
+import dev.meshauth.agent.handshake.TrustAnchors;
+import dev.meshauth.agent.status.Events;
+import dev.meshauth.agent.status.Json;
+import dev.meshauth.agent.status.StatusModel;
+import dev.meshauth.agent.status.StatusServer;
+import dev.meshauth.bpf.BpfException;
+import dev.meshauth.bpf.auth.AuthInfo;
+import dev.meshauth.bpf.auth.AuthKey;
+import dev.meshauth.bpf.auth.AuthType;
+import dev.meshauth.policy.endpoint.Endpoint;
+import dev.meshauth.policy.endpoint.NodeInfo;
+import dev.meshauth.policy.eval.EntryValue;
+import dev.meshauth.policy.model.Direction;
+import dev.meshauth.spire.svid.WorkloadSvid;
+
+import java.nio.file.Files;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The routes of the agent's status API: {@code /v1/status[?verbose=true]}, {@code /v1/certs},
+ * {@code /v1/entries[?identity=N]}, {@code /v1/events[?follow=true&identity=N&type=T]} and
+ * {@code /v1/check?from=&to=[&port=&protocol=]}.
+ */
+final class AgentStatusApi implements StatusServer.Handler {
+    private final Agent agent;
+
+    AgentStatusApi(Agent agent) {
+        this.agent = agent;
+    }
+
+    @Override
+    public StatusServer.Response handle(StatusServer.Request r) throws Exception {
+        return switch (r.path()) {
+            case "/v1/status" -> json(status(r.param("verbose").map(Boolean::parseBoolean).orElse(false)));
+            case "/v1/certs" -> json(certs());
+            case "/v1/entries" -> json(entries(r.param("identity").map(AgentStatusApi::identity)));
+            case "/v1/events" -> events(r);
+            case "/v1/check" -> check(r);
+            default -> new StatusServer.Response.Json(404, Map.of("error", "no such resource: " + r.path()
+                    + " (served: /v1/status, /v1/certs, /v1/entries, /v1/events, /v1/check)"));
+        };
+    }
+
+    private static StatusServer.Response json(Object body) {
+        return new StatusServer.Response.Json(200, body);
+    }
+
+    private static long identity(String s) {
+        try {
+            long v = Long.parseLong(s);
+            if (v <= 0 || v > 0xFFFF_FFFFL) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("identity must be a number from 1 to 4294967295, got '" + s + "'");
+        }
+    }
+
+    StatusModel.AgentStatus status(boolean verbose) {
+        Agent.State s = agent.state();
+        AgentConfig c = agent.config();
+        Instant now = agent.clock().instant();
+        AuthManager.Stats st = agent.manager().stats();
+        Map<Long, WorkloadSvid> svids = agent.identities().svids();
+        Instant earliest = svids.values().stream().map(WorkloadSvid::notAfter).min(Comparator.naturalOrder()).orElse(null);
+        List<StatusModel.BundleCa> bundle = agent.identities().roots().stream().map(x -> new StatusModel.BundleCa(
+                TrustAnchors.fingerprint(x), x.getSubjectX500Principal().getName(), x.getNotAfter().toInstant())).toList();
+        boolean socketPresent = Files.exists(c.adminSocket());
+        StatusModel.Spire spire = new StatusModel.Spire(c.adminSocket().toString(), socketPresent, agent.spireConnected(),
+                agent.spireLastError(), agent.identities().reconnects(), agent.bundleChanges());
+        Map<String, Long> gc = new TreeMap<>();
+        st.gcDeleted().forEach((k, v) -> gc.put(k.label(), v));
+        int missing = agent.manager().missing().size();
+        StatusModel.Auth auth = new StatusModel.Auth(s.required().size(), st.cached(), st.pending(), missing, st.succeeded(),
+                st.failed(), st.dropped(), st.coalesced(), gc);
+        long max = agent.authMap().maxEntries();
+        return new StatusModel.AgentStatus(c.nodeName(), version(), agent.startedAt(), now, spire, c.trustDomain().getName(),
+                bundle, new StatusModel.Svids(svids.size(), earliest),
+                new StatusModel.Listener(s.self().internalIp(), agent.listenerPort(), agent.tlsProvider(),
+                        agent.handshakesAccepted(), agent.handshakesRefused()),
+                new StatusModel.Datapath(c.datapathMode(), agent.authMap().location(), st.cached(), max), auth,
+                problems(spire, svids, missing, st, max), verbose ? peers(s) : List.of());
+    }
+
+    private List<String> problems(StatusModel.Spire spire, Map<Long, WorkloadSvid> svids, int missing, AuthManager.Stats st,
+            long max) {
+        List<String> out = new ArrayList<>();
+        if (!spire.socketPresent()) {
+            out.add("SPIRE admin socket not found at " + spire.adminSocket() + ": is the SPIRE agent running with"
+                    + " admin_socket_path set (and the socket mounted into this agent)?");
+        } else if (!spire.connected()) {
+            out.add("SPIRE agent not connected at " + spire.adminSocket() + (spire.lastError() == null ? ""
+                    : ": " + spire.lastError()) + "; SVIDs held are served until they expire");
+        } else if (svids.isEmpty() && !agent.state().localIdentities().isEmpty()) {
+            out.add("no SVIDs held although this node runs endpoints: are the SPIRE entries registered (meshauth operator)"
+                    + " and this agent listed in the SPIRE agent's authorized_delegates?");
+        }
+        if (missing > 0) {
+            String last = agent.events().recent().reversed().stream()
+                    .filter(e -> e instanceof AuthEvent.HandshakeFailed).findFirst()
+                    .map(e -> ((AuthEvent.HandshakeFailed) e)).map(f -> "; last failure: " + f.key().localIdentity() + "->"
+                            + f.key().remoteIdentity() + " " + f.reason() + ": " + f.detail()).orElse("");
+            out.add(missing + " required pair(s) not authenticated yet" + last);
+        }
+        if (st.dropped() > 0) {
+            out.add(st.dropped() + " auth request(s) dropped: the queue was full (raise --mesh-auth-queue-size)");
+        }
+        if (max > 0 && st.cached() > 0.9 * max) {
+            out.add("auth map " + st.cached() + "/" + max + " entries: nearly full");
+        }
+        agent.sourceProblems().forEach((where, what) -> out.add("refused (last good state kept): " + where + ": " + what));
+        return out;
+    }
+
+    private List<StatusModel.Peer> peers(Agent.State s) {
+        List<StatusModel.Peer> out = new ArrayList<>();
+        List<AuthManager.Held> held = agent.manager().held();
+        List<AuthEvent> recent = agent.events().recent();
+        for (NodeInfo n : s.cluster().nodes()) {
+            if (n.name().equals(s.self().name())) {
+                continue;
+            }
+            int entries = (int) held.stream().filter(h -> h.key().remoteNodeId() == n.id()).count();
+            Optional<AuthEvent> last = recent.reversed().stream().filter(e -> switch (e) {
+                case AuthEvent.HandshakeSucceeded ok -> ok.key().remoteNodeId() == n.id();
+                case AuthEvent.HandshakeFailed f -> f.key().remoteNodeId() == n.id();
+                default -> false;
+            }).findFirst();
+            out.add(new StatusModel.Peer(n.name(), n.id(), n.internalIp() + ":" + agent.config().port(), entries,
+                    last.map(e -> e instanceof AuthEvent.HandshakeFailed f ? "failed: " + f.reason() : "succeeded").orElse(null),
+                    last.map(AuthEvent::at).orElse(null)));
+        }
+        return out;
+    }
+
+    List<StatusModel.Cert> certs() {
+        List<StatusModel.Cert> out = new ArrayList<>();
+        new TreeMap<>(agent.identities().svids()).forEach((id, svid) -> {
+            X509Certificate leaf = svid.leaf();
+            Instant nb = svid.notBefore();
+            Instant na = svid.notAfter();
+            out.add(new StatusModel.Cert(id, svid.spiffeId().toString(), svid.serial(), nb, na,
+                    nb.plus(Duration.between(nb, na).dividedBy(2)), leaf.getIssuerX500Principal().getName()));
+        });
+        return out;
+    }
+
+    List<StatusModel.Entry> entries(Optional<Long> identity) {
+        Map<Integer, String> names = new TreeMap<>();
+        agent.state().cluster().nodes().forEach(n -> names.put(n.id(), n.name()));
+        names.put(0, agent.config().nodeName());
+        return agent.manager().held().stream()
+                .filter(h -> identity.isEmpty() || h.key().localIdentity() == identity.get()
+                        || h.key().remoteIdentity() == identity.get())
+                .sorted(Comparator.comparing((AuthManager.Held h) -> h.key().localIdentity())
+                        .thenComparing(h -> h.key().remoteIdentity()).thenComparing(h -> h.key().remoteNodeId()))
+                .map(h -> new StatusModel.Entry(h.key().localIdentity(), h.key().remoteIdentity(), h.key().remoteNodeId(),
+                        names.getOrDefault(h.key().remoteNodeId(), "?"), h.key().authType().toString(), h.expiresAt(),
+                        h.origin().label(), h.storedAt()))
+                .toList();
+    }
+
+    private StatusServer.Response events(StatusServer.Request r) {
+        boolean follow = r.param("follow").map(Boolean::parseBoolean).orElse(false);
+        Optional<Long> id = r.param("identity").map(AgentStatusApi::identity);
+        Set<AuthEvent.Kind> kinds = r.param("type").map(AgentStatusApi::kinds).orElse(EnumSet.allOf(AuthEvent.Kind.class));
+        java.util.function.Predicate<AuthEvent> wanted = e -> kinds.contains(e.kind()) && (id.isEmpty() || e.involves(id.get()));
+        if (!follow) {
+            return json(agent.events().recent().stream().filter(wanted).map(Events::of).toList());
+        }
+        return new StatusServer.Response.Lines(sink -> {
+            LinkedBlockingQueue<AuthEvent> queue = new LinkedBlockingQueue<>(10_000);
+            try (AutoCloseable sub = agent.events().subscribe(e -> {
+                if (wanted.test(e)) {
+                    queue.offer(e); // a client too slow for 10k events loses the newest, never blocks the agent
+                }
+            }, true)) {
+                while (!sink.clientGone()) {
+                    AuthEvent e = queue.poll(1, TimeUnit.SECONDS);
+                    if (e != null) {
+                        sink.line(Json.MAPPER.writeValueAsString(Events.of(e)));
+                    }
+                }
+            } catch (java.io.IOException | InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new java.io.IOException(e);
+            }
+        });
+    }
+
+    private static Set<AuthEvent.Kind> kinds(String csv) {
+        Set<AuthEvent.Kind> out = EnumSet.noneOf(AuthEvent.Kind.class);
+        for (String t : csv.split(",")) {
+            try {
+                out.add(AuthEvent.Kind.valueOf(t.trim().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("type must be handshake, drop, gc or rotation, got '" + t + "'");
+            }
+        }
+        return out;
+    }
+
+    private StatusServer.Response check(StatusServer.Request r) throws BpfException {
+        Agent.State s = agent.state();
+        String fromRef = r.param("from").orElseThrow(() -> new IllegalArgumentException("from is required"));
+        String toRef = r.param("to").orElseThrow(() -> new IllegalArgumentException("to is required"));
+        Endpoint from = resolve(fromRef, s.cluster().endpoints());
+        Endpoint to = resolve(toRef, s.cluster().endpoints());
+        int port = r.param("port").map(p -> {
+            try {
+                int v = Integer.parseInt(p);
+                if (v < 0 || v > 65535) {
+                    throw new NumberFormatException();
+                }
+                return v;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("port must be 0..65535, got '" + p + "'");
+            }
+        }).orElse(0);
+        String protocol = r.param("protocol").orElse("TCP").toUpperCase(Locale.ROOT);
+        int proto = switch (protocol) {
+            case "TCP" -> 6;
+            case "UDP" -> 17;
+            default -> throw new IllegalArgumentException("protocol must be TCP or UDP, got '" + protocol + "'");
+        };
+        Optional<EntryValue> egress = s.engine().lookup(from.identity(), to.identity(), port, proto, Direction.EGRESS);
+        Optional<EntryValue> ingress = s.engine().lookup(to.identity(), from.identity(), port, proto, Direction.INGRESS);
+        String f = from.id();
+        String t = to.id();
+        if (egress.isPresent() && egress.get().deny()) {
+            return json(new StatusModel.Check(f, t, port, protocol, "denied-by-policy", "disabled", null,
+                    "egress of " + f + " denied: " + String.join(", ", egress.get().reasons()), from.node()));
+        }
+        if (ingress.isPresent() && ingress.get().deny()) {
+            return json(new StatusModel.Check(f, t, port, protocol, "denied-by-policy", "disabled", null,
+                    "ingress of " + t + " denied: " + String.join(", ", ingress.get().reasons()), to.node()));
+        }
+        boolean ingressAuth = ingress.filter(v -> v.authType() != dev.meshauth.policy.model.AuthType.DISABLED).isPresent();
+        boolean egressAuth = egress.filter(v -> v.authType() != dev.meshauth.policy.model.AuthType.DISABLED).isPresent();
+        if (!ingressAuth && !egressAuth) {
+            String why = ingress.or(() -> egress).map(v -> "allowed by " + String.join(", ", v.reasons()))
+                    .orElse("no policy selects either endpoint");
+            return json(new StatusModel.Check(f, t, port, protocol, "allowed", "disabled", null, why + "; no authentication"
+                    + " required", to.node()));
+        }
+        Endpoint local = ingressAuth ? to : from;
+        Endpoint remote = ingressAuth ? from : to;
+        EntryValue rule = ingressAuth ? ingress.get() : egress.get();
+        if (!local.node().equals(s.self().name())) {
+            return new StatusServer.Response.Json(409, Map.of("error", "the pair is enforced on node " + local.node()
+                    + ", this agent serves " + s.self().name() + ": ask that node's agent (its --status-socket)"));
+        }
+        int remoteNode = remote.node().equals(local.node()) ? 0 : s.cluster().nodes().stream()
+                .filter(n -> n.name().equals(remote.node())).mapToInt(NodeInfo::id).findFirst().orElse(-1);
+        AuthKey key = new AuthKey(local.identity(), remote.identity(), Math.max(remoteNode, 0),
+                new AuthType(rule.authType().code()));
+        String authType = rule.authType().toString();
+        String because = (ingressAuth ? "ingress of " : "egress of ") + local.id() + " requires " + authType + " by "
+                + String.join(", ", rule.reasons());
+        Optional<AuthInfo> entry = agent.authMap().get(key);
+        Instant now = agent.clock().instant();
+        if (entry.isEmpty()) {
+            return json(new StatusModel.Check(f, t, port, protocol, "auth-required-missing", authType, null,
+                    because + "; no auth entry for " + key.localIdentity() + "->" + key.remoteIdentity() + " (remote node "
+                            + key.remoteNodeId() + "): the first packet is dropped while the agents authenticate",
+                    local.node()));
+        }
+        Instant exp = entry.get().expiresAt();
+        if (!now.isBefore(exp)) {
+            return json(new StatusModel.Check(f, t, port, protocol, "auth-expired", authType, exp,
+                    because + "; the auth entry expired at " + exp, local.node()));
+        }
+        return json(new StatusModel.Check(f, t, port, protocol, "allowed", authType, exp,
+                because + "; authenticated until " + exp, local.node()));
+    }
+
+    /** An endpoint by "namespace/name", a unique "name", or an identity number with one endpoint. */
+    private static Endpoint resolve(String ref, List<Endpoint> endpoints) {
+        if (ref.chars().allMatch(Character::isDigit)) {
+            long id = identity(ref);
+            List<Endpoint> m = endpoints.stream().filter(e -> e.identity() == id).toList();
+            if (m.isEmpty()) {
+                throw new IllegalArgumentException("no endpoint has identity " + id);
+            }
+            return m.getFirst(); // endpoints of one identity share its policy; the node decides only where it is enforced
+        }
+        List<Endpoint> m = endpoints.stream().filter(e -> e.id().equals(ref) || e.name().equals(ref)).toList();
+        if (m.isEmpty()) {
+            throw new IllegalArgumentException("no endpoint named '" + ref + "' (give namespace/name, a name, or an identity)");
+        }
+        if (m.size() > 1 && m.stream().noneMatch(e -> e.id().equals(ref))) {
+            throw new IllegalArgumentException("'" + ref + "' names several endpoints: "
+                    + m.stream().map(Endpoint::id).toList() + "; give namespace/name");
+        }
+        return m.stream().filter(e -> e.id().equals(ref)).findFirst().orElse(m.getFirst());
+    }
+
+    private static String version() {
+        String v = Agent.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}
