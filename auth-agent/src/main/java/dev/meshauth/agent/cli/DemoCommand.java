@@ -1,6 +1,7 @@
 package dev.meshauth.agent.cli;
 
 import dev.meshauth.agent.demo.Demo;
+import dev.meshauth.agent.demo.DemoOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -17,38 +18,51 @@ public final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--reactive", description = "Not built yet: show the first-packet drop Cilium would have.")
+    @Option(names = "--reactive",
+            description = "Authenticate only on the first dropped packet, as Cilium does, to show that drop (kernel only).")
     boolean reactive;
 
-    @Option(names = "--keep", description = "Not built yet: leave the setup running for exploration.")
+    @Option(names = "--keep", description = "Leave everything running at the end, print commands to try; Ctrl-C removes it.")
     boolean keep;
 
     @Option(names = "--datapath", defaultValue = "standalone",
-            description = "standalone (the eBPF datapath, needs root); memory (a simulation: not built yet).")
+            description = "standalone: meshauth's eBPF datapath in network namespaces (root); memory: a clearly labelled"
+                    + " simulation without the kernel (verdicts from the agents, no packets). Default: ${DEFAULT-VALUE}.")
     String datapath;
 
     @Override
-    public Integer call() {
+    public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (reactive || keep || !datapath.equals("standalone")) {
-            err.println("meshauth demo: --reactive, --keep and --datapath memory are not built yet; run `./meshauth demo`"
-                    + " without them.");
-            err.flush();
-            return ExitCodes.NOT_BUILT;
+        boolean simulation = switch (datapath) {
+            case "standalone" -> false;
+            case "memory" -> true;
+            default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--datapath must be standalone or memory, got '" + datapath + "'");
+        };
+        DemoOptions options;
+        try {
+            options = new DemoOptions(Demo.onTerminal(), reactive, keep, simulation);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        if (!"root".equals(System.getProperty("user.name")) && !isRoot()) {
-            err.println("meshauth demo needs root: it creates network namespaces and loads eBPF programs (CAP_BPF,"
-                    + " CAP_NET_ADMIN, CAP_SYS_ADMIN). Run it as root. A simulation without the kernel"
-                    + " (--datapath memory) is not built yet.");
-            err.flush();
-            return ExitCodes.FAILURE;
+        if (!simulation) {
+            String missing = !isRoot() ? "root" : bpfUnavailable();
+            if (missing != null) {
+                err.println("meshauth demo needs " + missing + ": it creates network namespaces and loads eBPF programs"
+                        + " (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN). Run it as root on Linux 6.6 or later, or run"
+                        + " `./meshauth demo --datapath memory` for a clearly labelled simulation without the kernel.");
+                err.flush();
+                return ExitCodes.FAILURE;
+            }
         }
-        Demo demo = new Demo(out, Demo.onTerminal());
+        Demo demo = new Demo(out, options);
         Thread hook = new Thread(demo::close, "meshauth-demo-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
+        boolean keepRunning = false;
         try {
             demo.run();
+            keepRunning = keep;
             return ExitCodes.OK;
         } catch (Demo.StepFailed e) {
             err.println("meshauth demo: " + e.getMessage());
@@ -57,13 +71,26 @@ public final class DemoCommand implements Callable<Integer> {
             err.println("meshauth demo: " + e);
             return ExitCodes.FAILURE;
         } finally {
+            err.flush();
+            if (keepRunning) {
+                Thread.currentThread().join(); // until Ctrl-C: the shutdown hook removes everything
+            }
             demo.close();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {
                 // already shutting down: the hook runs close, which is idempotent
             }
-            err.flush();
+        }
+    }
+
+    /** Null if a BPF map can be created here, else what is missing. */
+    private static String bpfUnavailable() {
+        try (var m = dev.meshauth.bpf.map.BpfMap.create(dev.meshauth.bpf.map.MapSpec.of("ma_probe",
+                dev.meshauth.bpf.map.MapType.HASH, 4, 4, 1, 0))) {
+            return null;
+        } catch (dev.meshauth.bpf.BpfException | RuntimeException e) {
+            return "BPF (creating a map failed: " + e.getMessage() + ")";
         }
     }
 

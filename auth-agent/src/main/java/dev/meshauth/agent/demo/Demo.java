@@ -2,10 +2,14 @@ package dev.meshauth.agent.demo;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.meshauth.agent.auth.AuthManagerOptions;
+import dev.meshauth.agent.auth.GcReason;
 import dev.meshauth.agent.cli.Main;
+import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.agent.node.Agent;
 import dev.meshauth.agent.node.AgentConfig;
 import dev.meshauth.agent.node.source.SourceConfig;
+import dev.meshauth.agent.status.StatusClient;
+import dev.meshauth.agent.status.StatusModel;
 import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.bpf.datapath.Counter;
@@ -50,15 +54,47 @@ public final class Demo implements AutoCloseable {
     private static final long XWING = 1003;
 
     private final PrintWriter out;
-    private final boolean interactive;
+    private final DemoOptions options;
     private final Deque<AutoCloseable> cleanup = new ArrayDeque<>();
     private Path dir;
     private int step;
+    private Path sock1;
+    private Path sock2;
 
-    /** A demo printing to {@code out}; pauses between steps only if {@code interactive}. */
+    /** A demo printing to {@code out}, kernel datapath, ahead-of-traffic auth, cleaned up at the end. */
     public Demo(PrintWriter out, boolean interactive) {
+        this(out, new DemoOptions(interactive, false, false, false));
+    }
+
+    /** A demo printing to {@code out}. */
+    public Demo(PrintWriter out, DemoOptions options) {
         this.out = out;
-        this.interactive = interactive;
+        this.options = options;
+    }
+
+    /** Runs a meshauth command with its output into the demo's. */
+    private int cli(String... args) {
+        out.flush();
+        picocli.CommandLine cl = Main.newCommandLine();
+        cl.setOut(out);
+        cl.setErr(out);
+        int rc = cl.execute(args);
+        out.flush();
+        return rc;
+    }
+
+    /** Shows a command as the user would type it, indented, then runs it. */
+    private int show(String... args) {
+        say("   $ meshauth " + String.join(" ", args));
+        return cli(args);
+    }
+
+    private AgentConfig agentConfig(String node, Path endpoints, Path policy, Path spireAdmin, int port, Optional<Path> map,
+            boolean standalone, Path statusSocket) {
+        AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(200),
+                Duration.ofSeconds(2), Duration.ofMinutes(1), !options.reactive());
+        return new AgentConfig(node, new SourceConfig.Files(endpoints, List.of(policy), Optional.empty()), spireAdmin, TD, port,
+                map, standalone, Duration.ofMinutes(5), opts, Duration.ofSeconds(5), Optional.of(statusSocket), Optional.empty());
     }
 
     /** True when stdin and stdout are a terminal. */
@@ -77,7 +113,7 @@ public final class Demo implements AutoCloseable {
         say("");
         say("== Step " + step + ": " + title);
         say(explanation.strip().indent(3).stripTrailing());
-        if (interactive) {
+        if (options.interactive()) {
             out.print("   [press Enter]");
             out.flush();
             System.console().readLine();
@@ -119,9 +155,13 @@ public final class Demo implements AutoCloseable {
     public void run() throws Exception {
         dir = Files.createTempDirectory("meshauth-demo");
         cleanup.push(() -> deleteTree(dir));
-        Path bpffs = dir.resolve("bpffs");
-        BpfFs.ensureMounted(bpffs);
-        cleanup.push(() -> BpfFs.unmount(bpffs));
+        sock1 = dir.resolve("node-1.sock");
+        sock2 = dir.resolve("node-2.sock");
+        if (options.simulation()) {
+            say("SIMULATION (--datapath memory): no network namespaces, no eBPF, no packets. Each \"request\" is"
+                    + " answered by `meshauth check`, from the agents' real policy evaluation and real auth state (real"
+                    + " SPIRE APIs, real mutual TLS between the agents); run as root without --datapath for the real thing.");
+        }
 
         step("Start an embedded SPIRE-compatible server", """
                 It issues SPIFFE identities (X.509-SVIDs) for trust domain spiffe.cilium, and serves the same APIs
@@ -130,26 +170,50 @@ public final class Demo implements AutoCloseable {
         DevServer spire = DevServer.start(spireConfig, InstantSource.system());
         cleanup.push(spire);
 
-        step("Create two nodes and three pods", """
-                Pods are network namespaces joined through a router namespace (addresses in 198.18.0.0/15):
-                  deathstar  (org=empire,   class=deathstar)   on node-1, 198.18.1.2, serves POST /v1/request-landing
-                  tiefighter (org=empire,   class=tiefighter)  on node-2, 198.18.2.2
-                  xwing      (org=alliance, class=xwing)       on node-2, 198.18.3.2""");
-        DemoNetwork net = DemoNetwork.create(List.of("deathstar", "tiefighter", "xwing"));
-        cleanup.push(net);
-        HttpServer landing = Landing.serve(net.pod("deathstar").netns(), net.pod("deathstar").ip());
-        cleanup.push(() -> landing.stop(0));
-        Path endpoints = Files.writeString(dir.resolve("endpoints.yaml"), """
-                nodes:
-                  - {name: node-1, id: 1, internalIP: 127.0.0.1}
-                  - {name: node-2, id: 2, internalIP: 127.0.0.2}
-                endpoints:
-                  - {name: deathstar, node: node-1, ipv4: %s, identity: %d, labels: {org: empire, class: deathstar},
-                     interface: %s, netns: %s}
-                  - {name: tiefighter, node: node-2, ipv4: %s, identity: %d, labels: {org: empire, class: tiefighter}}
-                  - {name: xwing, node: node-2, ipv4: %s, identity: %d, labels: {org: alliance, class: xwing}}
-                """.formatted(net.pod("deathstar").ip(), DEATHSTAR, net.pod("deathstar").iface(), net.pod("deathstar").netns(),
-                net.pod("tiefighter").ip(), TIEFIGHTER, net.pod("xwing").ip(), XWING));
+        Path bpffs = dir.resolve("bpffs");
+        DemoNetwork net = null;
+        String deathstarIp = "198.18.1.2";
+        Path endpoints;
+        if (options.simulation()) {
+            step("Describe two nodes and three pods", """
+                    Simulated pods (no namespaces are created):
+                      deathstar  (org=empire,   class=deathstar)   on node-1, 198.18.1.2
+                      tiefighter (org=empire,   class=tiefighter)  on node-2, 198.18.2.2
+                      xwing      (org=alliance, class=xwing)       on node-2, 198.18.3.2""");
+            endpoints = Files.writeString(dir.resolve("endpoints.yaml"), """
+                    nodes:
+                      - {name: node-1, id: 1, internalIP: 127.0.0.1}
+                      - {name: node-2, id: 2, internalIP: 127.0.0.2}
+                    endpoints:
+                      - {name: deathstar, node: node-1, ipv4: 198.18.1.2, identity: %d, labels: {org: empire, class: deathstar}}
+                      - {name: tiefighter, node: node-2, ipv4: 198.18.2.2, identity: %d, labels: {org: empire, class: tiefighter}}
+                      - {name: xwing, node: node-2, ipv4: 198.18.3.2, identity: %d, labels: {org: alliance, class: xwing}}
+                    """.formatted(DEATHSTAR, TIEFIGHTER, XWING));
+        } else {
+            BpfFs.ensureMounted(bpffs);
+            cleanup.push(() -> BpfFs.unmount(bpffs));
+            step("Create two nodes and three pods", """
+                    Pods are network namespaces joined through a router namespace (addresses in 198.18.0.0/15):
+                      deathstar  (org=empire,   class=deathstar)   on node-1, 198.18.1.2, serves POST /v1/request-landing
+                      tiefighter (org=empire,   class=tiefighter)  on node-2, 198.18.2.2
+                      xwing      (org=alliance, class=xwing)       on node-2, 198.18.3.2""");
+            net = DemoNetwork.create(List.of("deathstar", "tiefighter", "xwing"));
+            cleanup.push(net);
+            deathstarIp = net.pod("deathstar").ip();
+            HttpServer landing = Landing.serve(net.pod("deathstar").netns(), deathstarIp);
+            cleanup.push(() -> landing.stop(0));
+            endpoints = Files.writeString(dir.resolve("endpoints.yaml"), """
+                    nodes:
+                      - {name: node-1, id: 1, internalIP: 127.0.0.1}
+                      - {name: node-2, id: 2, internalIP: 127.0.0.2}
+                    endpoints:
+                      - {name: deathstar, node: node-1, ipv4: %s, identity: %d, labels: {org: empire, class: deathstar},
+                         interface: %s, netns: %s}
+                      - {name: tiefighter, node: node-2, ipv4: %s, identity: %d, labels: {org: empire, class: tiefighter}}
+                      - {name: xwing, node: node-2, ipv4: %s, identity: %d, labels: {org: alliance, class: xwing}}
+                    """.formatted(deathstarIp, DEATHSTAR, net.pod("deathstar").iface(), net.pod("deathstar").netns(),
+                    net.pod("tiefighter").ip(), TIEFIGHTER, net.pod("xwing").ip(), XWING));
+        }
 
         step("Apply the guide's policy and register the identities with SPIRE", """
                 Only org=empire may reach the deathstar on TCP 80, and only once mutually authenticated:
@@ -170,60 +234,60 @@ public final class Demo implements AutoCloseable {
                     authentication: {mode: required}
                     toPorts: [{ports: [{port: "80", protocol: TCP}]}]
                 """);
-        int rc = Main.run("operator", "--once", "--spire-server-socket", spireConfig.serverSocket().toString(),
+        int rc = cli("operator", "--once", "--spire-server-socket", spireConfig.serverSocket().toString(),
                 "--endpoints", endpoints.toString());
         expect(rc == 0, "three SPIRE entries registered");
 
-        step("Start one meshauth agent per node", """
-                Each agent gets the SVIDs of its node's identities from SPIRE, listens for mutual TLS on its node's
-                address, and fills its node's auth map. node-1 also loads meshauth's eBPF program on the deathstar's
-                interface. The policy requires the pair (deathstar, tiefighter), so node-1's agent authenticates it
-                with node-2's agent right away, before any traffic.""");
+        step("Start one meshauth agent per node", options.reactive() ? """
+                Each agent gets the SVIDs from SPIRE, listens for mutual TLS on its node's address, and fills its
+                node's auth map. node-1 also loads meshauth's eBPF program on the deathstar's interface.
+                --reactive: like Cilium, the agents authenticate a pair only when the datapath drops its first
+                packet and signals; nothing is authenticated yet.""" : """
+                Each agent gets the SVIDs from SPIRE, listens for mutual TLS on its node's address, and fills its
+                node's auth map.""" + (options.simulation() ? "" : " node-1 also loads meshauth's eBPF program on the"
+                + " deathstar's interface.") + """
+
+                The policy requires the pair (deathstar, tiefighter), so node-1's agent authenticates it with
+                node-2's agent right away, before any traffic (Cilium waits for the first dropped packet).""");
         int port;
         try (ServerSocket probe = new ServerSocket(0)) {
             port = probe.getLocalPort();
         }
-        AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(200),
-                Duration.ofSeconds(2), Duration.ofMinutes(1));
         Path map1 = bpffs.resolve("node-1/cilium_auth_map");
-        Agent node1 = Agent.start(new AgentConfig("node-1", new SourceConfig.Files(endpoints, List.of(policy), Optional.empty()),
-                spireConfig.adminSocket(), TD, port, Optional.of(map1), true, Duration.ofMinutes(5), opts,
-                Duration.ofSeconds(5), Optional.empty(), Optional.empty()), InstantSource.system());
+        Agent node1 = Agent.start(agentConfig("node-1", endpoints, policy, spireConfig.adminSocket(), port,
+                options.simulation() ? Optional.empty() : Optional.of(map1), !options.simulation(), sock1),
+                InstantSource.system());
         cleanup.push(node1);
-        Agent node2 = Agent.start(new AgentConfig("node-2", new SourceConfig.Files(endpoints, List.of(policy), Optional.empty()),
-                spireConfig.adminSocket(), TD, port, Optional.of(bpffs.resolve("node-2/cilium_auth_map")), false,
-                Duration.ofMinutes(5), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty()), InstantSource.system());
+        Agent node2 = Agent.start(agentConfig("node-2", endpoints, policy, spireConfig.adminSocket(), port,
+                options.simulation() ? Optional.empty() : Optional.of(bpffs.resolve("node-2/cilium_auth_map")), false, sock2),
+                InstantSource.system());
         cleanup.push(node2);
         AuthKey pair = new AuthKey(DEATHSTAR, TIEFIGHTER, 2, AuthType.SPIRE);
-        expect(waitFor(() -> present(node1, pair), Duration.ofSeconds(20)),
-                "node-1 authenticated (deathstar, tiefighter) ahead of traffic");
+        if (options.reactive()) {
+            expect(waitFor(() -> node1.manager().stats().pending() == 0, Duration.ofSeconds(5)) && !present(node1, pair),
+                    "no auth entry before traffic (reactive, as in Cilium)");
+        } else {
+            expect(waitFor(() -> present(node1, pair), Duration.ofSeconds(20)),
+                    "node-1 authenticated (deathstar, tiefighter) ahead of traffic");
+        }
 
-        step("The xwing requests landing", """
-                curl -XPOST deathstar/v1/request-landing from the xwing. No rule allows org=alliance, so the
-                deathstar's datapath drops the packets and the request times out.""");
-        Path tie = NetNs.named(net.pod("tiefighter").netns());
-        Path xw = NetNs.named(net.pod("xwing").netns());
-        String target = net.pod("deathstar").ip();
-        expect(Landing.request(xw, target, 2000).isEmpty(), "xwing's request timed out (dropped by policy)");
-        var dp = node1.datapath().orElseThrow();
-        expect(dp.counters().get(Counter.DROPPED_POLICY) > 0, "the datapath counted policy drops");
+        if (options.simulation()) {
+            simulatedRequests(node1, pair);
+        } else {
+            requests(node1, net, deathstarIp, map1, pair);
+        }
 
-        step("The tiefighter requests landing", """
-                Same request from the tiefighter. The policy allows it and demands authentication; the pair was
-                authenticated before the first packet, so not a single packet is dropped for lack of it.""");
-        Optional<String> landed = Landing.request(tie, target, 3000);
-        say("   deathstar answered: " + landed.map(String::strip).orElse("(nothing)"));
-        expect(landed.map(s -> s.contains("Ship landed")).orElse(false), "Ship landed");
-        expect(dp.counters().get(Counter.DROPPED_AUTH) == 0, "zero auth drops");
+        step("The auth events", """
+                What happened, as `meshauth observe` prints it (like `hubble observe`): handshakes with their origin
+                and duration, auth-required drops, entries deleted and why. Add --follow to watch live.""");
+        show("observe", "--status-socket", sock1.toString());
+        expect(node1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.HandshakeSucceeded ok
+                && ok.key().equals(pair)), "the handshake for (deathstar, tiefighter) is in node-1's events");
 
-        step("The auth map", """
-                What the kernel enforces: node-1's auth map, as `meshauth bpf auth list` prints it. The entry
-                expires with the earlier of the two SVIDs; the agent re-authenticates before then.""");
-        out.flush();
-        Main.run("bpf", "auth", "list", "--map", map1.toString());
-        Map<Counter, Long> c = dp.counters();
-        say("   datapath counters: passed=" + c.get(Counter.PASSED) + " dropped_policy=" + c.get(Counter.DROPPED_POLICY)
-                + " dropped_auth=" + c.get(Counter.DROPPED_AUTH) + " signals=" + c.get(Counter.SIGNALS_EMITTED));
+        if (options.keep()) {
+            keepRunning(endpoints, policy, map1, net);
+            return;
+        }
 
         step("Revoke the tiefighter's identity", """
                 Its SPIRE entry is deleted (the operator reconciles without it). SPIRE stops issuing its SVID, the
@@ -233,10 +297,109 @@ public final class Demo implements AutoCloseable {
         new EntryRegistrar(EntryRegistrarStubs.blocking(ch), RegistrationSpec.ciliumDefaults(TD))
                 .reconcile(Set.of(DEATHSTAR, XWING));
         expect(waitFor(() -> !present(node1, pair), Duration.ofSeconds(15)), "node-1 removed the entry");
-        expect(Landing.request(tie, target, 2000).isEmpty(), "tiefighter's request fails now");
+        expect(node1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.EntryDeleted d && d.key().equals(pair)
+                && d.reason() == GcReason.SVID_REMOVED), "node-1 logged the deletion, reason svid-removed");
+        if (options.simulation()) {
+            expect(verdict(sock1, "tiefighter").equals("auth-required-missing"),
+                    "tiefighter -> deathstar: auth-required-missing (simulated: would be dropped)");
+        } else {
+            expect(Landing.request(NetNs.named(net.pod("tiefighter").netns()), deathstarIp, 2000).isEmpty(),
+                    "tiefighter's request fails now");
+        }
 
         say("");
-        say("All steps behaved as Cilium's mutual-authentication guide says.");
+        say("All steps behaved as Cilium's mutual-authentication guide says."
+                + (options.simulation() ? " (Simulated: run as root without --datapath memory to see packets dropped.)" : ""));
+    }
+
+    /** The kernel path: real requests through the namespaces and meshauth's eBPF program. */
+    private void requests(Agent node1, DemoNetwork net, String target, Path map1, AuthKey pair) throws Exception {
+        step("The xwing requests landing", """
+                curl -XPOST deathstar/v1/request-landing from the xwing. No rule allows org=alliance, so the
+                deathstar's datapath drops the packets and the request times out.""");
+        Path tie = NetNs.named(net.pod("tiefighter").netns());
+        Path xw = NetNs.named(net.pod("xwing").netns());
+        expect(Landing.request(xw, target, 2000).isEmpty(), "xwing's request timed out (dropped by policy)");
+        var dp = node1.datapath().orElseThrow();
+        expect(dp.counters().get(Counter.DROPPED_POLICY) > 0, "the datapath counted policy drops");
+
+        if (options.reactive()) {
+            step("The tiefighter requests landing (reactive, as in Cilium)", """
+                    Same request from the tiefighter. The policy allows it and demands authentication, but no pair is
+                    authenticated yet: the datapath drops the first SYN and signals the agent, which runs the mutual
+                    TLS handshake and writes the entry. TCP retransmits the SYN about a second later, and it passes.
+                    That first-packet drop is what meshauth's default (ahead-of-traffic) mode avoids.""");
+            long t0 = System.nanoTime();
+            Optional<String> landed = Landing.request(tie, target, 5000);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            say("   deathstar answered after " + ms + " ms: " + landed.map(String::strip).orElse("(nothing)"));
+            expect(landed.map(x -> x.contains("Ship landed")).orElse(false), "Ship landed, after the retransmit");
+            expect(dp.counters().get(Counter.DROPPED_AUTH) > 0, "the first packet was dropped for lack of authentication ("
+                    + dp.counters().get(Counter.DROPPED_AUTH) + " auth drops)");
+        } else {
+            step("The tiefighter requests landing", """
+                    Same request from the tiefighter. The policy allows it and demands authentication; the pair was
+                    authenticated before the first packet, so not a single packet is dropped for lack of it.""");
+            Optional<String> landed = Landing.request(tie, target, 3000);
+            say("   deathstar answered: " + landed.map(String::strip).orElse("(nothing)"));
+            expect(landed.map(x -> x.contains("Ship landed")).orElse(false), "Ship landed");
+            expect(dp.counters().get(Counter.DROPPED_AUTH) == 0, "zero auth drops");
+        }
+
+        step("The auth map", """
+                What the kernel enforces: node-1's auth map, as `meshauth bpf auth list` prints it. The entry
+                expires with the earlier of the two SVIDs; the agent re-authenticates before then.""");
+        show("bpf", "auth", "list", "--map", map1.toString());
+        expect(present(node1, pair), "the entry (deathstar, tiefighter, node 2, spire) is in the kernel map");
+        Map<Counter, Long> c = dp.counters();
+        say("   datapath counters: passed=" + c.get(Counter.PASSED) + " dropped_policy=" + c.get(Counter.DROPPED_POLICY)
+                + " dropped_auth=" + c.get(Counter.DROPPED_AUTH) + " signals=" + c.get(Counter.SIGNALS_EMITTED));
+    }
+
+    /** The simulation: verdicts from the agent's policy evaluation and auth state, no packets. */
+    private void simulatedRequests(Agent node1, AuthKey pair) throws Exception {
+        step("The xwing requests landing (simulated)", """
+                `meshauth check` asks node-1's agent what its datapath would do with xwing -> deathstar TCP/80.
+                No rule allows org=alliance: denied by policy.""");
+        show("check", "--status-socket", sock1.toString(), "--from", "xwing", "--to", "deathstar", "--port", "80");
+        expect(verdict(sock1, "xwing").equals("denied-by-policy"), "xwing -> deathstar: denied-by-policy");
+
+        step("The tiefighter requests landing (simulated)", """
+                Allowed by the policy, which demands authentication; the pair was authenticated ahead of traffic,
+                so the verdict is allowed, until the entry's expiry.""");
+        show("check", "--status-socket", sock1.toString(), "--from", "tiefighter", "--to", "deathstar", "--port", "80");
+        expect(verdict(sock1, "tiefighter").equals("allowed"), "tiefighter -> deathstar: allowed");
+
+        step("The auth map", """
+                node-1's auth map (in memory in this simulation), as `meshauth status` summarizes it.""");
+        show("status", "--status-socket", sock1.toString());
+        expect(present(node1, pair), "the entry (deathstar, tiefighter, node 2, spire) is held");
+    }
+
+    private static String verdict(Path socket, String from) throws Exception {
+        StatusModel.Check c = new StatusClient(socket).get(StatusClient.query("/v1/check", Map.of("from", from, "to",
+                "deathstar", "port", 80)), new com.fasterxml.jackson.core.type.TypeReference<>() { });
+        return c.verdict();
+    }
+
+    /** --keep: print what to try, and return; the caller keeps the process (and everything) alive until Ctrl-C. */
+    private void keepRunning(Path endpoints, Path policy, Path map1, DemoNetwork net) {
+        say("");
+        say("== Everything stays up (--keep). Try, in another terminal:");
+        say("   ./meshauth status  --status-socket " + sock1 + " --verbose");
+        say("   ./meshauth certs   --status-socket " + sock2);
+        say("   ./meshauth observe --status-socket " + sock1 + " --follow");
+        say("   ./meshauth check   --status-socket " + sock1 + " --from tiefighter --to deathstar --port 80");
+        if (net != null) {
+            say("   ./meshauth bpf auth list --map " + map1);
+            say("   ./meshauth bpf auth flush --map " + map1 + "   # then watch the agent re-create the entry");
+            say("   ip netns exec " + net.pod("tiefighter").netns() + " curl -s -XPOST http://" + net.pod("deathstar").ip()
+                    + "/v1/request-landing");
+            say("   ip netns exec " + net.pod("xwing").netns() + " curl -s -m 2 -XPOST http://" + net.pod("deathstar").ip()
+                    + "/v1/request-landing");
+        }
+        say("   edit " + policy + " or " + endpoints + ": the agents apply it within a second");
+        say("Press Ctrl-C to stop and remove everything.");
     }
 
     private static boolean present(Agent a, AuthKey k) {

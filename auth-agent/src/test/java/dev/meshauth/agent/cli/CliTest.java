@@ -4,7 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The command tree as a user meets it: help, version, and the demo placeholder. */
+/** The command tree as a user meets it: help, version, completion, option mistakes. */
 class CliTest {
 
     @Test
@@ -28,10 +28,20 @@ class CliTest {
     }
 
     @Test
-    void demoOptionsNotBuiltYetSaySoAndExitNonZero() {
-        CliRun r = CliRun.of("demo", "--reactive");
-        assertThat(r.code()).isEqualTo(ExitCodes.NOT_BUILT);
-        assertThat(r.err()).contains("not built yet");
+    void demoOptionsThatCannotGoTogetherAreUsageErrors() {
+        CliRun r = CliRun.of("demo", "--reactive", "--datapath", "memory");
+        assertThat(r.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.err()).contains("--reactive shows a dropped packet: it needs the kernel datapath");
+        assertThat(CliRun.of("demo", "--datapath", "ebpf").err()).contains("--datapath must be standalone or memory");
+    }
+
+    @Test
+    void theOperatorsCommandsAreListedAndCompletionCoversThem() {
+        assertThat(CliRun.of("--help").out()).containsPattern("(?m)^\\s+status\\s").containsPattern("(?m)^\\s+certs\\s")
+                .containsPattern("(?m)^\\s+observe\\s").containsPattern("(?m)^\\s+check\\s");
+        CliRun c = CliRun.of("completion");
+        assertThat(c.code()).isZero();
+        assertThat(c.out()).contains("complete -F").contains("observe").contains("--status-socket").contains("--follow");
     }
 
     @Test
