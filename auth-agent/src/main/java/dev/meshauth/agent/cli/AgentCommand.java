@@ -91,6 +91,16 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--auth-map", description = "Pin path of the auth map (default: ${DEFAULT-VALUE}).")
     Path authMap = AuthMapLayout.DEFAULT_PIN_PATH;
 
+    @Option(names = "--node-ids", paramLabel = "cilium|source", defaultValue = "auto",
+            description = "Where the remote node ids in auth keys come from: cilium (Cilium's node map, as Cilium's datapath"
+                    + " computes them; the default with --datapath cilium) or source (the endpoints file or CiliumNode order;"
+                    + " the default otherwise).")
+    String nodeIds;
+
+    @Option(names = "--cilium-node-map", paramLabel = "PATH", defaultValue = "/sys/fs/bpf/tc/globals/cilium_node_map_v2",
+            description = "Cilium's pinned node map (read-only). Default: ${DEFAULT-VALUE}.")
+    Path ciliumNodeMap;
+
     @Option(names = "--mesh-auth-proactive", defaultValue = "true", arity = "0..1", fallbackValue = "true",
             description = "Authenticate the pairs policies require before any traffic (no first-packet drop); false"
                     + " authenticates only on the datapath's auth-required signal, as Cilium does. Default: ${DEFAULT-VALUE}.")
@@ -148,8 +158,19 @@ public final class AgentCommand implements Callable<Integer> {
             throw usage("--log-format must be text or json, got '" + logFormat + "'");
         }
         Optional<Path> status = statusSocket.equals("off") ? Optional.empty() : Optional.of(Path.of(statusSocket));
+        boolean fromCilium = switch (nodeIds) {
+            case "auto" -> datapath.equals("cilium");
+            case "cilium" -> true;
+            case "source" -> false;
+            default -> throw usage("--node-ids must be cilium or source, got '" + nodeIds + "'");
+        };
+        if (fromCilium && datapath.equals("standalone")) {
+            throw usage("--node-ids cilium is for feeding Cilium's datapath; meshauth's own (--datapath standalone) uses the"
+                    + " source's node ids");
+        }
         return new AgentConfig(nodeName, source(), adminSocket, TrustDomain.parse(trustDomain), port, map,
-                datapath.equals("standalone"), gcInterval, opts, connectTimeout, status, metrics());
+                datapath.equals("standalone"), gcInterval, opts, connectTimeout, status, metrics(),
+                fromCilium ? Optional.of(ciliumNodeMap) : Optional.empty());
     }
 
     private Optional<java.net.InetSocketAddress> metrics() {

@@ -84,11 +84,15 @@ public final class Agent implements AutoCloseable {
     private volatile InetSocketAddress metricsAddress;
     private final List<AutoCloseable> servers = new ArrayList<>(); // status API, metrics: closed first // until then, views are only recorded (the constructor applies the latest)
     private final Optional<Datapath> datapath;
+    private final Optional<CiliumNodeIds> ciliumIds;
     private final Map<String, TcxLink> attached = new HashMap<>(); // @GuardedBy("this"): endpoint id -> link
 
-    /** What this node needs, derived from one cluster view. */
+    /**
+     * What this node needs, derived from one cluster view ({@code cluster}: with Cilium's node ids when
+     * feeding Cilium; {@code raw}: as the source gave it; {@code unkeyed}: nodes left out for lack of an id).
+     */
     record State(ClusterSnapshot cluster, PolicyEngine engine, Set<AuthKey> required, Set<Long> localIdentities,
-            NodeInfo self) {
+            NodeInfo self, ClusterSnapshot raw, List<String> unkeyed) {
     }
 
     private Agent(AgentConfig config, InstantSource clock) throws BpfException, IOException, PolicyException,
@@ -99,7 +103,10 @@ public final class Agent implements AutoCloseable {
         this.source = config.source().open();
         boolean ok = false;
         AuthMap map = null;
+        CiliumNodeIds ids = null;
         try {
+            ids = config.ciliumNodeMap().isPresent() ? CiliumNodeIds.open(config.ciliumNodeMap().get()) : null;
+            this.ciliumIds = Optional.ofNullable(ids);
             State first = derive(source.start(this::apply));
             synchronized (this) {
                 if (state == null) { // else a newer view arrived while starting
@@ -144,11 +151,17 @@ public final class Agent implements AutoCloseable {
             }
             loop.scheduleWithFixedDelay(this::gc, config.gcInterval().toMillis(), config.gcInterval().toMillis(),
                     TimeUnit.MILLISECONDS);
+            if (ciliumIds.isPresent()) {
+                loop.scheduleWithFixedDelay(this::renumberIfCiliumChanged, 5, 5, TimeUnit.SECONDS);
+            }
             ok = true;
         } finally {
             if (!ok) {
                 closeServers();
                 source.close();
+                if (ids != null) {
+                    ids.close();
+                }
                 if (map != null) {
                     map.close();
                 }
@@ -255,12 +268,41 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /** What this node needs from {@code c}. */
-    private State derive(ClusterSnapshot c) throws PolicyException {
-        NodeInfo self = c.nodes().stream().filter(n -> n.name().equals(config.nodeName())).findFirst()
+    /** Cilium gives a node its id some time after it appears: re-derive when an id came or changed. */
+    private void renumberIfCiliumChanged() {
+        try {
+            State s = state;
+            CiliumNodeIds.Translation t = ciliumIds.orElseThrow().translate(s.raw(), config.nodeName());
+            if (!t.cluster().nodes().equals(s.cluster().nodes())) {
+                apply(s.raw());
+            }
+        } catch (BpfException | RuntimeException e) {
+            LOG.atError().addKeyValue("error", e.getMessage()).log("reading Cilium's node map failed");
+        }
+    }
+
+    /** What this node needs from {@code raw}. */
+    private State derive(ClusterSnapshot raw) throws PolicyException {
+        ClusterSnapshot c = raw;
+        List<String> unkeyed = List.of();
+        if (ciliumIds.isPresent()) {
+            try {
+                CiliumNodeIds.Translation t = ciliumIds.get().translate(raw, config.nodeName());
+                c = t.cluster();
+                unkeyed = t.missing();
+                if (!unkeyed.isEmpty()) {
+                    LOG.atWarn().addKeyValue("nodes", unkeyed).addKeyValue("node_map", ciliumIds.get().location())
+                            .log("nodes without an id in Cilium's node map yet: their pairs wait");
+                }
+            } catch (BpfException e) {
+                throw new IllegalStateException("reading Cilium's node map failed: " + e.getMessage(), e);
+            }
+        }
+        List<NodeInfo> known = c.nodes();
+        NodeInfo self = known.stream().filter(n -> n.name().equals(config.nodeName())).findFirst()
                 .orElseThrow(() -> new PolicyException(List.of(new PolicyException.Problem(source.describe(), 0, 0, "nodes",
                         "this agent's node '" + config.nodeName() + "' (--node-name) is not among the nodes "
-                                + c.nodes().stream().map(NodeInfo::name).sorted().toList()))));
+                                + known.stream().map(NodeInfo::name).sorted().toList()))));
         PolicyEngine engine = PolicyEngine.evaluate(c.policies(), c.endpoints());
         Set<AuthKey> required = new HashSet<>();
         for (AuthRequirement r : engine.requiredAuth(c.endpoints(), c.nodes())) {
@@ -270,7 +312,7 @@ public final class Agent implements AutoCloseable {
         }
         Set<Long> local = new HashSet<>();
         c.endpoints().stream().filter(e -> e.node().equals(self.name())).forEach(e -> local.add(e.identity()));
-        return new State(c, engine, Set.copyOf(required), Set.copyOf(local), self);
+        return new State(c, engine, Set.copyOf(required), Set.copyOf(local), self, raw, unkeyed);
     }
 
     /** A new cluster view: re-derive, re-program, authenticate new pairs, collect what is no longer needed. */
@@ -459,5 +501,6 @@ public final class Agent implements AutoCloseable {
         client.close();
         identities.close();
         authMap.close();
+        ciliumIds.ifPresent(CiliumNodeIds::close);
     }
 }

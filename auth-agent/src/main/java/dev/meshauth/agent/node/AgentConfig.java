@@ -24,15 +24,28 @@ import java.util.Optional;
  * @param connectTimeout mutual auth connect timeout
  * @param statusSocket   the local status API's Unix socket, if served
  * @param metrics        the Prometheus endpoint's address, if served
+ * @param ciliumNodeMap  Cilium's pinned node map, to key entries with Cilium's node ids (feeding Cilium's
+ *                       datapath); empty: node ids of the source (meshauth's own datapath, or none)
  */
 public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket, TrustDomain trustDomain, int port,
         Optional<Path> authMap, boolean standalone, Duration gcInterval, AuthManagerOptions manager, Duration connectTimeout,
-        Optional<Path> statusSocket, Optional<InetSocketAddress> metrics) {
+        Optional<Path> statusSocket, Optional<InetSocketAddress> metrics, Optional<Path> ciliumNodeMap) {
     /** Checks. */
     public AgentConfig {
         if (standalone && authMap.isEmpty()) {
             throw new IllegalArgumentException("the standalone datapath needs the pinned auth map (--auth-map), not memory");
         }
+        if (standalone && ciliumNodeMap.isPresent()) {
+            throw new IllegalArgumentException("meshauth's own datapath keys entries with the source's node ids, not Cilium's");
+        }
+    }
+
+    /** Node ids from the source. */
+    public AgentConfig(String nodeName, SourceConfig source, Path adminSocket, TrustDomain trustDomain, int port,
+            Optional<Path> authMap, boolean standalone, Duration gcInterval, AuthManagerOptions manager, Duration connectTimeout,
+            Optional<Path> statusSocket, Optional<InetSocketAddress> metrics) {
+        this(nodeName, source, adminSocket, trustDomain, port, authMap, standalone, gcInterval, manager, connectTimeout,
+                statusSocket, metrics, Optional.empty());
     }
 
     /** The datapath mode's name, as {@code --datapath} spells it. */

@@ -127,6 +127,11 @@ final class AgentStatusApi implements StatusServer.Handler {
             out.add("auth map " + st.cached() + "/" + max + " entries: nearly full");
         }
         agent.sourceProblems().forEach((where, what) -> out.add("refused (last good state kept): " + where + ": " + what));
+        List<String> unkeyed = agent.state().unkeyed();
+        if (!unkeyed.isEmpty()) {
+            out.add("nodes without an id in Cilium's node map yet, their pairs wait: " + String.join(", ", unkeyed)
+                    + " (is Cilium running on this node and does it know them?)");
+        }
         return out;
     }
 

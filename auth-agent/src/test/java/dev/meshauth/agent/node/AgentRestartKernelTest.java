@@ -94,7 +94,7 @@ class AgentRestartKernelTest {
             List<String> args = List.of("agent", "--node-name", "node-1", "--endpoints", endpoints.toString(), "--policies",
                     policy.toString(), "--mesh-auth-spire-admin-socket", spireConfig.adminSocket().toString(),
                     "--mesh-auth-mutual-listener-port", Integer.toString(port), "--auth-map", pin.toString(),
-                    "--status-socket", statusSocket.toString(), "--metrics-address", "127.0.0.1:0");
+                    "--status-socket", statusSocket.toString(), "--metrics-address", "127.0.0.1:0", "--node-ids", "source");
             try (Agent a2 = Agent.start(node2, InstantSource.system())) {
                 StringBuffer log1 = new StringBuffer();
                 Process first = agentProcess(args, log1);

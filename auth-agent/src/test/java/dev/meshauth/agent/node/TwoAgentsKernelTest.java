@@ -86,4 +86,45 @@ class TwoAgentsKernelTest {
             }
         }
     }
+
+    @Test
+    void feedingCiliumTheEntriesCarryCiliumsNodeIdsOnceCiliumHasOne(@TempDir Path dir) throws Exception {
+        StarWarsFiles files = StarWarsFiles.write(dir, true);
+        Path nodeMapPin = bpffs.resolve("cilium1/cilium_node_map_v2");
+        DevServerConfig spireConfig = DevServerConfig.under(dir.resolve("spire"), TD);
+        try (dev.meshauth.bpf.map.BpfMap nodeMap = dev.meshauth.bpf.map.BpfMap.create(dev.meshauth.bpf.cilium.CiliumNodeMap.SPEC);
+                DevServer spire = DevServer.start(spireConfig, InstantSource.system())) {
+            nodeMap.pin(nodeMapPin);
+            assertThat(Main.run("operator", "--once", "--spire-server-socket", spireConfig.serverSocket().toString(),
+                    "--endpoints", files.endpoints().toString())).isZero();
+            AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(100),
+                    Duration.ofSeconds(2), Duration.ofMinutes(1));
+            SourceConfig src = new SourceConfig.Files(files.endpoints(), List.of(files.policy()), Optional.empty());
+            AgentConfig node1 = new AgentConfig("node-1", src, spireConfig.adminSocket(), TD, files.port(),
+                    Optional.of(bpffs.resolve("cilium1/cilium_auth_map")), false, Duration.ofMinutes(5), opts,
+                    Duration.ofSeconds(5), Optional.empty(), Optional.empty(), Optional.of(nodeMapPin));
+            AgentConfig node2 = new AgentConfig("node-2", src, spireConfig.adminSocket(), TD, files.port(),
+                    Optional.of(bpffs.resolve("cilium2/cilium_auth_map")), false, Duration.ofMinutes(5), opts,
+                    Duration.ofSeconds(5), Optional.empty(), Optional.empty());
+            try (Agent a1 = Agent.start(node1, InstantSource.system()); Agent a2 = Agent.start(node2, InstantSource.system())) {
+                // Cilium has not given node-2 an id yet: nothing can be keyed, and the agent says why.
+                assertThat(a1.required()).isEmpty();
+                assertThat(a1.state().unkeyed()).containsExactly("node-2 (127.0.0.2)");
+                // Cilium's agent allocates id 42 for node-2 (node_v4_add_entry): the pair follows within seconds.
+                try (var arena = java.lang.foreign.Arena.ofConfined()) {
+                    var key = arena.allocate(20);
+                    key.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 3, (byte) 1);
+                    java.lang.foreign.MemorySegment.copy(new byte[] {127, 0, 0, 2}, 0, key, java.lang.foreign.ValueLayout.JAVA_BYTE,
+                            4, 4);
+                    var value = arena.allocate(4);
+                    value.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) 42);
+                    nodeMap.update(key, value, dev.meshauth.bpf.map.UpdateFlag.ANY);
+                }
+                eventually(() -> entries(a1).size() == 1);
+                assertThat(entries(a1).getFirst().key()).isEqualTo(new AuthKey(1001, 1002, 42, AuthType.SPIRE));
+                assertThat(a1.state().unkeyed()).isEmpty();
+                assertThat(a2.handshakesAccepted()).as("the handshake went to node-2's address").isEqualTo(1);
+            }
+        }
+    }
 }
