@@ -87,6 +87,8 @@ public final class AuthManager implements AutoCloseable {
     private final Set<AuthKey> again = ConcurrentHashMap.newKeySet();
     private final Map<AuthKey, Stored> cache = new ConcurrentHashMap<>();
     private final Map<AuthKey, Backoff> retries = new ConcurrentHashMap<>();
+    private final Map<AuthKey, java.util.concurrent.ScheduledFuture<?>> scheduledRetries = new ConcurrentHashMap<>();
+    private final Map<Long, Long> removed = new ConcurrentHashMap<>(); // identity -> nanoTime its SVID was removed
     private volatile Set<AuthKey> required = Set.of();
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("meshauth-auth-scheduler").factory());
@@ -176,8 +178,18 @@ public final class AuthManager implements AutoCloseable {
         }
     }
 
+    /**
+     * An identity's SVID arrived (again): pairs involving it may be authenticated again. Until then, a
+     * removed identity is never authenticated, and a handshake that was in flight when it was removed
+     * writes nothing.
+     */
+    public void svidAdded(long identity) {
+        removed.remove(identity);
+    }
+
     /** An identity's SVID was removed: delete every entry involving it. */
     public void svidRemoved(long identity) {
+        removed.put(identity, System.nanoTime());
         for (AuthKey k : Set.copyOf(cache.keySet())) {
             if (k.localIdentity() == identity || k.remoteIdentity() == identity) {
                 delete(k, GcReason.SVID_REMOVED);
@@ -315,15 +327,29 @@ public final class AuthManager implements AutoCloseable {
             retry(k);
             return;
         }
+        if (removed.containsKey(k.localIdentity()) || removed.containsKey(k.remoteIdentity())) {
+            failed(r, "SVID_REMOVED", "SPIRE removed the SVID of " + (removed.containsKey(k.localIdentity())
+                    ? k.localIdentity() : k.remoteIdentity()) + "; not authenticated until it is issued again", 0);
+            return;
+        }
         long start = System.nanoTime();
         try {
             HandshakeResult res = authenticator.authenticate(k.localIdentity(), k.remoteIdentity(), peer.get())
                     .get(30, TimeUnit.SECONDS);
             long handshakeNanos = System.nanoTime() - start;
+            if (removedSince(k.localIdentity(), start) || removedSince(k.remoteIdentity(), start)) {
+                failed(r, "SVID_REMOVED", "an SVID of the pair was removed while the handshake ran; nothing written",
+                        handshakeNanos);
+                return;
+            }
             map.put(k, AuthInfo.expiringAt(res.expiresAt()));
             long end = System.nanoTime();
             cache.put(k, new Stored(clock.instant(), res.expiresAt(), res.anchors(), r.origin()));
             retries.remove(k);
+            java.util.concurrent.Future<?> stale = scheduledRetries.remove(k);
+            if (stale != null) {
+                stale.cancel(false); // authenticated: an earlier failure's retry has nothing left to do
+            }
             succeeded.incrementAndGet();
             events.accept(new AuthEvent.HandshakeSucceeded(clock.instant(), k, r.origin(), Duration.ofNanos(handshakeNanos),
                     Duration.ofNanos(end - r.queuedNanos()), res.expiresAt()));
@@ -341,6 +367,11 @@ public final class AuthManager implements AutoCloseable {
         }
     }
 
+    private boolean removedSince(long identity, long nanos) {
+        Long at = removed.get(identity);
+        return at != null && at - nanos >= 0;
+    }
+
     private void failed(Request r, String reason, String detail, long nanos) {
         failed.incrementAndGet();
         events.accept(new AuthEvent.HandshakeFailed(clock.instant(), r.key(), r.origin(), reason, detail, Duration.ofNanos(nanos)));
@@ -354,13 +385,21 @@ public final class AuthManager implements AutoCloseable {
         }
     }
 
+    /** Schedules one retry of {@code k}; a retry already scheduled for it stands (failures do not multiply them). */
     private void retry(AuthKey k) {
         if (closed) {
             return;
         }
-        Backoff b = retries.computeIfAbsent(k, x -> new Backoff(options.retryMin(), options.retryMax(), random));
-        Duration d = b.next();
-        scheduler.schedule(() -> request(k, Origin.RETRY), d.toMillis(), TimeUnit.MILLISECONDS);
+        scheduledRetries.compute(k, (key, pendingRetry) -> {
+            if (pendingRetry != null && !pendingRetry.isDone()) {
+                return pendingRetry;
+            }
+            Backoff b = retries.computeIfAbsent(k, x -> new Backoff(options.retryMin(), options.retryMax(), random));
+            return scheduler.schedule(() -> {
+                scheduledRetries.remove(k);
+                request(k, Origin.RETRY);
+            }, b.next().toMillis(), TimeUnit.MILLISECONDS);
+        });
     }
 
     /** Counters, for status and metrics. */

@@ -147,7 +147,7 @@ public final class Agent implements AutoCloseable {
             manager.setRequired(initial.required());
             running = true;
             if (state != initial) {
-                apply(state.cluster()); // a view that arrived while starting
+                apply(state.raw()); // a view that arrived while starting
             }
             loop.scheduleWithFixedDelay(this::gc, config.gcInterval().toMillis(), config.gcInterval().toMillis(),
                     TimeUnit.MILLISECONDS);
@@ -251,7 +251,10 @@ public final class Agent implements AutoCloseable {
                 m.svidRotated(r.identity());
             }
             case IdentityEvent.SvidRemoved r -> m.svidRemoved(r.identity());
-            case IdentityEvent.SvidAdded a -> m.setRequired(state.required());
+            case IdentityEvent.SvidAdded a -> {
+                m.svidAdded(a.identity());
+                m.setRequired(state.required());
+            }
             case IdentityEvent.BundleChanged b -> {
                 Set<String> roots = new HashSet<>();
                 b.roots().forEach(c -> roots.add(TrustAnchors.fingerprint(c)));

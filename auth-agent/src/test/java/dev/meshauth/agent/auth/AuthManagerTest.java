@@ -159,6 +159,36 @@ class AuthManagerTest {
     }
 
     @Test
+    void failuresDoNotMultiplyRetriesAndASuccessCancelsThePendingOne() throws Exception {
+        auth.failNext.set(1);
+        manager.request(TIE, AuthManager.Origin.POLICY); // fails: one retry scheduled (20..100 ms)
+        eventually(() -> auth.calls.size() == 1 && manager.stats().pending() == 0);
+        manager.request(TIE, AuthManager.Origin.SIGNAL); // succeeds before the retry fires
+        eventually(() -> map.get(TIE).isPresent());
+        Thread.sleep(300);
+        assertThat(auth.callsFor(1000, 2000)).as("the stale retry was cancelled").isEqualTo(2);
+    }
+
+    @Test
+    void aHandshakeInFlightWhenAnSvidIsRemovedWritesNothingUntilTheSvidIsBack() throws Exception {
+        auth.gate = new CountDownLatch(1);
+        manager.request(TIE, AuthManager.Origin.POLICY);
+        eventually(() -> auth.calls.size() == 1);
+        manager.svidRemoved(2000); // SPIRE revoked the remote identity while the handshake ran
+        auth.gate.countDown();
+        eventually(() -> manager.stats().pending() == 0);
+        assertThat(map.get(TIE)).isEmpty();
+        assertThat(events).anyMatch(e -> e instanceof AuthEvent.HandshakeFailed f && f.reason().equals("SVID_REMOVED"));
+        auth.gate = null;
+        manager.request(TIE, AuthManager.Origin.SIGNAL);
+        eventually(() -> manager.stats().pending() == 0);
+        assertThat(auth.callsFor(1000, 2000)).as("a removed identity is not even tried").isEqualTo(1);
+        manager.svidAdded(2000);
+        manager.setRequired(Set.of(TIE));
+        eventually(() -> map.get(TIE).isPresent());
+    }
+
+    @Test
     void svidRemovalDeletesTheEntriesInvolvingIt() throws Exception {
         manager.setRequired(Set.of(TIE, TIE2));
         eventually(() -> map.entries().size() == 2);

@@ -61,7 +61,8 @@ class AgentRestartKernelTest {
 
     private static Process agentProcess(List<String> args, StringBuffer log) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         Thread.ofVirtual().start(() -> {
@@ -97,9 +98,28 @@ class AgentRestartKernelTest {
                     "--status-socket", statusSocket.toString(), "--metrics-address", "127.0.0.1:0", "--node-ids", "source");
             try (Agent a2 = Agent.start(node2, InstantSource.system())) {
                 StringBuffer log1 = new StringBuffer();
-                Process first = agentProcess(args, log1);
+                List<String> jsonArgs = new ArrayList<>(args);
+                jsonArgs.addAll(List.of("--log-format", "json"));
+                Process first = agentProcess(jsonArgs, log1);
                 try {
                     eventually(() -> read(pin).size() == 1);
+                    eventually(() -> log1.toString().contains("\"authenticated\""));
+                    // --log-format json: every log line is one JSON object; the decision carries its key-value pairs.
+                    List<com.fasterxml.jackson.databind.JsonNode> lines = new ArrayList<>();
+                    for (String l : log1.toString().split("\n")) {
+                        if (l.startsWith("{")) {
+                            lines.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(l));
+                        } else {
+                            assertThat(l).as("only JSON on the log stream, besides the startup line").startsWith("meshauth agent running");
+                        }
+                    }
+                    com.fasterxml.jackson.databind.JsonNode decision = lines.stream()
+                            .filter(n -> "authenticated".equals(n.path("formattedMessage").asText())).findFirst().orElseThrow();
+                    assertThat(decision.path("level").asText()).isEqualTo("INFO");
+                    String kv = decision.path("kvpList").toString();
+                    assertThat(kv).contains("\"local\"").contains("1001").contains("\"remote\"").contains("1002")
+                            .contains("\"node\"").contains("node-2").contains("\"auth_type\"").contains("spire")
+                            .contains("\"origin\"");
                 } finally {
                     first.destroyForcibly(); // SIGKILL: no shutdown hooks, no goodbyes
                     first.waitFor(10, TimeUnit.SECONDS);

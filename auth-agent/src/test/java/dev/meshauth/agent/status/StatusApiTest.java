@@ -233,7 +233,8 @@ class StatusApiTest {
         long before = System.nanoTime();
         node1.manager().svidRemoved(1002); // as if SPIRE removed the tiefighter's SVID: its entry goes
         eventually(() -> !lines.isEmpty());
-        node1.manager().setRequired(node1.required()); // and as if it came back
+        node1.manager().svidAdded(1002); // and as if it came back
+        node1.manager().setRequired(node1.required());
         JsonNode gc = Json.MAPPER.readTree(lines.getFirst());
         assertThat(gc.get("type").asText()).isEqualTo("gc");
         assertThat(gc.get("reason").asText()).isEqualTo("svid-removed");
@@ -310,6 +311,7 @@ class StatusApiTest {
         double gcBefore = m.get("meshauth_gc_deletions_total").samples().get("meshauth_gc_deletions_total{reason=\"svid-removed\"}");
 
         node1.manager().svidRemoved(1002);
+        node1.manager().svidAdded(1002);
         node1.manager().setRequired(node1.required());
         double gcAfter = scrape.get().get("meshauth_gc_deletions_total").samples()
                 .get("meshauth_gc_deletions_total{reason=\"svid-removed\"}");
