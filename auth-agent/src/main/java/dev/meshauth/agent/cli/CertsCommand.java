@@ -6,10 +6,8 @@ import dev.meshauth.agent.status.StatusModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -27,35 +25,30 @@ public final class CertsCommand implements Callable<Integer> {
     @Mixin
     AgentSocket agent;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "table",
-            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    OutputFormat output;
+    @Mixin
+    OutputOption output;
 
     @Override
     public Integer call() throws StatusClient.AgentException {
         List<StatusModel.Cert> certs = agent.client().get("/v1/certs", new TypeReference<>() { });
-        PrintWriter out = spec.commandLine().getOut();
-        switch (output) {
-            case json -> out.println(OutputFormat.json(certs));
-            case yaml -> out.print(OutputFormat.yaml(certs));
-            case table -> {
-                if (certs.isEmpty()) {
-                    spec.commandLine().getErr().println("No SVIDs held.");
-                    spec.commandLine().getErr().flush();
-                } else {
-                    Instant now = Clock.systemUTC().instant();
-                    List<List<String>> rows = new ArrayList<>();
-                    rows.add(List.of("IDENTITY", "SPIFFE ID", "SERIAL", "NOT BEFORE", "NOT AFTER", "ROTATION", "ISSUER"));
-                    for (StatusModel.Cert c : certs) {
-                        rows.add(List.of(Long.toString(c.identity()), c.spiffeId(), c.serial(), c.notBefore().toString(),
-                                c.notAfter().toString(), rotation(now, c.rotatesAt()), c.issuer()));
-                    }
-                    out.print(TextTable.render(rows));
-                }
-            }
-        }
-        out.flush();
+        output.print(spec.commandLine().getOut(), certs, () -> table(certs));
         return ExitCodes.OK;
+    }
+
+    private String table(List<StatusModel.Cert> certs) {
+        if (certs.isEmpty()) {
+            spec.commandLine().getErr().println("No SVIDs held.");
+            spec.commandLine().getErr().flush();
+            return "";
+        }
+        Instant now = Clock.systemUTC().instant();
+        List<List<String>> rows = new ArrayList<>();
+        rows.add(List.of("IDENTITY", "SPIFFE ID", "SERIAL", "NOT BEFORE", "NOT AFTER", "ROTATION", "ISSUER"));
+        for (StatusModel.Cert c : certs) {
+            rows.add(List.of(Long.toString(c.identity()), c.spiffeId(), c.serial(), c.notBefore().toString(),
+                    c.notAfter().toString(), rotation(now, c.rotatesAt()), c.issuer()));
+        }
+        return TextTable.render(rows);
     }
 
     /** SPIRE rotates at half-life: "in 29m", or "overdue 3m" when it has not. */

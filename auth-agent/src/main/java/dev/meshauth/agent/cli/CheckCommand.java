@@ -9,7 +9,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -41,9 +40,8 @@ public final class CheckCommand implements Callable<Integer> {
     @Option(names = "--protocol", paramLabel = "TCP|UDP", defaultValue = "TCP", description = "Default: ${DEFAULT-VALUE}.")
     String protocol;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "table",
-            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    OutputFormat output;
+    @Mixin
+    OutputOption output;
 
     @Override
     public Integer call() throws StatusClient.AgentException {
@@ -53,19 +51,13 @@ public final class CheckCommand implements Callable<Integer> {
         q.put("port", port);
         q.put("protocol", protocol);
         StatusModel.Check c = agent.client().get(StatusClient.query("/v1/check", q), new TypeReference<>() { });
-        PrintWriter out = spec.commandLine().getOut();
-        switch (output) {
-            case json -> out.println(OutputFormat.json(c));
-            case yaml -> out.print(OutputFormat.yaml(c));
-            case table -> out.print(TextTable.render(java.util.List.of(
-                    java.util.List.of("Verdict:", c.verdict()),
-                    java.util.List.of("Traffic:", c.from() + " -> " + c.to() + " " + c.protocol() + "/" + c.port()),
-                    java.util.List.of("Auth type:", c.authType()),
-                    java.util.List.of("Expiration:", c.expiration() == null ? "-" : c.expiration().toString()),
-                    java.util.List.of("Enforced on:", c.enforcedOn()),
-                    java.util.List.of("Reason:", c.reason()))));
-        }
-        out.flush();
+        output.print(spec.commandLine().getOut(), c, () -> TextTable.render(java.util.List.of(
+                java.util.List.of("Verdict:", c.verdict()),
+                java.util.List.of("Traffic:", c.from() + " -> " + c.to() + " " + c.protocol() + "/" + c.port()),
+                java.util.List.of("Auth type:", c.authType()),
+                java.util.List.of("Expiration:", c.expiration() == null ? "-" : c.expiration().toString()),
+                java.util.List.of("Enforced on:", c.enforcedOn()),
+                java.util.List.of("Reason:", c.reason()))));
         return c.verdict().equals("allowed") ? ExitCodes.OK : ExitCodes.FAILURE;
     }
 }

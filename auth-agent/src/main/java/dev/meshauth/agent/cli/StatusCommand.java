@@ -9,7 +9,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,9 +28,8 @@ public final class StatusCommand implements Callable<Integer> {
     @Mixin
     AgentSocket agent;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "table",
-            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    OutputFormat output;
+    @Mixin
+    OutputOption output;
 
     @Option(names = "--verbose", description = "Add per-peer details.")
     boolean verbose;
@@ -40,13 +38,7 @@ public final class StatusCommand implements Callable<Integer> {
     public Integer call() throws StatusClient.AgentException {
         StatusModel.AgentStatus s = agent.client().get(StatusClient.query("/v1/status", Map.of("verbose", verbose)),
                 new TypeReference<>() { });
-        PrintWriter out = spec.commandLine().getOut();
-        switch (output) {
-            case json -> out.println(OutputFormat.json(s));
-            case yaml -> out.print(OutputFormat.yaml(s));
-            case table -> out.print(render(s, verbose));
-        }
-        out.flush();
+        output.print(spec.commandLine().getOut(), s, () -> render(s, verbose));
         return s.problems().isEmpty() ? ExitCodes.OK : ExitCodes.FAILURE;
     }
 

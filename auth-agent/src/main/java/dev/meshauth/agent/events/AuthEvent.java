@@ -11,7 +11,7 @@ import java.time.Instant;
  * What happened to authentication on this node: one stream feeds {@code meshauth observe}, the metrics
  * and the status API's recent events.
  */
-public sealed interface AuthEvent {
+public sealed interface AuthEvent permits AuthEvent.PairEvent, AuthEvent.SvidRotated {
     /** When it happened. */
     Instant at();
 
@@ -20,6 +20,17 @@ public sealed interface AuthEvent {
 
     /** True if {@code identity} is one of the identities involved. */
     boolean involves(long identity);
+
+    /** An event about one identity pair. */
+    sealed interface PairEvent extends AuthEvent {
+        /** The pair. */
+        AuthKey key();
+
+        @Override
+        default boolean involves(long identity) {
+            return key().localIdentity() == identity || key().remoteIdentity() == identity;
+        }
+    }
 
     /** Event kinds. */
     enum Kind {
@@ -33,55 +44,35 @@ public sealed interface AuthEvent {
 
     /** An identity pair authenticated and written to the auth map. */
     record HandshakeSucceeded(Instant at, AuthKey key, AuthManager.Origin origin, Duration handshake, Duration sinceRequest,
-            Instant expiresAt) implements AuthEvent {
+            Instant expiresAt) implements PairEvent {
         @Override
         public Kind kind() {
             return Kind.HANDSHAKE;
-        }
-
-        @Override
-        public boolean involves(long identity) {
-            return key.localIdentity() == identity || key.remoteIdentity() == identity;
         }
     }
 
     /** An authentication failed; {@code reason} is a stable token (a HandshakeException reason or a cause). */
     record HandshakeFailed(Instant at, AuthKey key, AuthManager.Origin origin, String reason, String detail,
-            Duration handshake) implements AuthEvent {
+            Duration handshake) implements PairEvent {
         @Override
         public Kind kind() {
             return Kind.HANDSHAKE;
         }
-
-        @Override
-        public boolean involves(long identity) {
-            return key.localIdentity() == identity || key.remoteIdentity() == identity;
-        }
     }
 
     /** The datapath dropped a packet because the pair was not authenticated (an auth-required signal). */
-    record AuthRequiredDrop(Instant at, AuthKey key) implements AuthEvent {
+    record AuthRequiredDrop(Instant at, AuthKey key) implements PairEvent {
         @Override
         public Kind kind() {
             return Kind.DROP;
         }
-
-        @Override
-        public boolean involves(long identity) {
-            return key.localIdentity() == identity || key.remoteIdentity() == identity;
-        }
     }
 
     /** An auth entry was deleted, and why. */
-    record EntryDeleted(Instant at, AuthKey key, GcReason reason) implements AuthEvent {
+    record EntryDeleted(Instant at, AuthKey key, GcReason reason) implements PairEvent {
         @Override
         public Kind kind() {
             return Kind.GC;
-        }
-
-        @Override
-        public boolean involves(long identity) {
-            return key.localIdentity() == identity || key.remoteIdentity() == identity;
         }
     }
 

@@ -27,6 +27,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 
+import static dev.meshauth.policy.k8s.CiliumObjects.endpoint;
+import static dev.meshauth.policy.k8s.CiliumObjects.identity;
+import static dev.meshauth.policy.k8s.CiliumObjects.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -40,29 +43,6 @@ class KubernetesAgentsTest {
 
     @RegisterExtension
     static final MockKubernetes api = new MockKubernetes();
-
-    private static GenericKubernetesResource node(String name, String internal) {
-        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNode")
-                .withNewMetadata().withName(name).endMetadata()
-                .addToAdditionalProperties("spec", Map.of("addresses", List.of(Map.of("type", "InternalIP", "ip", internal))))
-                .build();
-    }
-
-    private static GenericKubernetesResource endpoint(String name, long id, String ip, String nodeIp, String... labels) {
-        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumEndpoint")
-                .withNewMetadata().withName(name).withNamespace("default").endMetadata()
-                .addToAdditionalProperties("status", Map.of(
-                        "identity", Map.of("id", id, "labels", List.of(labels)),
-                        "networking", Map.of("addressing", List.of(Map.of("ipv4", ip)), "node", nodeIp)))
-                .build();
-    }
-
-    private static GenericKubernetesResource identity(long id) {
-        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumIdentity")
-                .withNewMetadata().withName(Long.toString(id)).endMetadata()
-                .addToAdditionalProperties("security-labels", Map.of("k8s:app", "a" + id))
-                .build();
-    }
 
     private static GenericKubernetesResource starWarsPolicy() {
         return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNetworkPolicy")
@@ -94,7 +74,7 @@ class KubernetesAgentsTest {
         eps.resource(endpoint("tiefighter", 1002, "198.18.2.20", "127.0.0.2", "k8s:org=empire", "k8s:class=tiefighter")).create();
         eps.resource(endpoint("xwing", 1003, "198.18.2.30", "127.0.0.2", "k8s:org=alliance", "k8s:class=xwing")).create();
         for (long id : new long[] {1001, 1002, 1003}) {
-            c.genericKubernetesResources(CiliumResources.IDENTITY).resource(identity(id)).create();
+            c.genericKubernetesResources(CiliumResources.IDENTITY).resource(identity(Long.toString(id))).create();
         }
         c.genericKubernetesResources(CiliumResources.NETWORK_POLICY).inNamespace("default").resource(starWarsPolicy()).create();
         Path kubeconfig = api.writeKubeconfig(dir.resolve("kubeconfig"));

@@ -5,8 +5,6 @@ import dev.meshauth.policy.eval.AuthRequirement;
 import dev.meshauth.policy.eval.PolicyEngine;
 import dev.meshauth.policy.model.AuthType;
 import dev.meshauth.policy.yaml.PolicyParser;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -14,30 +12,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
+import static dev.meshauth.policy.k8s.CiliumObjects.endpoint;
+import static dev.meshauth.policy.k8s.CiliumObjects.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** CiliumNode and CiliumEndpoint informers feeding the evaluation, against the mock API server. */
 class ClusterWatchTest {
     @org.junit.jupiter.api.extension.RegisterExtension
     static final MockKubernetes api = new MockKubernetes();
-
-    private static GenericKubernetesResource node(String name, String internal) {
-        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNode")
-                .withNewMetadata().withName(name).endMetadata()
-                .addToAdditionalProperties("spec", Map.of("addresses", List.of(
-                        Map.of("type", "ExternalIP", "ip", "203.0.113.7"),
-                        Map.of("type", "InternalIP", "ip", internal))))
-                .build();
-    }
-
-    private static GenericKubernetesResource endpoint(String name, long id, String ip, String nodeIp, String... labels) {
-        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumEndpoint")
-                .withNewMetadata().withName(name).withNamespace("default").endMetadata()
-                .addToAdditionalProperties("status", Map.of(
-                        "identity", Map.of("id", id, "labels", List.of(labels)),
-                        "networking", Map.of("addressing", List.of(Map.of("ipv4", ip)), "node", nodeIp)))
-                .build();
-    }
 
     private static void eventually(Supplier<Boolean> c) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

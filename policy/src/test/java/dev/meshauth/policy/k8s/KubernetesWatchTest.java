@@ -12,19 +12,13 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
+import static dev.meshauth.policy.k8s.CiliumObjects.identity;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Informers against fabric8's mock API server in CRUD mode: real client code, a test API server. */
 class KubernetesWatchTest {
     @org.junit.jupiter.api.extension.RegisterExtension
     static final MockKubernetes api = new MockKubernetes();
-
-    private static GenericKubernetesResource identity(String name) {
-        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumIdentity")
-                .withNewMetadata().withName(name).endMetadata()
-                .addToAdditionalProperties("security-labels", Map.of("k8s:app", "app" + name))
-                .build();
-    }
 
     private static GenericKubernetesResource cnp(String name, String mode) {
         return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNetworkPolicy")
