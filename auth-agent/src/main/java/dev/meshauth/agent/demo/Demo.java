@@ -334,8 +334,8 @@ public final class Demo implements AutoCloseable {
             long ms = (System.nanoTime() - t0) / 1_000_000;
             say("   deathstar answered after " + ms + " ms: " + landed.map(String::strip).orElse("(nothing)"));
             expect(landed.map(x -> x.contains("Ship landed")).orElse(false), "Ship landed, after the retransmit");
-            expect(dp.counters().get(Counter.DROPPED_AUTH) > 0, "the first packet was dropped for lack of authentication ("
-                    + dp.counters().get(Counter.DROPPED_AUTH) + " auth drops)");
+            expect(dp.counters().get(Counter.DROPPED_AUTH) > 0, "the first packet was dropped for lack of authentication"
+                    + " (auth drops: " + dp.counters().get(Counter.DROPPED_AUTH) + ")");
         } else {
             step("The tiefighter requests landing", """
                     Same request from the tiefighter. The policy allows it and demands authentication; the pair was

@@ -240,6 +240,21 @@ public final class Agent implements AutoCloseable {
                 spireLastError = down.stream() + " stream down: " + down.reason();
                 return;
             }
+            case IdentityEvent.BundleChanged b -> {
+                Set<String> roots = new HashSet<>();
+                b.roots().forEach(c -> roots.add(TrustAnchors.fingerprint(c)));
+                Set<String> before = lastRoots;
+                lastRoots = Set.copyOf(roots);
+                bundleChanges.incrementAndGet();
+                // The first bundle after start is no change; a root gone since the last one is.
+                int deleted = m != null && before != null && !roots.containsAll(before) ? m.bundleChanged(roots) : 0;
+                if (m != null) {
+                    m.setRequired(state.required());
+                }
+                LOG.info("trust bundle received: trust_domain={} roots={} entries_deleted={}", b.trustDomain(), roots.size(),
+                        deleted);
+                return;
+            }
             default -> { }
         }
         if (m == null) {
@@ -254,18 +269,6 @@ public final class Agent implements AutoCloseable {
             case IdentityEvent.SvidAdded a -> {
                 m.svidAdded(a.identity());
                 m.setRequired(state.required());
-            }
-            case IdentityEvent.BundleChanged b -> {
-                Set<String> roots = new HashSet<>();
-                b.roots().forEach(c -> roots.add(TrustAnchors.fingerprint(c)));
-                Set<String> before = lastRoots;
-                lastRoots = Set.copyOf(roots);
-                bundleChanges.incrementAndGet();
-                // The first bundle after start is no change; a root gone since the last one is.
-                int deleted = before != null && !roots.containsAll(before) ? m.bundleChanged(roots) : 0;
-                m.setRequired(state.required());
-                LOG.info("trust bundle received: trust_domain={} roots={} entries_deleted={}", b.trustDomain(), roots.size(),
-                        deleted);
             }
             default -> { }
         }

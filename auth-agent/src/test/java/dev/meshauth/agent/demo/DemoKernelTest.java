@@ -98,7 +98,7 @@ class DemoKernelTest {
         String out = text.toString();
         assertThat(out).contains("OK: no auth entry before traffic (reactive, as in Cilium)")
                 .contains("OK: Ship landed, after the retransmit")
-                .containsPattern("OK: the first packet was dropped for lack of authentication \\([1-9]\\d* auth drops\\)")
+                .containsPattern("OK: the first packet was dropped for lack of authentication \\(auth drops: [1-9]\\d*\\)")
                 .containsPattern("DROP\\s+auth-required\\s+1001 <-> 1002")
                 .containsPattern("HANDSHAKE\\s+succeeded\\s+1001 <-> 1002 node=2 auth=spire origin=signal")
                 .contains("All steps behaved as Cilium's mutual-authentication guide says.");

@@ -158,6 +158,7 @@ class StatusApiTest {
         JsonNode s = r.json();
         assertThat(s.get("node").asText()).isEqualTo("node-1");
         assertThat(s.at("/spire/connected").asBoolean()).isTrue();
+        assertThat(s.at("/spire/bundleChanges").asLong()).as("the bundle received at start is counted").isGreaterThanOrEqualTo(1);
         assertThat(s.get("trustDomain").asText()).isEqualTo("spiffe.cilium");
         assertThat(s.at("/bundle/0/fingerprint").asText()).isEqualTo(TrustAnchors.fingerprint(spire.ca().certificate()));
         assertThat(s.at("/svids/count").asInt()).as("as in Cilium, every agent holds every identity's SVID").isEqualTo(3);
