@@ -1,6 +1,7 @@
 package dev.meshauth.agent.cli;
 
 import dev.meshauth.agent.operator.IdentityOperator;
+import dev.meshauth.agent.operator.SpireServerConnection;
 import dev.meshauth.policy.PolicyException;
 import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.endpoint.EndpointsFile;
@@ -10,9 +11,7 @@ import dev.meshauth.policy.k8s.IdentityWatch;
 import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.ReconcileResult;
 import dev.meshauth.spire.entry.RegistrationSpec;
-import dev.meshauth.spire.grpc.UnixSockets;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.spiffe.spiffeid.TrustDomain;
 import picocli.CommandLine.Command;
@@ -28,7 +27,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code meshauth operator}: one SPIRE entry per security identity. From Kubernetes (CiliumIdentity
@@ -40,9 +38,23 @@ public final class OperatorCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--spire-server-socket", required = true, paramLabel = "PATH",
-            description = "The SPIRE server's API socket (Entry API).")
+    @Option(names = "--spire-server-socket", paramLabel = "PATH",
+            description = "The SPIRE server's API socket (Entry API), when the operator runs beside the server.")
     Path serverSocket;
+
+    @Option(names = "--spire-server-address", paramLabel = "HOST:PORT",
+            description = "The SPIRE server's API over TCP with mutual TLS (as Cilium's operator): this operator's SVID comes"
+                    + " from --spire-agent-socket and its SPIFFE ID must be in the server's admin_ids.")
+    String serverAddress;
+
+    @Option(names = "--spire-agent-socket", paramLabel = "PATH", defaultValue = "/run/spire/sockets/agent/agent.sock",
+            description = "Workload API socket for this operator's own SVID, with --spire-server-address."
+                    + " Default: ${DEFAULT-VALUE}.")
+    Path agentSocket;
+
+    @Option(names = "--spire-server-id", paramLabel = "SPIFFE_ID",
+            description = "The SPIRE server's SPIFFE ID (default: spiffe://<trust domain>/spire/server).")
+    String serverId;
 
     @Option(names = "--mesh-auth-spiffe-trust-domain", defaultValue = "spiffe.cilium",
             description = "Trust domain (default: ${DEFAULT-VALUE}).")
@@ -78,21 +90,22 @@ public final class OperatorCommand implements Callable<Integer> {
             throw new IllegalArgumentException("give exactly one source of identities: --endpoints FILE, --kubeconfig FILE"
                     + " or --kubernetes (in-cluster)");
         }
-        Logging.use(logFormat);
-        if (!Files.exists(serverSocket)) {
-            throw new IllegalArgumentException("SPIRE server socket not found at " + serverSocket
-                    + ": is the SPIRE server (or `meshauth spire dev-server`) running?");
+        if ((serverSocket == null) == (serverAddress == null)) {
+            throw new IllegalArgumentException("give exactly one way to the SPIRE server: --spire-server-socket PATH or"
+                    + " --spire-server-address HOST:PORT");
         }
+        Logging.use(logFormat);
         TrustDomain td = TrustDomain.parse(trustDomain);
-        ManagedChannel channel = UnixSockets.channel(serverSocket, 32 << 20);
-        try {
-            EntryRegistrar registrar = new EntryRegistrar(dev.meshauth.spire.entry.EntryRegistrarStubs.blocking(channel),
+        try (SpireServerConnection server = serverSocket != null ? SpireServerConnection.socket(serverSocket)
+                : SpireServerConnection.tcp(serverAddress, agentSocket, td, serverId)) {
+            where = server.describe();
+            EntryRegistrar registrar = new EntryRegistrar(dev.meshauth.spire.entry.EntryRegistrarStubs.blocking(server.channel()),
                     RegistrationSpec.ciliumDefaults(td));
             return endpoints != null ? standalone(registrar) : kubernetes(registrar);
-        } finally {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
     }
+
+    private String where;
 
     private int standalone(EntryRegistrar registrar) throws Exception {
         Set<Long> ids = identitiesFrom(endpoints);
@@ -100,7 +113,7 @@ public final class OperatorCommand implements Callable<Integer> {
         try {
             r = registrar.reconcile(ids);
         } catch (StatusRuntimeException e) {
-            spec.commandLine().getErr().println("meshauth: SPIRE Entry API at " + serverSocket + " failed: " + e.getStatus());
+            spec.commandLine().getErr().println("meshauth: SPIRE Entry API at " + where + " failed: " + e.getStatus());
             return ExitCodes.FAILURE;
         }
         spec.commandLine().getOut().printf("identities=%d created=%d updated=%d deleted=%d unchanged=%d failures=%d%n",

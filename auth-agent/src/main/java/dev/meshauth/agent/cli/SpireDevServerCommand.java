@@ -53,6 +53,14 @@ public final class SpireDevServerCommand implements Callable<Integer> {
             + " (default: unix:uid:<this process's uid>).")
     List<String> workloadSelectors = new ArrayList<>();
 
+    @Option(names = "--server-address", paramLabel = "HOST:PORT",
+            description = "Also serve the Entry API over TCP with mutual TLS (SPIRE's port 8081), for --admin-id callers.")
+    String serverAddress;
+
+    @Option(names = "--admin-id", paramLabel = "SPIFFE_ID", description = "A SPIFFE ID allowed to call the Entry API over TCP"
+            + " (SPIRE's admin_ids); repeatable.")
+    List<String> adminIds = new ArrayList<>();
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         TrustDomain td = TrustDomain.parse(trustDomain);
@@ -69,6 +77,20 @@ public final class SpireDevServerCommand implements Callable<Integer> {
                 Optional.ofNullable(dataDir), selectors.isEmpty() ? defaults.callerSelectors() : selectors, 32 << 20);
         CountDownLatch stop = new CountDownLatch(1);
         try (DevServer server = DevServer.start(config, InstantSource.system())) {
+            if (serverAddress != null) {
+                int colon = serverAddress.lastIndexOf(':');
+                if (colon <= 0) {
+                    throw new IllegalArgumentException("--server-address must be HOST:PORT, got '" + serverAddress + "'");
+                }
+                java.util.Set<io.spiffe.spiffeid.SpiffeId> admins = new java.util.HashSet<>();
+                for (String a : adminIds) {
+                    admins.add(io.spiffe.spiffeid.SpiffeId.parse(a));
+                }
+                int port = server.serveTcp(new java.net.InetSocketAddress(serverAddress.substring(0, colon),
+                        Integer.parseInt(serverAddress.substring(colon + 1))), admins);
+                spec.commandLine().getOut().printf("  server API over mTLS: %s:%d, admin ids %s%n", serverAddress.substring(0, colon),
+                        port, admins);
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             spec.commandLine().getOut().printf("dev SPIRE serving trust domain %s%n  workload: %s%n  admin:    %s%n  server:   %s%n",
                     td.getName(), workloadSocket, adminSocket, serverSocket);

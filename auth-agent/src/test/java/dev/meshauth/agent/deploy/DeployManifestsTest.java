@@ -8,7 +8,8 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicy;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
-import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -142,9 +143,8 @@ class DeployManifestsTest {
         List<List<String>> invocations = new ArrayList<>();
         DaemonSet ds = one(load("cilium/agent-daemonset.yaml"), DaemonSet.class, "meshauth-agent");
         invocations.add(ds.getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs());
-        StatefulSet sts = one(load("spire/server.yaml"), StatefulSet.class, "spire-server");
-        invocations.add(sts.getSpec().getTemplate().getSpec().getContainers().stream()
-                .filter(x -> x.getName().equals("meshauth-operator")).findFirst().orElseThrow().getArgs());
+        Deployment op = one(load("cilium/operator.yaml"), Deployment.class, "meshauth-operator");
+        invocations.add(op.getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs());
         for (List<String> args : invocations) {
             List<String> expanded = args.stream().map(x -> x.replace("$(NODE_NAME)", "node-1")).toList();
             CommandLine cl = Main.newCommandLine();
@@ -160,6 +160,29 @@ class DeployManifestsTest {
         assertThat(role.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsExactlyInAnyOrder("get", "list", "watch"));
         assertThat(role.getRules().stream().flatMap(r -> r.getResources().stream())).containsExactlyInAnyOrder(
                 "ciliumnodes", "ciliumendpoints", "ciliumidentities", "ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies");
+        ClusterRole op = one(load("cilium/rbac.yaml"), ClusterRole.class, "meshauth-operator");
+        assertThat(op.getRules()).singleElement().satisfies(r -> {
+            assertThat(r.getResources()).containsExactly("ciliumidentities");
+            assertThat(r.getVerbs()).containsExactlyInAnyOrder("get", "list", "watch");
+        });
+    }
+
+    @Test
+    void theOperatorIsTheServersOnlyAdminAndItsEntryMatchesItsPods() throws IOException {
+        ConfigMap server = one(load("spire/server.yaml"), ConfigMap.class, "spire-server");
+        Map<String, Object> srv = map(Hcl.parse(server.getData().get("server.conf")).get("server"));
+        Deployment op = one(load("cilium/operator.yaml"), Deployment.class, "meshauth-operator");
+        String td = (String) srv.get("trust_domain");
+        assertThat(srv.get("admin_ids")).isEqualTo(List.of("spiffe://" + td + "/cilium-operator"));
+        String ns = op.getMetadata().getNamespace();
+        String sa = op.getSpec().getTemplate().getSpec().getServiceAccountName();
+        assertThat(server.getData().get("register.sh")).contains("-spiffeID \"$TD/cilium-operator\" -selector k8s:ns:" + ns
+                + " -selector k8s:sa:" + sa);
+        List<String> args = op.getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs();
+        assertThat(args).contains("--spire-server-id=spiffe://" + td + "/spire/server", "--mesh-auth-spiffe-trust-domain=" + td);
+        PodDisruptionBudget pdb = one(load("cilium/operator.yaml"), PodDisruptionBudget.class, "meshauth-operator");
+        assertThat(pdb.getSpec().getSelector().getMatchLabels()).isEqualTo(op.getSpec().getSelector().getMatchLabels());
+        assertThat(op.getSpec().getReplicas()).isGreaterThan(pdb.getSpec().getMinAvailable().getIntVal());
     }
 
     @Test

@@ -25,6 +25,8 @@ public final class DevServer implements AutoCloseable {
     private final SvidIssuer issuer;
     private final Subscriptions subscriptions = new Subscriptions();
     private final List<UnixSockets.UnixServer> servers;
+    private final List<io.grpc.Server> tcpServers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final DevEntryService entryService;
     private final ScheduledExecutorService rotation;
 
     private DevServer(DevServerConfig config, EntryStore store, SvidIssuer issuer, JwtIssuer jwt) throws IOException {
@@ -35,6 +37,7 @@ public final class DevServer implements AutoCloseable {
         var workload = new DevWorkloadApiService(store, issuer, jwt, subscriptions, new HashSet<>(config.callerSelectors()));
         var delegated = new DevDelegatedIdentityService(store, issuer, jwt, subscriptions);
         var entries = new DevEntryService(store);
+        this.entryService = entries;
         UnixSockets.UnixServer w = null;
         UnixSockets.UnixServer a = null;
         try {
@@ -90,6 +93,63 @@ public final class DevServer implements AutoCloseable {
         subscriptions.changed();
     }
 
+    /**
+     * Also serves the Entry API over TCP at {@code address}, as a SPIRE server's port 8081 does: mutual
+     * TLS 1.3 with a server SVID for {@code spiffe://<td>/spire/server}, any client with a valid SVID of the
+     * trust domain may connect, and only callers whose SPIFFE ID is in {@code adminIds} may call (SPIRE's
+     * {@code admin_ids}); others get PERMISSION_DENIED.
+     *
+     * @return the bound port
+     * @throws IOException if the address cannot be bound
+     */
+    public int serveTcp(java.net.InetSocketAddress address, java.util.Set<io.spiffe.spiffeid.SpiffeId> adminIds)
+            throws IOException {
+        io.spiffe.spiffeid.SpiffeId serverId = io.spiffe.spiffeid.SpiffeId.parse(config.trustDomain().toIdString()
+                + "/spire/server");
+        java.security.KeyPair kp = CertificateMinter.newKeyPair();
+        java.security.cert.X509Certificate cert = issuer.ca().issue(serverId, kp.getPublic(), java.time.Instant.now(),
+                java.time.Duration.ofDays(30));
+        var ssl = io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.configure(
+                        io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder.forServer(dev.meshauth.spire.grpc.SpiffeTls
+                                .keyManager(new dev.meshauth.spire.grpc.SpiffeTls.Identity(() -> List.of(cert), kp::getPrivate))))
+                .protocols("TLSv1.3")
+                .clientAuth(io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth.REQUIRE)
+                .trustManager(dev.meshauth.spire.grpc.SpiffeTls.trustManager(config.trustDomain(),
+                        () -> List.of(issuer.ca().certificate()), id -> true, "a workload of " + config.trustDomain(),
+                        java.time.InstantSource.system()))
+                .build();
+        io.grpc.ServerInterceptor admins = new io.grpc.ServerInterceptor() {
+            @Override
+            public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
+                    io.grpc.ServerCallHandler<Q, R> next) {
+                javax.net.ssl.SSLSession session = call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_SSL_SESSION);
+                java.util.Optional<io.spiffe.spiffeid.SpiffeId> caller;
+                try {
+                    caller = session == null ? java.util.Optional.empty()
+                            : dev.meshauth.spire.grpc.SpiffeTls.peerId(session.getPeerCertificates());
+                } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+                    caller = java.util.Optional.empty();
+                }
+                if (caller.isEmpty() || !adminIds.contains(caller.get())) {
+                    call.close(io.grpc.Status.PERMISSION_DENIED.withDescription("caller "
+                            + caller.map(Object::toString).orElse("(no SVID)") + " is not in admin_ids"), new io.grpc.Metadata());
+                    return new io.grpc.ServerCall.Listener<>() { };
+                }
+                return next.startCall(call, headers);
+            }
+        };
+        io.grpc.Server server = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder.forAddress(address)
+                .sslContext(ssl)
+                .maxInboundMessageSize(config.maxMessageBytes())
+                .addService(io.grpc.ServerInterceptors.intercept(entryService, admins))
+                .build()
+                .start();
+        tcpServers.add(server);
+        LOG.warn("DEVELOPMENT SPIRE SERVER: Entry API over TCP with mTLS: address={} server_id={} admin_ids={}",
+                address.getHostString() + ":" + server.getPort(), serverId, adminIds);
+        return server.getPort();
+    }
+
     /** The configuration it runs with. */
     public DevServerConfig config() {
         return config;
@@ -109,6 +169,7 @@ public final class DevServer implements AutoCloseable {
     public void close() {
         rotation.shutdownNow();
         subscriptions.closeAll();
+        tcpServers.forEach(io.grpc.Server::shutdownNow);
         servers.forEach(UnixSockets.UnixServer::close);
     }
 }
