@@ -199,10 +199,19 @@ public final class MutualAuthServer implements AutoCloseable {
         return refused.get();
     }
 
-    /** Stops accepting, closes the listener. */
+    /** Stops accepting, waits (up to the handshake timeout) for the handshakes in flight, then closes. */
     @Override
     public void close() {
-        channel.close().syncUninterruptibly();
+        channel.close().syncUninterruptibly(); // stop accepting
+        long deadline = System.nanoTime() + options.handshakeTimeout().toNanos();
+        while (inHandshake.get() > 0 && System.nanoTime() < deadline) { // let handshakes in flight finish
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

@@ -495,18 +495,22 @@ public final class Agent implements AutoCloseable {
         return Optional.ofNullable(metricsAddress);
     }
 
-    /** Stops accepting, finishes in-flight handshakes, keeps the pinned auth map and its entries. */
+    /**
+     * Stops accepting, lets handshakes in flight finish (bounded by the handshake and connect timeouts),
+     * detaches meshauth's programs, and keeps the pinned auth map and its entries.
+     */
     @Override
     public void close() {
         closeServers();
         loop.shutdownNow();
         source.close();
-        datapath.ifPresent(Datapath::close); // detaches our programs; the pinned auth map stays
-        server.close();
-        manager.close();
+        server.close(); // stop accepting; peers' handshakes in flight finish
+        manager.close(); // our handshakes in flight finish or time out; nothing new starts
         client.close();
+        datapath.ifPresent(Datapath::close); // detaches our programs; the pinned auth map stays
         identities.close();
         authMap.close();
         ciliumIds.ifPresent(CiliumNodeIds::close);
     }
+
 }

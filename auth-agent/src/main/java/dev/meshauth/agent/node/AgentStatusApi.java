@@ -193,13 +193,21 @@ final class AgentStatusApi implements StatusServer.Handler {
         }
         return new StatusServer.Response.Lines(sink -> {
             LinkedBlockingQueue<AuthEvent> queue = new LinkedBlockingQueue<>(10_000);
+            java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
             try (AutoCloseable sub = agent.events().subscribe(e -> {
-                if (wanted.test(e)) {
-                    queue.offer(e); // a client too slow for 10k events loses the newest, never blocks the agent
+                // A client too slow for 10k events loses the newest, never blocks the agent, and is told so.
+                if (wanted.test(e) && !queue.offer(e)) {
+                    lost.incrementAndGet();
                 }
             }, true)) {
                 while (!sink.clientGone()) {
                     AuthEvent e = queue.poll(1, TimeUnit.SECONDS);
+                    long missed = lost.getAndSet(0);
+                    if (missed > 0) {
+                        sink.line(Json.MAPPER.writeValueAsString(new StatusModel.Event(agent.clock().instant(), "lost",
+                                "dropped", null, null, null, null, null, null, null, null,
+                                missed + " events dropped: this client read too slowly")));
+                    }
                     if (e != null) {
                         sink.line(Json.MAPPER.writeValueAsString(Events.of(e)));
                     }
