@@ -29,6 +29,7 @@ final class IdentityState {
     private Map<String, WorkloadSvid> bySpiffeId = Map.of();
     private List<X509Certificate> roots = List.of();
     private SubscribeToX509SVIDsResponse pending; // waiting for the first bundle
+    private SubscribeToX509SVIDsResponse last; // the latest SVID update applied, re-judged when the bundle changes
     private List<X509Certificate> validatedAgainst = List.of(); // the roots the held SVIDs were checked with
 
     IdentityState(TrustDomain trustDomain) {
@@ -49,6 +50,7 @@ final class IdentityState {
             pending = update; // cannot validate without the bundle; applied when it arrives
             return List.of();
         }
+        last = update;
         List<IdentityEvent> events = new ArrayList<>();
         Map<Long, WorkloadSvid> next = new HashMap<>();
         for (X509SVIDWithKey item : update.getX509SvidsList()) {
@@ -62,7 +64,8 @@ final class IdentityState {
                 next.put(svid.identity().getAsLong(), svid);
             } catch (SvidException e) {
                 events.add(new IdentityEvent.SvidRejected(id, e.getMessage()));
-                previousFor(id).ifPresent(prev -> next.put(prev.identity().getAsLong(), prev));
+                // The previous SVID stays only while it still chains to the current bundle (a revoked CA's do not).
+                previousFor(id).filter(prev -> stillValid(prev, now)).ifPresent(prev -> next.put(prev.identity().getAsLong(), prev));
             }
         }
         for (Map.Entry<Long, WorkloadSvid> e : next.entrySet()) {
@@ -113,8 +116,21 @@ final class IdentityState {
             SubscribeToX509SVIDsResponse p = pending;
             pending = null;
             events.addAll(applySvids(p, now));
+        } else if (events.stream().anyMatch(e -> e instanceof IdentityEvent.BundleChanged) && last != null) {
+            // A new bundle re-judges what is held: SVIDs of a CA that left are dropped, and SVIDs that arrived
+            // before the bundle naming their CA (the two streams race) are accepted now.
+            events.addAll(applySvids(last, now));
         }
         return events;
+    }
+
+    private boolean stillValid(WorkloadSvid svid, Instant now) {
+        try {
+            SvidValidator.validateChain(svid.chain(), trustDomain, roots, now);
+            return true;
+        } catch (SvidException e) {
+            return false;
+        }
     }
 
     private Optional<WorkloadSvid> previousFor(String spiffeId) {

@@ -155,6 +155,22 @@ public final class DevServer implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Revokes the CA, as SPIRE's X.509 authority revocation does after a compromise: a new CA signs from now
+     * on, the old root leaves the bundle at once, and every SVID is re-issued; streams get the new full
+     * state (the bundle and the SVID streams are separate, so clients see the two in either order). In
+     * memory only: with {@code --data-dir}, a restart returns to the stored CA.
+     *
+     * @return the new CA
+     */
+    public DevCa revokeCa() {
+        DevCa next = DevCa.create(config.trustDomain(), issuer.clock().instant());
+        issuer.replaceCa(next);
+        LOG.warn("dev SPIRE CA revoked: the old root left the bundle, every SVID is re-issued by the new one");
+        subscriptions.changed();
+        return next;
+    }
+
     /** The CA (tests use its root as the trust bundle). */
     public DevCa ca() {
         return issuer.ca();

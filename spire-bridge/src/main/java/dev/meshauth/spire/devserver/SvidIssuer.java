@@ -28,7 +28,7 @@ public final class SvidIssuer {
         }
     }
 
-    private final DevCa ca;
+    private volatile DevCa ca;
     private final Duration defaultTtl;
     private final InstantSource clock;
     private final Map<String, Issued> issued = new HashMap<>(); // @GuardedBy("this")
@@ -84,5 +84,19 @@ public final class SvidIssuer {
     /** The CA. */
     public DevCa ca() {
         return ca;
+    }
+
+    /** The clock it issues by. */
+    InstantSource clock() {
+        return clock;
+    }
+
+    /**
+     * Revocation of the CA: {@code next} signs from now on and is the bundle's only root, and every SVID
+     * is re-issued by it at the next full state (the old ones no longer chain to the bundle).
+     */
+    public synchronized void replaceCa(DevCa next) {
+        ca = next;
+        issued.clear();
     }
 }

@@ -101,6 +101,33 @@ class DelegatedIdentityClientTest {
     }
 
     @Test
+    void aRevokedCaLeavesNoSvidItSignedAndTheNewSvidsAreTakenWhicheverStreamArrivesFirst() throws Exception {
+        start();
+        registrar().reconcile(Set.of(1000L, 2000L));
+        awaitIdentities(Set.of(1000L, 2000L));
+        java.security.cert.X509Certificate oldRoot = devSpire.server().ca().certificate();
+        var next = devSpire.server().revokeCa();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline && !(client.roots().equals(List.of(next.certificate()))
+                && client.svids().size() == 2 && client.svids().values().stream().allMatch(s -> signedBy(s, next.certificate())))) {
+            Thread.sleep(20);
+        }
+        assertThat(client.roots()).containsExactly(next.certificate()).doesNotContain(oldRoot);
+        assertThat(client.svids().keySet()).containsExactlyInAnyOrder(1000L, 2000L);
+        assertThat(client.svids().values()).allSatisfy(s -> assertThat(signedBy(s, next.certificate()))
+                .as("every SVID held chains to the new root").isTrue());
+    }
+
+    private static boolean signedBy(dev.meshauth.spire.svid.WorkloadSvid svid, java.security.cert.X509Certificate root) {
+        try {
+            svid.leaf().verify(root.getPublicKey());
+            return true;
+        } catch (java.security.GeneralSecurityException e) {
+            return false;
+        }
+    }
+
+    @Test
     void deletedEntriesAreRemovedEvents() throws Exception {
         start();
         registrar().reconcile(Set.of(1000L, 2000L));

@@ -1,0 +1,78 @@
+package dev.meshauth.agent.node;
+
+import dev.meshauth.agent.auth.AuthManager;
+import dev.meshauth.agent.auth.AuthManagerOptions;
+import dev.meshauth.agent.auth.GcReason;
+import dev.meshauth.agent.cli.Main;
+import dev.meshauth.agent.events.AuthEvent;
+import dev.meshauth.agent.handshake.TrustAnchors;
+import dev.meshauth.agent.node.source.SourceConfig;
+import dev.meshauth.bpf.auth.AuthKey;
+import dev.meshauth.bpf.auth.AuthType;
+import dev.meshauth.spire.devserver.DevCa;
+import dev.meshauth.spire.devserver.DevServer;
+import dev.meshauth.spire.devserver.DevServerConfig;
+import io.spiffe.spiffeid.TrustDomain;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * SPIRE revokes its CA: the entry authenticated under the old root is deleted as soon as the bundle loses
+ * it ({@code ca-removed}), and the pair is authenticated again under the new root, with real SVIDs, real
+ * TLS, and the bundle and SVID streams racing as they do.
+ */
+class CaRevocationAgentTest {
+    private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
+    private static final AuthKey PAIR = new AuthKey(1001, 1002, 2, AuthType.SPIRE);
+
+    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline && !c.get()) {
+            Thread.sleep(20);
+        }
+        assertThat(c.get()).as("within 20 s").isTrue();
+    }
+
+    private static Optional<AuthManager.Held> held(Agent a) {
+        return a.manager().held().stream().filter(h -> h.key().equals(PAIR)).findFirst();
+    }
+
+    @Test
+    void entriesOfARevokedCaGoAtOnceAndComeBackUnderTheNewOne(@TempDir Path dir) throws Exception {
+        StarWarsFiles files = StarWarsFiles.write(dir, false);
+        DevServerConfig sc = DevServerConfig.under(dir.resolve("spire"), TD);
+        try (DevServer spire = DevServer.start(sc, InstantSource.system())) {
+            assertThat(Main.run("operator", "--once", "--spire-server-socket", sc.serverSocket().toString(), "--endpoints",
+                    files.endpoints().toString())).isZero();
+            AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(100),
+                    Duration.ofSeconds(1), Duration.ofMinutes(1));
+            SourceConfig src = new SourceConfig.Files(files.endpoints(), List.of(files.policy()), Optional.empty());
+            try (Agent a1 = Agent.start(new AgentConfig("node-1", src, sc.adminSocket(), TD, files.port(), Optional.empty(),
+                    false, Duration.ofHours(1), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty()),
+                    InstantSource.system());
+                    Agent a2 = Agent.start(new AgentConfig("node-2", src, sc.adminSocket(), TD, files.port(), Optional.empty(),
+                            false, Duration.ofHours(1), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty()),
+                            InstantSource.system())) {
+                String oldRoot = TrustAnchors.fingerprint(spire.ca().certificate());
+                eventually(() -> held(a1).isPresent());
+                assertThat(held(a1).get().anchors()).containsExactly(oldRoot);
+
+                DevCa next = spire.revokeCa();
+                String newRoot = TrustAnchors.fingerprint(next.certificate());
+                eventually(() -> a1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.EntryDeleted d
+                        && d.key().equals(PAIR) && d.reason() == GcReason.CA_REMOVED));
+                eventually(() -> held(a1).map(h -> h.anchors().equals(Set.of(newRoot))).orElse(false));
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package dev.meshauth.spire.delegated;
+
+import com.google.protobuf.ByteString;
+import dev.meshauth.spire.WireIds;
+import dev.meshauth.spire.devserver.CertificateMinter;
+import dev.meshauth.spire.devserver.DevCa;
+import io.spiffe.spiffeid.SpiffeId;
+import io.spiffe.spiffeid.TrustDomain;
+import org.junit.jupiter.api.Test;
+import spire.api.agent.delegatedidentity.v1.Delegatedidentity.SubscribeToX509SVIDsResponse;
+import spire.api.agent.delegatedidentity.v1.Delegatedidentity.X509SVIDWithKey;
+import spire.api.types.X509Svid.X509SVID;
+
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A CA revocation, in both orders the two streams can deliver it: nothing signed by the revoked CA stays
+ * held, and SVIDs that arrived before the bundle naming their CA are taken once it arrives.
+ */
+class IdentityStateTest {
+    private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
+    private static final Instant NOW = Instant.parse("2026-11-26T12:00:00Z");
+    private static final DevCa OLD = DevCa.create(TD, NOW.minusSeconds(3600));
+    private static final DevCa NEW = DevCa.create(TD, NOW.minusSeconds(60));
+
+    private static SubscribeToX509SVIDsResponse svids(DevCa ca, long identity) throws Exception {
+        KeyPair kp = CertificateMinter.newKeyPair();
+        SpiffeId id = SpiffeId.parse("spiffe://spiffe.cilium/identity/" + identity);
+        X509Certificate cert = ca.issue(id, kp.getPublic(), NOW.minusSeconds(30), Duration.ofHours(1));
+        return SubscribeToX509SVIDsResponse.newBuilder().addX509Svids(X509SVIDWithKey.newBuilder()
+                .setX509Svid(X509SVID.newBuilder().addCertChain(ByteString.copyFrom(cert.getEncoded()))
+                        .setId(WireIds.toProto(id)).setExpiresAt(cert.getNotAfter().toInstant().getEpochSecond()))
+                .setX509SvidKey(ByteString.copyFrom(kp.getPrivate().getEncoded()))).build();
+    }
+
+    private static Map<String, byte[]> bundle(DevCa ca) throws Exception {
+        return Map.of(TD.toIdString(), ca.certificate().getEncoded());
+    }
+
+    private static IdentityState heldUnderOld() throws Exception {
+        IdentityState s = new IdentityState(TD);
+        s.applyBundle(bundle(OLD), NOW);
+        assertThat(s.applySvids(svids(OLD, 1000), NOW)).singleElement().isInstanceOf(IdentityEvent.SvidAdded.class);
+        return s;
+    }
+
+    private static boolean signedBy(IdentityState s, DevCa ca) {
+        try {
+            s.svids().get(1000L).leaf().verify(ca.certificate().getPublicKey());
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @Test
+    void svidsFirstThenBundle() throws Exception {
+        IdentityState s = heldUnderOld();
+        List<IdentityEvent> early = s.applySvids(svids(NEW, 1000), NOW);
+        assertThat(early).singleElement().isInstanceOf(IdentityEvent.SvidRejected.class);
+        assertThat(signedBy(s, OLD)).as("the old one stays while the bundle still trusts it").isTrue();
+
+        List<IdentityEvent> later = s.applyBundle(bundle(NEW), NOW);
+        assertThat(later).hasAtLeastOneElementOfType(IdentityEvent.BundleChanged.class)
+                .hasAtLeastOneElementOfType(IdentityEvent.SvidRotated.class);
+        assertThat(signedBy(s, NEW)).as("the SVID that came early is taken now").isTrue();
+    }
+
+    @Test
+    void bundleFirstThenSvids() throws Exception {
+        IdentityState s = heldUnderOld();
+        List<IdentityEvent> revoked = s.applyBundle(bundle(NEW), NOW);
+        assertThat(revoked).hasAtLeastOneElementOfType(IdentityEvent.BundleChanged.class)
+                .hasAtLeastOneElementOfType(IdentityEvent.SvidRemoved.class);
+        assertThat(s.svids()).as("nothing signed by the revoked CA is served").isEmpty();
+
+        assertThat(s.applySvids(svids(NEW, 1000), NOW)).singleElement().isInstanceOf(IdentityEvent.SvidAdded.class);
+        assertThat(signedBy(s, NEW)).isTrue();
+    }
+}
