@@ -1,12 +1,10 @@
 package dev.meshauth.agent.node;
 
 import dev.meshauth.agent.auth.AuthManager;
-import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.auth.GcReason;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.agent.handshake.TrustAnchors;
-import dev.meshauth.agent.node.source.SourceConfig;
 import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.spire.devserver.DevCa;
@@ -19,7 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -54,14 +51,9 @@ class CaRevocationAgentTest {
         try (DevServer spire = DevServer.start(sc, InstantSource.system())) {
             assertThat(Main.run("operator", "--once", "--spire-server-socket", sc.serverSocket().toString(), "--endpoints",
                     files.endpoints().toString())).isZero();
-            AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(100),
-                    Duration.ofSeconds(1), Duration.ofMinutes(1));
-            SourceConfig src = new SourceConfig.Files(files.endpoints(), List.of(files.policy()), Optional.empty());
-            try (Agent a1 = Agent.start(new AgentConfig("node-1", src, sc.adminSocket(), TD, files.port(), Optional.empty(),
-                    false, Duration.ofHours(1), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty()),
+            try (Agent a1 = Agent.start(files.memoryAgent("node-1", sc.adminSocket(), Optional.empty(), Optional.empty()),
                     InstantSource.system());
-                    Agent a2 = Agent.start(new AgentConfig("node-2", src, sc.adminSocket(), TD, files.port(), Optional.empty(),
-                            false, Duration.ofHours(1), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty()),
+                    Agent a2 = Agent.start(files.memoryAgent("node-2", sc.adminSocket(), Optional.empty(), Optional.empty()),
                             InstantSource.system())) {
                 String oldRoot = TrustAnchors.fingerprint(spire.ca().certificate());
                 eventually(() -> held(a1).isPresent());

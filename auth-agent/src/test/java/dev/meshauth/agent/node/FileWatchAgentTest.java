@@ -1,10 +1,8 @@
 package dev.meshauth.agent.node;
 
-import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.auth.GcReason;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.events.AuthEvent;
-import dev.meshauth.agent.node.source.SourceConfig;
 import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.spire.devserver.DevServer;
@@ -17,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -50,14 +47,9 @@ class FileWatchAgentTest {
         try (DevServer spire = DevServer.start(sc, InstantSource.system())) {
             assertThat(Main.run("operator", "--once", "--spire-server-socket", sc.serverSocket().toString(), "--endpoints",
                     all.toString())).isZero();
-            AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(100),
-                    Duration.ofSeconds(2), Duration.ofMinutes(1));
-            SourceConfig src = new SourceConfig.Files(files.endpoints(), List.of(files.policy()), Optional.empty());
-            try (Agent a1 = Agent.start(new AgentConfig("node-1", src, sc.adminSocket(), TD, files.port(), Optional.empty(),
-                    false, Duration.ofHours(1), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty()),
+            try (Agent a1 = Agent.start(files.memoryAgent("node-1", sc.adminSocket(), Optional.empty(), Optional.empty()),
                     InstantSource.system());
-                    Agent a2 = Agent.start(new AgentConfig("node-2", src, sc.adminSocket(), TD, files.port(), Optional.empty(),
-                            false, Duration.ofHours(1), opts, Duration.ofSeconds(5), Optional.empty(), Optional.empty()),
+                    Agent a2 = Agent.start(files.memoryAgent("node-2", sc.adminSocket(), Optional.empty(), Optional.empty()),
                             InstantSource.system())) {
                 AuthKey tie = new AuthKey(1001, 1002, 2, AuthType.SPIRE);
                 AuthKey tie2 = new AuthKey(1001, 1004, 2, AuthType.SPIRE);

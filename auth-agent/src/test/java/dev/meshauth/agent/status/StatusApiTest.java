@@ -1,12 +1,10 @@
 package dev.meshauth.agent.status;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.handshake.TrustAnchors;
 import dev.meshauth.agent.node.Agent;
-import dev.meshauth.agent.node.AgentConfig;
-import dev.meshauth.agent.node.source.SourceConfig;
+import dev.meshauth.agent.node.StarWarsFiles;
 import dev.meshauth.bpf.auth.AuthInfo;
 import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
@@ -26,7 +24,6 @@ import picocli.CommandLine;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -63,7 +60,6 @@ class StatusApiTest {
     private Agent node2;
     private Path sock1;
     private Path sock2;
-    private Path policy;
 
     /** One CLI run, as a user types it. */
     record Run(int code, String out, String err) {
@@ -94,45 +90,17 @@ class StatusApiTest {
     void start(@TempDir Path tmp) throws Exception {
         dir = tmp;
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x")); // like /var/run: others may pass
-        Path endpoints = Files.writeString(dir.resolve("endpoints.yaml"), """
-                nodes:
-                  - {name: node-1, id: 1, internalIP: 127.0.0.1}
-                  - {name: node-2, id: 2, internalIP: 127.0.0.2}
-                endpoints:
-                  - {name: deathstar, node: node-1, ipv4: 198.18.1.10, identity: 1001, labels: {org: empire, class: deathstar}}
-                  - {name: tiefighter, node: node-2, ipv4: 198.18.2.20, identity: 1002, labels: {org: empire, class: tiefighter}}
-                  - {name: xwing, node: node-2, ipv4: 198.18.2.30, identity: 1003, labels: {org: alliance, class: xwing}}
-                """);
-        policy = Files.writeString(dir.resolve("sw.yaml"), """
-                apiVersion: cilium.io/v2
-                kind: CiliumNetworkPolicy
-                metadata: {name: rule1}
-                spec:
-                  endpointSelector: {matchLabels: {org: empire, class: deathstar}}
-                  ingress:
-                  - fromEndpoints: [{matchLabels: {org: empire}}]
-                    authentication: {mode: required}
-                    toPorts: [{ports: [{port: "80", protocol: TCP}]}]
-                """);
-        int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
+        StarWarsFiles files = StarWarsFiles.write(dir, true);
         DevServerConfig sc = DevServerConfig.under(dir.resolve("spire"), TD);
         spire = DevServer.start(sc, InstantSource.system());
         assertThat(Main.run("operator", "--once", "--spire-server-socket", sc.serverSocket().toString(), "--endpoints",
-                endpoints.toString())).isZero();
-        AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(100),
-                Duration.ofSeconds(2), Duration.ofMinutes(1));
-        SourceConfig files = new SourceConfig.Files(endpoints, List.of(policy), Optional.empty());
+                files.endpoints().toString())).isZero();
         sock1 = dir.resolve("run1/agent.sock");
         sock2 = dir.resolve("run2/agent.sock");
         InetSocketAddress anyPort = new InetSocketAddress("127.0.0.1", 0);
-        node1 = Agent.start(new AgentConfig("node-1", files, sc.adminSocket(), TD, port, Optional.empty(), false,
-                Duration.ofMinutes(5), opts, Duration.ofSeconds(5), Optional.of(sock1), Optional.of(anyPort)),
+        node1 = Agent.start(files.memoryAgent("node-1", sc.adminSocket(), Optional.of(sock1), Optional.of(anyPort)),
                 InstantSource.system());
-        node2 = Agent.start(new AgentConfig("node-2", files, sc.adminSocket(), TD, port, Optional.empty(), false,
-                Duration.ofMinutes(5), opts, Duration.ofSeconds(5), Optional.of(sock2), Optional.of(anyPort)),
+        node2 = Agent.start(files.memoryAgent("node-2", sc.adminSocket(), Optional.of(sock2), Optional.of(anyPort)),
                 InstantSource.system());
         eventually(() -> node1.manager().held().size() == 1);
     }
