@@ -11,7 +11,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,7 +39,7 @@ public final class FileSource implements ClusterSource {
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("meshauth-file-source").factory());
     private final Map<String, String> problems = new ConcurrentHashMap<>();
-    private Map<Path, FileTime> seen = Map.of(); // loop thread only (after start)
+    private Map<Path, String> seen = Map.of(); // loop thread only (after start): content digests
 
     /** Over these files; nothing is read until {@link #start}. */
     public FileSource(Path endpoints, List<Path> policies, Optional<Path> identitiesFile, Duration poll) {
@@ -83,18 +82,22 @@ public final class FileSource implements ClusterSource {
         return out;
     }
 
-    private Map<Path, FileTime> stamps() throws IOException {
-        Map<Path, FileTime> m = new HashMap<>();
-        m.put(endpoints, Files.getLastModifiedTime(endpoints));
+    /**
+     * A digest of every file's content: modification times have the kernel's coarse clock granularity
+     * (milliseconds), so two edits close together could look like one; the files are small.
+     */
+    private Map<Path, String> stamps() throws IOException {
+        Map<Path, String> m = new HashMap<>();
+        m.put(endpoints, digest(endpoints));
         for (Path f : policyFiles()) {
-            m.put(f, Files.getLastModifiedTime(f));
+            m.put(f, digest(f));
         }
         return m;
     }
 
     private void reloadIfChanged(Consumer<ClusterSnapshot> onChange) {
         try {
-            Map<Path, FileTime> now = stamps();
+            Map<Path, String> now = stamps();
             if (now.equals(seen)) {
                 return;
             }
@@ -109,6 +112,15 @@ public final class FileSource implements ClusterSource {
         } catch (IOException | RuntimeException e) {
             problems.put(describe(), e.toString());
             LOG.error("configuration reload failed, the last good state stays: error=\"{}\"", e.toString());
+        }
+    }
+
+    private static String digest(Path f) throws IOException {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(Files.readAllBytes(f)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }
     }
 
