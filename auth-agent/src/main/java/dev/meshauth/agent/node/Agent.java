@@ -11,7 +11,6 @@ import dev.meshauth.agent.status.StatusServer;
 import dev.meshauth.agent.handshake.DelegatedIdentityStore;
 import dev.meshauth.agent.handshake.MutualAuthClient;
 import dev.meshauth.agent.handshake.MutualAuthServer;
-import dev.meshauth.agent.handshake.TrustAnchors;
 import dev.meshauth.agent.node.source.ClusterSnapshot;
 import dev.meshauth.agent.node.source.ClusterSource;
 import dev.meshauth.bpf.BpfException;
@@ -24,9 +23,7 @@ import dev.meshauth.bpf.auth.KernelAuthMap;
 import dev.meshauth.bpf.datapath.ClockOffset;
 import dev.meshauth.bpf.datapath.Datapath;
 import dev.meshauth.bpf.datapath.DatapathOptions;
-import dev.meshauth.bpf.link.TcxLink;
 import dev.meshauth.policy.PolicyException;
-import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.endpoint.NodeInfo;
 import dev.meshauth.policy.eval.AuthRequirement;
 import dev.meshauth.policy.eval.PolicyEngine;
@@ -73,19 +70,15 @@ public final class Agent implements AutoCloseable {
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("meshauth-agent").factory());
     private volatile State state;
-    private volatile boolean running;
-    private volatile Set<String> lastRoots; // fingerprints of the last bundle; null until the first
-    private final java.util.concurrent.atomic.AtomicLong bundleChanges = new java.util.concurrent.atomic.AtomicLong();
+    private volatile boolean running; // until then, views are only recorded (the constructor applies the latest)
+    private final SpireLink spire = new SpireLink();
     private final InstantSource clock;
     private final Instant startedAt;
-    private volatile boolean svidsSynced;
-    private volatile boolean spireConnected;
-    private volatile String spireLastError;
     private volatile InetSocketAddress metricsAddress;
-    private final List<AutoCloseable> servers = new ArrayList<>(); // status API, metrics: closed first // until then, views are only recorded (the constructor applies the latest)
+    private final List<AutoCloseable> servers = new ArrayList<>(); // status API, metrics: closed first
     private final Optional<Datapath> datapath;
     private final Optional<CiliumNodeIds> ciliumIds;
-    private final Map<String, TcxLink> attached = new HashMap<>(); // @GuardedBy("this"): endpoint id -> link
+    private final EndpointAttachments attachments = new EndpointAttachments();
 
     /**
      * What this node needs, derived from one cluster view ({@code cluster}: with Cilium's node ids when
@@ -190,7 +183,7 @@ public final class Agent implements AutoCloseable {
         }
         if (config.metrics().isPresent()) {
             AgentMetrics metrics = new AgentMetrics(new AgentMetrics.Sources(manager::stats, authMap::maxEntries,
-                    this::svidExpirations, identities::reconnects, bundleChanges::get));
+                    this::svidExpirations, identities::reconnects, spire::bundleChanges));
             events.subscribe(metrics);
             MetricsServer m = MetricsServer.start(config.metrics().get(), metrics.registry(), this::notReady);
             metricsAddress = m.address();
@@ -207,9 +200,9 @@ public final class Agent implements AutoCloseable {
     /** What keeps this agent from being ready; empty when ready (SVIDs synced, map open, listener up). */
     List<String> notReady() {
         List<String> out = new ArrayList<>();
-        if (!svidsSynced) {
+        if (!spire.svidsSynced()) {
             out.add("SVIDs not synced from the SPIRE agent at " + config.adminSocket()
-                    + (spireLastError == null ? "" : " (" + spireLastError + ")"));
+                    + (spire.lastError() == null ? "" : " (" + spire.lastError() + ")"));
         }
         return out;
     }
@@ -228,31 +221,21 @@ public final class Agent implements AutoCloseable {
     private void onIdentityEvent(IdentityEvent e, AuthManager m, InstantSource clock) {
         switch (e) {
             case IdentityEvent.StreamUp up -> {
-                spireConnected = true;
-                spireLastError = null;
-                if (up.stream().equals("x509-svids")) {
-                    svidsSynced = true;
-                }
+                spire.streamUp(up.stream());
                 return;
             }
             case IdentityEvent.StreamDown down -> {
-                spireConnected = false;
-                spireLastError = down.stream() + " stream down: " + down.reason();
+                spire.streamDown(down.stream(), down.reason());
                 return;
             }
             case IdentityEvent.BundleChanged b -> {
-                Set<String> roots = new HashSet<>();
-                b.roots().forEach(c -> roots.add(TrustAnchors.fingerprint(c)));
-                Set<String> before = lastRoots;
-                lastRoots = Set.copyOf(roots);
-                bundleChanges.incrementAndGet();
-                // The first bundle after start is no change; a root gone since the last one is.
-                int deleted = m != null && before != null && !roots.containsAll(before) ? m.bundleChanged(roots) : 0;
+                Optional<Set<String>> rootLost = spire.bundleReceived(b.roots());
+                int deleted = m != null && rootLost.isPresent() ? m.bundleChanged(rootLost.get()) : 0;
                 if (m != null) {
                     m.setRequired(state.required());
                 }
-                LOG.info("trust bundle received: trust_domain={} roots={} entries_deleted={}", b.trustDomain(), roots.size(),
-                        deleted);
+                LOG.info("trust bundle received: trust_domain={} roots={} entries_deleted={}", b.trustDomain(),
+                        b.roots().size(), deleted);
                 return;
             }
             default -> { }
@@ -349,25 +332,8 @@ public final class Agent implements AutoCloseable {
             return;
         }
         Datapath dp = datapath.get();
-        List<Endpoint> endpoints = s.cluster().endpoints();
-        DatapathProgrammer.apply(dp, s.cluster().nodes(), endpoints, s.engine(), s.self(), s.localIdentities());
-        Set<String> wanted = new HashSet<>();
-        for (Endpoint e : endpoints) {
-            if (!e.node().equals(s.self().name()) || e.iface().isEmpty()) {
-                continue;
-            }
-            wanted.add(e.id());
-            if (!attached.containsKey(e.id())) {
-                attached.put(e.id(), dp.attachToEndpoint(e.iface().get(), e.netns().map(dev.meshauth.bpf.link.NetNs::named)));
-            }
-        }
-        for (var it = attached.entrySet().iterator(); it.hasNext(); ) {
-            var a = it.next();
-            if (!wanted.contains(a.getKey())) {
-                dp.detach(a.getValue());
-                it.remove();
-            }
-        }
+        DatapathProgrammer.apply(dp, s.cluster().nodes(), s.cluster().endpoints(), s.engine(), s.self(), s.localIdentities());
+        attachments.sync(dp, s.cluster().endpoints(), s.self().name());
     }
 
     private void syncClock() {
@@ -462,16 +428,8 @@ public final class Agent implements AutoCloseable {
         return identities;
     }
 
-    boolean spireConnected() {
-        return spireConnected;
-    }
-
-    String spireLastError() {
-        return spireLastError;
-    }
-
-    long bundleChanges() {
-        return bundleChanges.get();
+    SpireLink spire() {
+        return spire;
     }
 
     int listenerPort() {

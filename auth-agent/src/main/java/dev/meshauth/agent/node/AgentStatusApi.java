@@ -84,8 +84,8 @@ final class AgentStatusApi implements StatusServer.Handler {
         List<StatusModel.BundleCa> bundle = agent.identities().roots().stream().map(x -> new StatusModel.BundleCa(
                 TrustAnchors.fingerprint(x), x.getSubjectX500Principal().getName(), x.getNotAfter().toInstant())).toList();
         boolean socketPresent = Files.exists(c.adminSocket());
-        StatusModel.Spire spire = new StatusModel.Spire(c.adminSocket().toString(), socketPresent, agent.spireConnected(),
-                agent.spireLastError(), agent.identities().reconnects(), agent.bundleChanges());
+        StatusModel.Spire spire = new StatusModel.Spire(c.adminSocket().toString(), socketPresent, agent.spire().connected(),
+                agent.spire().lastError(), agent.identities().reconnects(), agent.spire().bundleChanges());
         Map<String, Long> gc = new TreeMap<>();
         st.gcDeleted().forEach((k, v) -> gc.put(k.label(), v));
         int missing = agent.manager().missing().size();
