@@ -59,6 +59,26 @@ public final class SpiffeIds {
         return SpiffeId.parse(id);
     }
 
+    /**
+     * The SPIFFE ID in a certificate's URI SAN (the first one; the validator has checked there is one).
+     *
+     * @throws SvidException if it has none or it is not a valid SPIFFE ID
+     */
+    public static SpiffeId ofLeaf(java.security.cert.X509Certificate cert) throws SvidException {
+        try {
+            if (cert.getSubjectAlternativeNames() != null) {
+                for (java.util.List<?> san : cert.getSubjectAlternativeNames()) {
+                    if ((Integer) san.get(0) == 6) {
+                        return parse((String) san.get(1));
+                    }
+                }
+            }
+        } catch (java.security.cert.CertificateParsingException e) {
+            throw new SvidException(SvidRule.PARSE, e.getMessage(), e);
+        }
+        throw new SvidException(SvidRule.EXACTLY_ONE_URI_SAN, "no URI SAN");
+    }
+
     /** {@code spiffe://<td>/identity/<n>}. */
     public static SpiffeId forIdentity(TrustDomain td, long identity) {
         if (identity <= 0 || identity > 0xFFFF_FFFFL) {

@@ -149,7 +149,7 @@ public final class MutualAuthClient implements AutoCloseable {
                 cancelTimeout();
                 Instant a = local.notAfter();
                 Instant b = peerLeaf.getNotAfter().toInstant();
-                result.complete(new HandshakeResult(SpiffeIds.parse(uri(peerLeaf)).toString(), a.isBefore(b) ? a : b, anchors));
+                result.complete(new HandshakeResult(SpiffeIds.ofLeaf(peerLeaf).toString(), a.isBefore(b) ? a : b, anchors));
                 ctx.close();
             }
             ctx.fireUserEventTriggered(evt);
@@ -189,19 +189,6 @@ public final class MutualAuthClient implements AutoCloseable {
         TrustAnchors.anchorOf(peer, roots).ifPresent(out::add);
         TrustAnchors.anchorOf(local.chain(), roots).ifPresent(out::add);
         return out;
-    }
-
-    private static String uri(X509Certificate cert) throws dev.meshauth.spire.SvidException {
-        try {
-            for (var san : cert.getSubjectAlternativeNames()) {
-                if ((Integer) san.get(0) == 6) {
-                    return (String) san.get(1);
-                }
-            }
-        } catch (java.security.cert.CertificateParsingException e) {
-            throw new dev.meshauth.spire.SvidException(dev.meshauth.spire.SvidRule.PARSE, e.getMessage(), e);
-        }
-        throw new dev.meshauth.spire.SvidException(dev.meshauth.spire.SvidRule.EXACTLY_ONE_URI_SAN, "no URI SAN");
     }
 
     private static HandshakeException.Reason classify(Throwable t) {

@@ -145,17 +145,9 @@ public final class SpiffeTls {
             return java.util.Optional.empty();
         }
         try {
-            if (leaf.getSubjectAlternativeNames() == null) {
-                return java.util.Optional.empty();
-            }
-            for (List<?> san : leaf.getSubjectAlternativeNames()) {
-                if ((Integer) san.get(0) == 6) {
-                    return java.util.Optional.of(SpiffeIds.parse((String) san.get(1)));
-                }
-            }
-        } catch (java.security.cert.CertificateParsingException | RuntimeException | SvidException e) {
+            return java.util.Optional.of(SpiffeIds.ofLeaf(leaf));
+        } catch (SvidException e) {
             return java.util.Optional.empty();
         }
-        return java.util.Optional.empty();
     }
 }
