@@ -160,12 +160,16 @@ class AuthManagerTest {
 
     @Test
     void failuresDoNotMultiplyRetriesAndASuccessCancelsThePendingOne() throws Exception {
+        manager.close();
+        // Retries 2 s out, so the signal below surely comes first (a 20 ms retry could beat the test's poll).
+        manager = start(new AuthManagerOptions(1024, Duration.ofSeconds(30), 4, Duration.ofSeconds(2), Duration.ofSeconds(2),
+                Duration.ofSeconds(5)));
         auth.failNext.set(1);
-        manager.request(TIE, AuthManager.Origin.POLICY); // fails: one retry scheduled (20..100 ms)
+        manager.request(TIE, AuthManager.Origin.POLICY); // fails: one retry scheduled in 2 s
         eventually(() -> auth.calls.size() == 1 && manager.stats().pending() == 0);
         manager.request(TIE, AuthManager.Origin.SIGNAL); // succeeds before the retry fires
         eventually(() -> map.get(TIE).isPresent());
-        Thread.sleep(300);
+        Thread.sleep(2_500); // past the moment the cancelled retry would have run
         assertThat(auth.callsFor(1000, 2000)).as("the stale retry was cancelled").isEqualTo(2);
     }
 
