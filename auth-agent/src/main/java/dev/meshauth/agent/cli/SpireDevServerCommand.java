@@ -2,12 +2,12 @@ package dev.meshauth.agent.cli;
 
 import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
+import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import spire.api.types.SelectorOuterClass.Selector;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -16,6 +16,7 @@ import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -49,9 +50,16 @@ public final class SpireDevServerCommand implements Callable<Integer> {
     @Option(names = "--data-dir", description = "Persist the CA and entries here, so a restart keeps them.")
     Path dataDir;
 
-    @Option(names = "--workload-selector", description = "Selector (type:value) of Workload API callers; repeatable"
-            + " (default: unix:uid:<this process's uid>).")
-    List<String> workloadSelectors = new ArrayList<>();
+    @Option(names = "--authorized-delegate", paramLabel = "SPIFFE_ID",
+            description = "SPIRE's authorized_delegates: a SPIFFE ID whose workloads may use the Delegated Identity API;"
+                    + " repeatable (default: spiffe://<trust domain>/meshauth-agent). Callers are attested by their peer"
+                    + " credentials, as SPIRE's unix workload attestor does.")
+    List<String> delegates = new ArrayList<>();
+
+    @Option(names = "--delegate-uid", paramLabel = "UID|none",
+            description = "Register each authorized delegate for this uid (selector unix:uid:UID) at start, as you would"
+                    + " with spire-server entry create; 'none' registers nothing (default: this process's uid).")
+    String delegateUid;
 
     @Option(names = "--server-address", paramLabel = "HOST:PORT",
             description = "Also serve the Entry API over TCP with mutual TLS (SPIRE's port 8081), for --admin-id callers.")
@@ -64,17 +72,28 @@ public final class SpireDevServerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException, InterruptedException {
         TrustDomain td = TrustDomain.parse(trustDomain);
-        List<Selector> selectors = new ArrayList<>();
-        for (String s : workloadSelectors) {
-            int colon = s.indexOf(':');
-            if (colon <= 0 || colon == s.length() - 1) {
-                throw new IllegalArgumentException("--workload-selector must be type:value, got '" + s + "'");
-            }
-            selectors.add(Selector.newBuilder().setType(s.substring(0, colon)).setValue(s.substring(colon + 1)).build());
+        List<SpiffeId> authorized = new ArrayList<>();
+        for (String d : delegates) {
+            authorized.add(SpiffeId.parse(d));
         }
-        DevServerConfig defaults = DevServerConfig.under(Path.of("/"), td);
+        if (authorized.isEmpty()) {
+            authorized.add(DevServerConfig.meshauthAgent(td));
+        }
+        OptionalLong uid;
+        if (delegateUid == null) {
+            uid = OptionalLong.of(dev.meshauth.spire.UnixSelectors.currentUid());
+        } else if (delegateUid.equals("none")) {
+            uid = OptionalLong.empty();
+        } else {
+            try {
+                uid = OptionalLong.of(Long.parseUnsignedLong(delegateUid));
+            } catch (NumberFormatException e) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--delegate-uid must be a uid or none, got '" + delegateUid + "'");
+            }
+        }
         DevServerConfig config = new DevServerConfig(td, workloadSocket, adminSocket, serverSocket, svidTtl,
-                Optional.ofNullable(dataDir), selectors.isEmpty() ? defaults.callerSelectors() : selectors, 32 << 20);
+                Optional.ofNullable(dataDir), authorized, uid, 32 << 20);
         CountDownLatch stop = new CountDownLatch(1);
         try (DevServer server = DevServer.start(config, InstantSource.system())) {
             if (serverAddress != null) {

@@ -47,14 +47,17 @@ class OperatorTcpTest {
                   - {name: a, node: node-1, ipv4: 198.18.1.10, identity: 1001, labels: {app: a}}
                   - {name: b, node: node-1, ipv4: 198.18.1.11, identity: 1002, labels: {app: b}}
                 """);
-        DevServerConfig config = DevServerConfig.under(dir.resolve("spire"), TD);
+        // This process is the operator only: no delegate entry, so the Workload API issues it one SVID.
+        DevServerConfig config = DevServerConfig.under(dir.resolve("spire"), TD)
+                .withDelegates(List.of(DevServerConfig.meshauthAgent(TD)), java.util.OptionalLong.empty());
         try (DevServer spire = DevServer.start(config, InstantSource.system())) {
             ManagedChannel local = UnixSockets.channel(config.serverSocket(), 32 << 20);
             try {
                 // The operator's own entry: the Workload API issues it to this process (its selectors).
                 Entry op = Entry.newBuilder().setSpiffeId(WireIds.toProto(OPERATOR))
                         .setParentId(WireIds.toProto(SpiffeId.parse("spiffe://spiffe.cilium/node")))
-                        .addAllSelectors(config.callerSelectors()).build();
+                        .addSelectors(dev.meshauth.spire.UnixSelectors.uid(dev.meshauth.spire.UnixSelectors.currentUid()))
+                        .build();
                 assertThat(EntryGrpc.newBlockingStub(local).batchCreateEntry(BatchCreateEntryRequest.newBuilder()
                         .addEntries(op).build()).getResults(0).getStatus().getCode()).isZero();
                 int adminPort = spire.serveTcp(new InetSocketAddress("127.0.0.1", 0), Set.of(OPERATOR));

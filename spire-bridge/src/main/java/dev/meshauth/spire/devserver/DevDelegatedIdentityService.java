@@ -3,6 +3,7 @@ package dev.meshauth.spire.devserver;
 import com.google.protobuf.ByteString;
 import dev.meshauth.spire.WireIds;
 import io.grpc.Status;
+import io.spiffe.spiffeid.SpiffeId;
 import io.grpc.stub.StreamObserver;
 import spire.api.agent.delegatedidentity.v1.DelegatedIdentityGrpc;
 import spire.api.agent.delegatedidentity.v1.Delegatedidentity.FetchJWTSVIDsRequest;
@@ -26,23 +27,39 @@ import java.util.Set;
 
 /**
  * SPIRE's Delegated Identity API, served on the admin socket: SVIDs for entries whose selectors are a
- * subset of the request's, full state on every change; trust bundles; JWT-SVIDs.
+ * subset of the request's, full state on every change; trust bundles; JWT-SVIDs. As in SPIRE, the caller
+ * (attested by its peer credentials) must hold an entry whose SPIFFE ID is among
+ * {@code authorized_delegates}, checked when a call starts and again before every update a stream sends
+ * (removing the delegate's entry ends its streams with PERMISSION_DENIED).
  *
- * <p>Differences from SPIRE, on purpose for a dev server: the caller is not attested against
- * {@code authorized_delegates} (the admin socket's file mode is the gate), and PID mode is not
- * supported (Unimplemented).
+ * <p>Difference from SPIRE: PID mode is not supported (Unimplemented).
  */
 final class DevDelegatedIdentityService extends DelegatedIdentityGrpc.DelegatedIdentityImplBase {
     private final EntryStore store;
     private final SvidIssuer issuer;
     private final JwtIssuer jwt;
     private final Subscriptions subscriptions;
+    private final Set<SpiffeId> delegates;
 
-    DevDelegatedIdentityService(EntryStore store, SvidIssuer issuer, JwtIssuer jwt, Subscriptions subscriptions) {
+    DevDelegatedIdentityService(EntryStore store, SvidIssuer issuer, JwtIssuer jwt, Subscriptions subscriptions,
+            Set<SpiffeId> delegates) {
         this.store = store;
         this.issuer = issuer;
         this.jwt = jwt;
         this.subscriptions = subscriptions;
+        this.delegates = Set.copyOf(delegates);
+    }
+
+    /** SPIRE's isCallerAuthorized: the caller's entries must include an authorized delegate. */
+    private void authorize(Set<Selector> caller) {
+        List<Entry> entries = store.matching(caller);
+        if (entries.isEmpty()) {
+            throw Status.PERMISSION_DENIED.withDescription("no identity issued").asRuntimeException();
+        }
+        if (entries.stream().noneMatch(e -> delegates.contains(WireIds.fromProto(e.getSpiffeId())))) {
+            throw Status.PERMISSION_DENIED.withDescription("caller not configured as an authorized delegate")
+                    .asRuntimeException();
+        }
     }
 
     private static Set<Selector> selectors(List<Selector> requested, int pid) {
@@ -65,8 +82,15 @@ final class DevDelegatedIdentityService extends DelegatedIdentityGrpc.DelegatedI
     @Override
     public void subscribeToX509SVIDs(SubscribeToX509SVIDsRequest request,
             StreamObserver<SubscribeToX509SVIDsResponse> observer) {
-        Set<Selector> sel = selectors(request.getSelectorsList(), request.getPid());
-        subscriptions.open(observer, () -> x509State(sel));
+        refusing(observer, () -> {
+            Set<Selector> caller = CallerAttestation.caller();
+            authorize(caller);
+            Set<Selector> sel = selectors(request.getSelectorsList(), request.getPid());
+            subscriptions.open(observer, () -> {
+                authorize(caller);
+                return x509State(sel);
+            });
+        });
     }
 
     private SubscribeToX509SVIDsResponse x509State(Set<Selector> sel) {
@@ -92,45 +116,71 @@ final class DevDelegatedIdentityService extends DelegatedIdentityGrpc.DelegatedI
     @Override
     public void subscribeToX509Bundles(SubscribeToX509BundlesRequest request,
             StreamObserver<SubscribeToX509BundlesResponse> observer) {
-        subscriptions.open(observer, () -> {
-            try {
-                return SubscribeToX509BundlesResponse.newBuilder().putCaCertificates(
-                        issuer.ca().trustDomain().toIdString(), ByteString.copyFrom(issuer.ca().certificate().getEncoded()))
-                        .build();
-            } catch (CertificateEncodingException e) {
-                throw Status.INTERNAL.withDescription("encoding the bundle failed").withCause(e).asRuntimeException();
-            }
+        refusing(observer, () -> {
+            Set<Selector> caller = CallerAttestation.caller();
+            authorize(caller);
+            subscriptions.open(observer, () -> {
+                authorize(caller);
+                try {
+                    return SubscribeToX509BundlesResponse.newBuilder().putCaCertificates(
+                            issuer.ca().trustDomain().toIdString(), ByteString.copyFrom(issuer.ca().certificate().getEncoded()))
+                            .build();
+                } catch (CertificateEncodingException e) {
+                    throw Status.INTERNAL.withDescription("encoding the bundle failed").withCause(e).asRuntimeException();
+                }
+            });
         });
     }
 
     @Override
     public void fetchJWTSVIDs(FetchJWTSVIDsRequest request, StreamObserver<FetchJWTSVIDsResponse> observer) {
-        if (request.getAudienceCount() == 0) {
-            observer.onError(Status.INVALID_ARGUMENT.withDescription("audience must be specified").asRuntimeException());
-            return;
-        }
-        Set<Selector> sel = selectors(request.getSelectorsList(), request.getPid());
-        List<Entry> matching = store.matching(sel);
-        if (matching.isEmpty()) {
-            observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued").asRuntimeException());
-            return;
-        }
-        FetchJWTSVIDsResponse.Builder b = FetchJWTSVIDsResponse.newBuilder();
-        long now = java.time.Instant.now().getEpochSecond();
-        for (Entry e : matching) {
-            var id = WireIds.fromProto(e.getSpiffeId());
-            b.addSvids(JWTSVID.newBuilder().setToken(jwt.sign(id, request.getAudienceList()))
-                    .setId(e.getSpiffeId()).setIssuedAt(now).setExpiresAt(jwt.expiry().getEpochSecond())
-                    .setHint(e.getHint()));
-        }
-        observer.onNext(b.build());
-        observer.onCompleted();
+        refusing(observer, () -> {
+            if (request.getAudienceCount() == 0) {
+                observer.onError(Status.INVALID_ARGUMENT.withDescription("audience must be specified").asRuntimeException());
+                return;
+            }
+            authorize(CallerAttestation.caller());
+            Set<Selector> sel = selectors(request.getSelectorsList(), request.getPid());
+            List<Entry> matching = store.matching(sel);
+            if (matching.isEmpty()) {
+                observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued").asRuntimeException());
+                return;
+            }
+            FetchJWTSVIDsResponse.Builder b = FetchJWTSVIDsResponse.newBuilder();
+            long now = java.time.Instant.now().getEpochSecond();
+            for (Entry e : matching) {
+                var id = WireIds.fromProto(e.getSpiffeId());
+                b.addSvids(JWTSVID.newBuilder().setToken(jwt.sign(id, request.getAudienceList()))
+                        .setId(e.getSpiffeId()).setIssuedAt(now).setExpiresAt(jwt.expiry().getEpochSecond())
+                        .setHint(e.getHint()));
+            }
+            observer.onNext(b.build());
+            observer.onCompleted();
+        });
     }
 
     @Override
     public void subscribeToJWTBundles(SubscribeToJWTBundlesRequest request,
             StreamObserver<SubscribeToJWTBundlesResponse> observer) {
-        subscriptions.open(observer, () -> SubscribeToJWTBundlesResponse.newBuilder()
-                .putBundles(issuer.ca().trustDomain().toIdString(), ByteString.copyFrom(jwt.jwks())).build());
+        refusing(observer, () -> {
+            Set<Selector> caller = CallerAttestation.caller();
+            authorize(caller);
+            subscriptions.open(observer, () -> authorized(caller, SubscribeToJWTBundlesResponse.newBuilder()
+                    .putBundles(issuer.ca().trustDomain().toIdString(), ByteString.copyFrom(jwt.jwks())).build()));
+        });
+    }
+
+    /** Runs an RPC's body; a refusal it throws becomes the call's status. */
+    private static void refusing(StreamObserver<?> observer, Runnable body) {
+        try {
+            body.run();
+        } catch (io.grpc.StatusRuntimeException e) {
+            observer.onError(e);
+        }
+    }
+
+    private <T> T authorized(Set<Selector> caller, T state) {
+        authorize(caller);
+        return state;
     }
 }

@@ -34,16 +34,19 @@ public final class DevServer implements AutoCloseable {
         this.store = store;
         this.issuer = issuer;
         store.addListener(this::entriesChanged);
-        var workload = new DevWorkloadApiService(store, issuer, jwt, subscriptions, new HashSet<>(config.callerSelectors()));
-        var delegated = new DevDelegatedIdentityService(store, issuer, jwt, subscriptions);
+        var workload = new DevWorkloadApiService(store, issuer, jwt, subscriptions);
+        var delegated = new DevDelegatedIdentityService(store, issuer, jwt, subscriptions,
+                new HashSet<>(config.authorizedDelegates()));
         var entries = new DevEntryService(store);
         this.entryService = entries;
         UnixSockets.UnixServer w = null;
         UnixSockets.UnixServer a = null;
         try {
+            // Interceptors run last-listed first: the header check, then attestation (as SPIRE's middleware).
             w = UnixSockets.serve(config.workloadSocket(), "rwxrwxrwx", config.maxMessageBytes(), List.of(workload),
-                    List.of(new WorkloadHeaderInterceptor()));
-            a = UnixSockets.serve(config.adminSocket(), "rwxrwx---", config.maxMessageBytes(), List.of(delegated), List.of());
+                    List.of(new CallerAttestation(), new WorkloadHeaderInterceptor()), true);
+            a = UnixSockets.serve(config.adminSocket(), "rwxrwx---", config.maxMessageBytes(), List.of(delegated),
+                    List.of(new CallerAttestation()), true);
             var s = UnixSockets.serve(config.serverSocket(), "rwxrwx---", config.maxMessageBytes(), List.of(entries), List.of());
             this.servers = List.of(w, a, s);
         } catch (IOException | RuntimeException e) {
@@ -69,12 +72,38 @@ public final class DevServer implements AutoCloseable {
                 : DevCa.create(config.trustDomain(), clock.instant());
         EntryStore store = new EntryStore(config.trustDomain(), config.dataDir().map(d -> d.resolve("entries.pb")), clock);
         SvidIssuer issuer = new SvidIssuer(ca, config.svidTtl(), clock);
+        registerDelegates(config, store);
         DevServer server = new DevServer(config, store, issuer, new JwtIssuer(java.time.Duration.ofMinutes(5), clock));
         LOG.warn("DEVELOPMENT SPIRE SERVER: for development and tests only, never production: trust_domain={}"
                 + " workload_socket={} admin_socket={} server_socket={}", config.trustDomain().getName(),
                 config.workloadSocket(), config.adminSocket(), config.serverSocket());
         server.rotation.scheduleWithFixedDelay(server::tick, 1, 1, TimeUnit.SECONDS);
         return server;
+    }
+
+    /**
+     * The convenience that makes the dev server work without set-up: an entry per authorized delegate for
+     * {@code unix:uid:<delegateUid>}, as an operator would create with {@code spire-server entry create}
+     * (already there after a restart with a data directory: kept).
+     */
+    private static void registerDelegates(DevServerConfig config, EntryStore store) {
+        if (config.delegateUid().isEmpty()) {
+            return;
+        }
+        var parent = dev.meshauth.spire.WireIds.toProto(io.spiffe.spiffeid.SpiffeId.parse(
+                config.trustDomain().toIdString() + "/spire/agent/meshauth-dev-server"));
+        for (io.spiffe.spiffeid.SpiffeId d : config.authorizedDelegates()) {
+            var entry = spire.api.types.EntryOuterClass.Entry.newBuilder().setSpiffeId(dev.meshauth.spire.WireIds.toProto(d))
+                    .setParentId(parent).addSelectors(dev.meshauth.spire.UnixSelectors.uid(config.delegateUid().getAsLong()))
+                    .build();
+            EntryStore.CreateResult r = store.create(entry);
+            if (r.code() != 0 && r.code() != 6) {
+                throw new IllegalStateException("registering the authorized delegate " + d + " failed: " + r.message());
+            }
+            LOG.info("dev SPIRE: authorized delegate registered: spiffe_id={} selector=unix:uid:{} (SPIRE needs this entry"
+                    + " too: spire-server entry create -spiffeID {} -selector unix:uid:{} -parentID <node>)", d,
+                    config.delegateUid().getAsLong(), d, config.delegateUid().getAsLong());
+        }
     }
 
     /** Rotates SVIDs past half-life and pushes new full states; the scheduler calls it every second. */

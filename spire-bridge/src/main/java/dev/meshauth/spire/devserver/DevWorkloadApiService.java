@@ -17,24 +17,21 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The SPIFFE Workload API on the workload socket. Callers get the SVIDs of entries whose selectors are a
- * subset of the socket's caller selectors (the dev server does not read peer credentials: every caller
- * of this socket is the workload those selectors describe, by default {@code unix:uid:<uid>}).
+ * The SPIFFE Workload API on the workload socket. Callers are attested by their peer credentials, as
+ * SPIRE's {@code unix} workload attestor does ({@link CallerAttestation}), and get the SVIDs of entries
+ * whose selectors are a subset of theirs.
  */
 final class DevWorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase {
     private final EntryStore store;
     private final SvidIssuer issuer;
     private final JwtIssuer jwt;
     private final Subscriptions subscriptions;
-    private final Set<Selector> callerSelectors;
 
-    DevWorkloadApiService(EntryStore store, SvidIssuer issuer, JwtIssuer jwt, Subscriptions subscriptions,
-            Set<Selector> callerSelectors) {
+    DevWorkloadApiService(EntryStore store, SvidIssuer issuer, JwtIssuer jwt, Subscriptions subscriptions) {
         this.store = store;
         this.issuer = issuer;
         this.jwt = jwt;
         this.subscriptions = subscriptions;
-        this.callerSelectors = Set.copyOf(callerSelectors);
     }
 
     private byte[] bundleDer() {
@@ -47,6 +44,7 @@ final class DevWorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAP
 
     @Override
     public void fetchX509SVID(Workload.X509SVIDRequest request, StreamObserver<Workload.X509SVIDResponse> observer) {
+        Set<Selector> callerSelectors = CallerAttestation.caller();
         if (store.matching(callerSelectors).isEmpty()) {
             observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued").asRuntimeException());
             return;
@@ -79,7 +77,7 @@ final class DevWorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAP
             observer.onError(Status.INVALID_ARGUMENT.withDescription("audience must be specified").asRuntimeException());
             return;
         }
-        List<Entry> matching = store.matching(callerSelectors);
+        List<Entry> matching = store.matching(CallerAttestation.caller());
         Workload.JWTSVIDResponse.Builder b = Workload.JWTSVIDResponse.newBuilder();
         for (Entry e : matching) {
             SpiffeId id = dev.meshauth.spire.WireIds.fromProto(e.getSpiffeId());

@@ -61,6 +61,14 @@ final class Subscriptions {
         for (Sub<?> s : subs) {
             try {
                 s.send();
+            } catch (io.grpc.StatusRuntimeException e) {
+                // The state refused the caller (its delegate entry went): end the stream with why, as SPIRE does.
+                subs.remove(s);
+                try {
+                    s.observer().onError(e);
+                } catch (RuntimeException gone) {
+                    // already cancelled
+                }
             } catch (RuntimeException e) {
                 subs.remove(s); // the stream is gone (cancelled or failed)
                 LOG.debug("dropping a stream that failed to send: {}", e.toString());

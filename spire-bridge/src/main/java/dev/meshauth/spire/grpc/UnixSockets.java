@@ -26,6 +26,9 @@ import java.util.concurrent.TimeUnit;
  * shaded Netty that java-spiffe's transport also uses, so there is one Netty in the process.
  */
 public final class UnixSockets {
+    /** On servers made with {@code peerCredentials}: the calling process (call attribute). */
+    public static final io.grpc.Attributes.Key<UnixPeer> PEER = io.grpc.Attributes.Key.create("meshauth.unix-peer");
+
     private static final EventLoopGroup CLIENT_LOOP = new EpollEventLoopGroup(1,
             new DefaultThreadFactory("meshauth-grpc-uds-client", true));
 
@@ -87,11 +90,26 @@ public final class UnixSockets {
      */
     public static UnixServer serve(Path path, String mode, int maxInboundBytes, List<BindableService> services,
             List<ServerInterceptor> interceptors) throws IOException {
+        return serve(path, mode, maxInboundBytes, services, interceptors, false);
+    }
+
+    /**
+     * As {@link #serve(Path, String, int, List, List)}; with {@code peerCredentials}, every call carries its
+     * caller's SO_PEERCRED as the attribute {@link #PEER}.
+     *
+     * @throws IOException if the directory cannot be made or the socket cannot be bound
+     */
+    public static UnixServer serve(Path path, String mode, int maxInboundBytes, List<BindableService> services,
+            List<ServerInterceptor> interceptors, boolean peerCredentials) throws IOException {
         Files.createDirectories(path.toAbsolutePath().getParent());
         Files.deleteIfExists(path);
         EventLoopGroup boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("grpc-uds-boss-" + path.getFileName(), true));
         EventLoopGroup workers = new EpollEventLoopGroup(2, new DefaultThreadFactory("grpc-uds-" + path.getFileName(), true));
-        NettyServerBuilder b = NettyServerBuilder.forAddress(new DomainSocketAddress(path.toString()))
+        DomainSocketAddress address = new DomainSocketAddress(path.toString());
+        NettyServerBuilder b = (peerCredentials
+                ? NettyServerBuilder.forAddress(address, io.grpc.netty.shaded.io.grpc.netty.InternalNettyServerCredentials
+                        .create(new PeerCredentialsNegotiator()))
+                : NettyServerBuilder.forAddress(address))
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(workers)
                 .channelType(EpollServerDomainSocketChannel.class)

@@ -42,11 +42,12 @@ class WorkloadApiJavaSpiffeTest {
     @BeforeEach
     void setUp() throws Exception {
         devSpire = DevSpire.start(InstantSource.system());
-        Entry agentEntry = Entry.newBuilder().setSpiffeId(WireIds.toProto(AGENT))
-                .setParentId(WireIds.toProto(SpiffeId.parse("spiffe://spiffe.cilium/node")))
-                .addAllSelectors(devSpire.config().callerSelectors()).build();
-        var r = devSpire.entries().batchCreateEntry(BatchCreateEntryRequest.newBuilder().addEntries(agentEntry).build());
-        assertThat(r.getResults(0).getStatus().getCode()).isZero();
+        // The dev server registered the agent's own entry (unix:uid of this process), as an operator would.
+        assertThat(allEntries()).singleElement().satisfies(e -> {
+            assertThat(WireIds.fromProto(e.getSpiffeId())).isEqualTo(AGENT);
+            assertThat(e.getSelectorsList()).containsExactly(dev.meshauth.spire.UnixSelectors.uid(
+                    dev.meshauth.spire.UnixSelectors.currentUid()));
+        });
     }
 
     @AfterEach
@@ -110,7 +111,11 @@ class WorkloadApiJavaSpiffeTest {
     }
 
     private java.util.List<String> allIds() {
+        return allEntries().stream().map(Entry::getId).toList();
+    }
+
+    private java.util.List<Entry> allEntries() {
         return devSpire.entries().listEntries(spire.api.server.entry.v1.EntryOuterClass.ListEntriesRequest.getDefaultInstance())
-                .getEntriesList().stream().map(Entry::getId).toList();
+                .getEntriesList();
     }
 }

@@ -1,0 +1,29 @@
+package dev.meshauth.spire.local;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** The few HCL and Go-duration spellings SPIRE's config files need. */
+final class Hcl {
+    private Hcl() {
+    }
+
+    /** A quoted HCL string, with {@code "} and {@code \} escaped. */
+    static String str(Object value) {
+        return "\"" + value.toString().replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+
+    /** A list of quoted strings. */
+    static String list(List<?> values) {
+        return values.stream().map(Hcl::str).collect(Collectors.joining(", ", "[", "]"));
+    }
+
+    /** A Go duration as SPIRE parses it (time.ParseDuration): whole seconds as "20s", else milliseconds. */
+    static String duration(Duration d) {
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException("SPIRE durations must be positive, got " + d);
+        }
+        return d.toMillisPart() == 0 && d.getNano() % 1_000_000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+    }
+}
