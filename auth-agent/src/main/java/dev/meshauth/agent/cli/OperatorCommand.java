@@ -98,14 +98,14 @@ public final class OperatorCommand implements Callable<Integer> {
         TrustDomain td = TrustDomain.parse(trustDomain);
         try (SpireServerConnection server = serverSocket != null ? SpireServerConnection.socket(serverSocket)
                 : SpireServerConnection.tcp(serverAddress, agentSocket, td, serverId)) {
-            where = server.describe();
+            this.server = server;
             EntryRegistrar registrar = new EntryRegistrar(dev.meshauth.spire.entry.EntryRegistrarStubs.blocking(server.channel()),
                     RegistrationSpec.ciliumDefaults(td));
             return endpoints != null ? standalone(registrar) : kubernetes(registrar);
         }
     }
 
-    private String where;
+    private SpireServerConnection server;
 
     private int standalone(EntryRegistrar registrar) throws Exception {
         Set<Long> ids = identitiesFrom(endpoints);
@@ -113,7 +113,7 @@ public final class OperatorCommand implements Callable<Integer> {
         try {
             r = registrar.reconcile(ids);
         } catch (StatusRuntimeException e) {
-            spec.commandLine().getErr().println("meshauth: SPIRE Entry API at " + where + " failed: " + e.getStatus());
+            spec.commandLine().getErr().println("meshauth: " + server.explain(e));
             return ExitCodes.FAILURE;
         }
         spec.commandLine().getOut().printf("identities=%d created=%d updated=%d deleted=%d unchanged=%d failures=%d%n",
@@ -128,7 +128,9 @@ public final class OperatorCommand implements Callable<Integer> {
             Thread.sleep(resync.toMillis());
             try {
                 registrar.reconcile(identitiesFrom(endpoints));
-            } catch (PolicyException | StatusRuntimeException e) {
+            } catch (StatusRuntimeException e) {
+                spec.commandLine().getErr().println("meshauth: reconcile skipped: " + server.explain(e));
+            } catch (PolicyException e) {
                 spec.commandLine().getErr().println("meshauth: reconcile skipped: " + e.getMessage());
             }
         }

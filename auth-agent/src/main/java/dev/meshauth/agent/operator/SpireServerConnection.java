@@ -40,6 +40,39 @@ public final class SpireServerConnection implements AutoCloseable {
         this.description = description;
     }
 
+    /**
+     * What a failed Entry API call means, in words: which server, as whom, and what to check. The one
+     * place gRPC statuses of the server API are translated.
+     */
+    public String explain(io.grpc.StatusRuntimeException e) {
+        io.grpc.Status st = e.getStatus();
+        String what = st.getCode() + (st.getDescription() == null ? "" : ": " + st.getDescription().lines().findFirst()
+                .orElse(""));
+        Throwable root = st.getCause();
+        while (root != null && root.getCause() != null) {
+            root = root.getCause();
+        }
+        if (root != null && root.getMessage() != null) {
+            what += " (" + root.getMessage() + ")"; // the TLS verdict on the server's identity, for one
+        }
+        return "SPIRE Entry API at " + description + " failed: " + what + switch (st.getCode()) {
+            case PERMISSION_DENIED -> identity.isPresent()
+                    ? "; over TCP the server admits only callers whose SPIFFE ID is in its admin_ids (or whose entry was"
+                            + " created with -admin): add " + callerId() + " to admin_ids in server.conf"
+                    : "; is this the SPIRE server's own API socket (socket_path)? Local callers of it are admins";
+            case UNAVAILABLE -> "; is the SPIRE server running and reachable there?";
+            default -> "";
+        };
+    }
+
+    private String callerId() {
+        try {
+            return identity.map(s -> s.getX509Svid().getSpiffeId().toString()).orElse("(none)");
+        } catch (RuntimeException e) {
+            return "this operator's SPIFFE ID";
+        }
+    }
+
     /** Over the server's Unix socket; a missing socket is refused with what to check. */
     public static SpireServerConnection socket(Path socket) {
         if (!Files.exists(socket)) {

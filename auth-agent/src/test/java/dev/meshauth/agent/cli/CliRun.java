@@ -12,8 +12,8 @@ import java.io.StringWriter;
  * @param out  standard output
  * @param err  standard error
  */
-record CliRun(int code, String out, String err) {
-    static CliRun of(String... args) {
+public record CliRun(int code, String out, String err) {
+    public static CliRun of(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = Main.newCommandLine();

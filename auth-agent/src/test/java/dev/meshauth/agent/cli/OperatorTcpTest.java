@@ -73,7 +73,8 @@ class OperatorTcpTest {
                 CliRun denied = CliRun.of("operator", "--once", "--spire-server-address", "127.0.0.1:" + otherPort,
                         "--spire-agent-socket", config.workloadSocket().toString(), "--endpoints", endpoints.toString());
                 assertThat(denied.code()).isEqualTo(ExitCodes.FAILURE);
-                assertThat(denied.err()).contains("PERMISSION_DENIED").contains(OPERATOR + " is not in admin_ids");
+                assertThat(denied.err()).contains("PERMISSION_DENIED: authorization denied for method"
+                        + " /spire.api.server.entry.v1.Entry/ListEntries").contains("add " + OPERATOR + " to admin_ids");
 
                 CliRun impostor = CliRun.of("operator", "--once", "--spire-server-address", "127.0.0.1:" + adminPort,
                         "--spire-server-id", "spiffe://spiffe.cilium/not-the-server",

@@ -160,8 +160,9 @@ public final class DevServer implements AutoCloseable {
                     caller = java.util.Optional.empty();
                 }
                 if (caller.isEmpty() || !adminIds.contains(caller.get())) {
-                    call.close(io.grpc.Status.PERMISSION_DENIED.withDescription("caller "
-                            + caller.map(Object::toString).orElse("(no SVID)") + " is not in admin_ids"), new io.grpc.Metadata());
+                    // SPIRE's own words (pkg/server/api/middleware/authorization.go)
+                    call.close(io.grpc.Status.PERMISSION_DENIED.withDescription("authorization denied for method "
+                            + "/" + call.getMethodDescriptor().getFullMethodName()), new io.grpc.Metadata());
                     return new io.grpc.ServerCall.Listener<>() { };
                 }
                 return next.startCall(call, headers);

@@ -43,12 +43,14 @@ public final class RealSpire implements BeforeAllCallback, AfterAllCallback, Tes
 
     private final LocalSpireServer.Settings serverSettings;
     private final List<LocalSpireAgent.Settings> agentSettings;
+    private final boolean delegateEntries;
     private Path dir;
     private LocalSpire spire;
 
-    private RealSpire(LocalSpireServer.Settings server, List<LocalSpireAgent.Settings> agents) {
+    private RealSpire(LocalSpireServer.Settings server, List<LocalSpireAgent.Settings> agents, boolean delegateEntries) {
         this.serverSettings = server;
         this.agentSettings = List.copyOf(agents);
+        this.delegateEntries = delegateEntries;
     }
 
     /** A SPIRE with an agent for each of {@code nodes}, each delegating to the meshauth agent. */
@@ -65,6 +67,13 @@ public final class RealSpire implements BeforeAllCallback, AfterAllCallback, Tes
         private LocalSpireServer.Settings server = LocalSpireServer.Settings.defaults(TD);
         private final List<LocalSpireAgent.Settings> agents = new ArrayList<>();
         private Duration sync = Duration.ofSeconds(1);
+        private boolean delegateEntries = true;
+
+        /** Registers no meshauth agent entry: the test gives this process the identities it needs. */
+        public Builder noDelegateEntries() {
+            delegateEntries = false;
+            return this;
+        }
 
         /** Adds a node whose agent authorizes exactly {@code delegates}. */
         public Builder node(String name, List<SpiffeId> delegates) {
@@ -92,7 +101,7 @@ public final class RealSpire implements BeforeAllCallback, AfterAllCallback, Tes
 
         /** The extension. */
         public RealSpire build() {
-            return new RealSpire(server, agents.stream().map(a -> a.withSyncInterval(sync)).toList());
+            return new RealSpire(server, agents.stream().map(a -> a.withSyncInterval(sync)).toList(), delegateEntries);
         }
     }
 
@@ -113,11 +122,13 @@ public final class RealSpire implements BeforeAllCallback, AfterAllCallback, Tes
                 java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
         try {
             spire = LocalSpire.start(RealSpireCondition.binaries(), dir, serverSettings, agentSettings);
-            for (LocalSpireAgent a : spire.agents()) {
-                spire.register(a.name(), MESHAUTH_AGENT, List.of(uidSelector()));
-            }
-            for (LocalSpireAgent a : spire.agents()) {
-                a.awaitSvid(MESHAUTH_AGENT, Duration.ofSeconds(30)); // in effect only after the agent's next sync
+            if (delegateEntries) {
+                for (LocalSpireAgent a : spire.agents()) {
+                    spire.register(a.name(), MESHAUTH_AGENT, List.of(uidSelector()));
+                }
+                for (LocalSpireAgent a : spire.agents()) {
+                    a.awaitSvid(MESHAUTH_AGENT, Duration.ofSeconds(30)); // in effect only after the agent's next sync
+                }
             }
         } catch (LocalSpireException | RuntimeException e) {
             close();
