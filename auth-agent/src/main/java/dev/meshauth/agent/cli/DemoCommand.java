@@ -30,6 +30,11 @@ public final class DemoCommand implements Callable<Integer> {
                     + " simulation without the kernel (verdicts from the agents, no packets). Default: ${DEFAULT-VALUE}.")
     String datapath;
 
+    @Option(names = "--spire", defaultValue = "dev", paramLabel = "dev|real",
+            description = "dev: the embedded SPIRE-compatible server; real: the real spire-server and one spire-agent per"
+                    + " node, built from SPIRE's Go module (interop/spire/build.sh) the first time. Default: ${DEFAULT-VALUE}.")
+    String spire;
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
@@ -40,9 +45,15 @@ public final class DemoCommand implements Callable<Integer> {
             default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--datapath must be standalone or memory, got '" + datapath + "'");
         };
+        boolean realSpire = switch (spire) {
+            case "dev" -> false;
+            case "real" -> true;
+            default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--spire must be dev or real, got '" + spire + "'");
+        };
         DemoOptions options;
         try {
-            options = new DemoOptions(Demo.onTerminal(), reactive, keep, simulation);
+            options = new DemoOptions(Demo.onTerminal(), reactive, keep, simulation, realSpire);
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -64,7 +75,7 @@ public final class DemoCommand implements Callable<Integer> {
             demo.run();
             keepRunning = keep;
             return ExitCodes.OK;
-        } catch (Demo.StepFailed e) {
+        } catch (Demo.StepFailed | dev.meshauth.spire.local.LocalSpireException e) {
             err.println("meshauth demo: " + e.getMessage());
             return ExitCodes.FAILURE;
         } catch (Exception e) {

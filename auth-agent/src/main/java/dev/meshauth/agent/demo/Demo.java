@@ -15,8 +15,6 @@ import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.bpf.datapath.Counter;
 import dev.meshauth.bpf.fs.BpfFs;
 import dev.meshauth.bpf.link.NetNs;
-import dev.meshauth.spire.devserver.DevServer;
-import dev.meshauth.spire.devserver.DevServerConfig;
 import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.EntryRegistrarStubs;
 import dev.meshauth.spire.entry.RegistrationSpec;
@@ -163,12 +161,28 @@ public final class Demo implements AutoCloseable {
                     + " SPIRE APIs, real mutual TLS between the agents); run as root without --datapath for the real thing.");
         }
 
-        step("Start an embedded SPIRE-compatible server", """
-                It issues SPIFFE identities (X.509-SVIDs) for trust domain spiffe.cilium, and serves the same APIs
-                a real SPIRE agent and server do: the Workload API, the Delegated Identity API and the Entry API.""");
-        DevServerConfig spireConfig = DevServerConfig.under(dir.resolve("spire"), TD);
-        DevServer spire = DevServer.start(spireConfig, InstantSource.system());
-        cleanup.push(spire);
+        DemoSpire spire;
+        if (options.realSpire()) {
+            step("Start a real SPIRE: spire-server and one spire-agent per node", """
+                    The real spire-server (sqlite datastore, join_token node attestation) and a spire-agent for each
+                    node, built from SPIRE's Go module the first time (minutes; cached after that). Each meshauth
+                    agent is its spire-agent's authorized delegate (authorized_delegates, an entry for its uid), and
+                    gets the workloads' SVIDs over the Delegated Identity API. Entries reach an agent on its next
+                    sync, every 5 s by default: SPIRE's own pace.""");
+            DemoSpire.Real real = DemoSpire.Real.start(dir.resolve("spire"), TD, List.of("node-1", "node-2"),
+                    line -> say("   " + line));
+            spire = real;
+            cleanup.push(spire);
+            say("   spire-server " + real.spire().server().binaries().version() + " and 2 spire-agents up; logs: "
+                    + dir.resolve("spire") + "/*/*.log");
+        } else {
+            step("Start an embedded SPIRE-compatible server", """
+                    It issues SPIFFE identities (X.509-SVIDs) for trust domain spiffe.cilium, and serves the same APIs
+                    a real SPIRE agent and server do: the Workload API, the Delegated Identity API and the Entry API.
+                    (`--spire real` runs the real spire-server and spire-agents instead.)""");
+            spire = DemoSpire.Dev.start(dir.resolve("spire"), TD);
+            cleanup.push(spire);
+        }
 
         Path bpffs = dir.resolve("bpffs");
         DemoNetwork net = null;
@@ -234,7 +248,7 @@ public final class Demo implements AutoCloseable {
                     authentication: {mode: required}
                     toPorts: [{ports: [{port: "80", protocol: TCP}]}]
                 """);
-        int rc = cli("operator", "--once", "--spire-server-socket", spireConfig.serverSocket().toString(),
+        int rc = cli("operator", "--once", "--spire-server-socket", spire.serverSocket().toString(),
                 "--endpoints", endpoints.toString());
         expect(rc == 0, "three SPIRE entries registered");
 
@@ -254,11 +268,11 @@ public final class Demo implements AutoCloseable {
             port = probe.getLocalPort();
         }
         Path map1 = bpffs.resolve("node-1/cilium_auth_map");
-        Agent node1 = Agent.start(agentConfig("node-1", endpoints, policy, spireConfig.adminSocket(), port,
+        Agent node1 = Agent.start(agentConfig("node-1", endpoints, policy, spire.adminSocket("node-1"), port,
                 options.simulation() ? Optional.empty() : Optional.of(map1), !options.simulation(), sock1),
                 InstantSource.system());
         cleanup.push(node1);
-        Agent node2 = Agent.start(agentConfig("node-2", endpoints, policy, spireConfig.adminSocket(), port,
+        Agent node2 = Agent.start(agentConfig("node-2", endpoints, policy, spire.adminSocket("node-2"), port,
                 options.simulation() ? Optional.empty() : Optional.of(bpffs.resolve("node-2/cilium_auth_map")), false, sock2),
                 InstantSource.system());
         cleanup.push(node2);
@@ -267,7 +281,7 @@ public final class Demo implements AutoCloseable {
             expect(waitFor(() -> node1.manager().stats().pending() == 0, Duration.ofSeconds(5)) && !present(node1, pair),
                     "no auth entry before traffic (reactive, as in Cilium)");
         } else {
-            expect(waitFor(() -> present(node1, pair), Duration.ofSeconds(20)),
+            expect(waitFor(() -> present(node1, pair), spire.propagation().plusSeconds(5)),
                     "node-1 authenticated (deathstar, tiefighter) ahead of traffic");
         }
 
@@ -292,11 +306,11 @@ public final class Demo implements AutoCloseable {
         step("Revoke the tiefighter's identity", """
                 Its SPIRE entry is deleted (the operator reconciles without it). SPIRE stops issuing its SVID, the
                 agents drop it, node-1 deletes every auth entry involving it, and its requests fail again.""");
-        ManagedChannel ch = UnixSockets.channel(spireConfig.serverSocket(), 32 << 20);
+        ManagedChannel ch = UnixSockets.channel(spire.serverSocket(), 32 << 20);
         cleanup.push(() -> ch.shutdownNow());
         new EntryRegistrar(EntryRegistrarStubs.blocking(ch), RegistrationSpec.ciliumDefaults(TD))
                 .reconcile(Set.of(DEATHSTAR, XWING));
-        expect(waitFor(() -> !present(node1, pair), Duration.ofSeconds(15)), "node-1 removed the entry");
+        expect(waitFor(() -> !present(node1, pair), spire.propagation()), "node-1 removed the entry");
         expect(node1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.EntryDeleted d && d.key().equals(pair)
                 && d.reason() == GcReason.SVID_REMOVED), "node-1 logged the deletion, reason svid-removed");
         if (options.simulation()) {

@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @KernelTest
 class DemoKernelTest {
-    private record HostState(Set<String> namespaces, Set<String> links, Set<String> programs, Set<String> demoDirs) {
+    record HostState(Set<String> namespaces, Set<String> links, Set<String> programs, Set<String> demoDirs) {
     }
 
     private static String run(String... cmd) throws IOException, InterruptedException {
@@ -35,7 +35,7 @@ class DemoKernelTest {
         return out;
     }
 
-    private static HostState host() throws IOException, InterruptedException {
+    static HostState host() throws IOException, InterruptedException {
         Set<String> ns = new TreeSet<>();
         if (Files.isDirectory(Path.of("/var/run/netns"))) {
             try (var l = Files.list(Path.of("/var/run/netns"))) {
@@ -53,7 +53,7 @@ class DemoKernelTest {
         return new HostState(ns, links, progs, dirs);
     }
 
-    private static void assertNothingLeft(HostState before) throws Exception {
+    static void assertNothingLeft(HostState before) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         HostState after = host();
         while (!after.equals(before) && System.nanoTime() < deadline) { // programs are freed after an RCU grace period
