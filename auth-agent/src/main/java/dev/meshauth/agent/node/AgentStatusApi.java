@@ -110,8 +110,10 @@ final class AgentStatusApi implements StatusServer.Handler {
             out.add("SPIRE agent not connected at " + spire.adminSocket() + (spire.lastError() == null ? ""
                     : ": " + spire.lastError()) + "; SVIDs held are served until they expire");
         } else if (svids.isEmpty() && !agent.state().localIdentities().isEmpty()) {
-            out.add("no SVIDs held although this node runs endpoints: are the SPIRE entries registered (meshauth operator)"
-                    + " and this agent listed in the SPIRE agent's authorized_delegates?");
+            out.add("no SVIDs held although this node runs endpoints: are the SPIRE entries registered (meshauth operator),"
+                    + " and does this node's SPIRE agent receive their parent (an entry for spiffe://"
+                    + agent.config().trustDomain().getName() + "/cilium-operator parented to this agent or its node alias:"
+                    + " SPIRE delivers an entry only down its agent's tree)?");
         }
         if (missing > 0) {
             String last = agent.events().recent().reversed().stream()

@@ -53,7 +53,8 @@ class AgentsRealSpireKernelTest {
     @RegisterExtension
     static final ScratchBpfFs bpffs = new ScratchBpfFs();
     @RegisterExtension
-    static final RealSpire spire = RealSpire.nodes("node-1", "node-2").node("node-3", List.of(SOMEONE_ELSE)).build();
+    static final RealSpire spire = RealSpire.nodes("node-1", "node-2").node("node-3", List.of(SOMEONE_ELSE))
+            .node("node-4", List.of(RealSpire.MESHAUTH_AGENT)).build();
     @TempDir
     static Path dir;
     private static StarWarsFiles files;
@@ -71,8 +72,11 @@ class AgentsRealSpireKernelTest {
 
     @BeforeAll
     static void start() throws Exception {
-        // Cilium's layout: identity entries are children of the operator's entry, which every agent receives.
-        spire.spire().registerOnEveryNode(RealSpire.OPERATOR, List.of(RealSpire.uidSelector()));
+        // Cilium's layout: identity entries are children of the operator's entry, which every agent receives;
+        // except node-4's here, which therefore gets none of them.
+        for (String node : List.of("node-1", "node-2", "node-3")) {
+            spire.spire().register(node, RealSpire.OPERATOR, List.of(RealSpire.uidSelector()));
+        }
         files = StarWarsFiles.write(dir, true);
         node1 = Agent.start(config("node-1", files, "node-1", dir.resolve("node-1.sock")), InstantSource.system());
         node2 = Agent.start(config("node-2", files, "node-2", dir.resolve("node-2.sock")), InstantSource.system());
@@ -204,6 +208,20 @@ class AgentsRealSpireKernelTest {
                     socket.toString(), "-o", "json").out()).path("spire").path("connected").asBoolean();
         } catch (java.io.IOException e) {
             return false;
+        }
+    }
+
+    @Test
+    void aSpireAgentThatDoesNotReceiveTheIdentityEntriesParentLeavesTheAgentWithoutSvidsAndStatusSaysWhy() throws Exception {
+        StarWarsFiles other = StarWarsFiles.write(java.nio.file.Files.createDirectory(dir.resolve("node-4")), true);
+        Path sock4 = dir.resolve("node-4.sock");
+        try (Agent orphan = Agent.start(config("node-1", other, "node-4", sock4), InstantSource.system())) {
+            eventually(() -> spireConnected(sock4), Duration.ofSeconds(20), "connected to node-4's SPIRE agent");
+            CliRun status = CliRun.of("status", "--status-socket", sock4.toString());
+            assertThat(status.code()).isEqualTo(ExitCodes.FAILURE);
+            assertThat(status.out()).contains("no SVIDs held although this node runs endpoints")
+                    .contains("spiffe://spiffe.cilium/cilium-operator");
+            assertThat(orphan.identities().svids()).isEmpty();
         }
     }
 

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -32,9 +33,12 @@ public final class LocalSpireServer implements AutoCloseable {
      * @param defaultX509SvidTtl {@code default_x509_svid_ttl}
      * @param adminIds           {@code admin_ids}: callers over TCP allowed to use the admin APIs
      * @param logLevel           {@code log_level}
+     * @param cacheReloadInterval {@code experimental.cache_reload_interval}: how often the server rebuilds the
+     *                           entries it serves agents (SPIRE's default, when empty: 5 s); a new entry reaches
+     *                           agents only after it
      */
     public record Settings(TrustDomain trustDomain, Duration caTtl, Duration defaultX509SvidTtl, List<SpiffeId> adminIds,
-            String logLevel) {
+            String logLevel, Optional<Duration> cacheReloadInterval) {
         /** Checks what SPIRE would refuse or warn about. */
         public Settings {
             adminIds = List.copyOf(adminIds);
@@ -51,17 +55,22 @@ public final class LocalSpireServer implements AutoCloseable {
 
         /** SPIRE's own defaults (CA 24 h, SVIDs 1 h), no admin IDs, log level INFO. */
         public static Settings defaults(TrustDomain td) {
-            return new Settings(td, Duration.ofHours(24), Duration.ofHours(1), List.of(), "INFO");
+            return new Settings(td, Duration.ofHours(24), Duration.ofHours(1), List.of(), "INFO", Optional.empty());
         }
 
         /** A copy with other TTLs. */
         public Settings withTtls(Duration ca, Duration svid) {
-            return new Settings(trustDomain, ca, svid, adminIds, logLevel);
+            return new Settings(trustDomain, ca, svid, adminIds, logLevel, cacheReloadInterval);
         }
 
         /** A copy with {@code admin_ids}. */
         public Settings withAdminIds(List<SpiffeId> ids) {
-            return new Settings(trustDomain, caTtl, defaultX509SvidTtl, ids, logLevel);
+            return new Settings(trustDomain, caTtl, defaultX509SvidTtl, ids, logLevel, cacheReloadInterval);
+        }
+
+        /** A copy with another {@code experimental.cache_reload_interval}. */
+        public Settings withCacheReloadInterval(Duration d) {
+            return new Settings(trustDomain, caTtl, defaultX509SvidTtl, adminIds, logLevel, Optional.of(d));
         }
     }
 
@@ -113,7 +122,7 @@ public final class LocalSpireServer implements AutoCloseable {
                   ca_key_type = "ec-p256"
                   ca_ttl = %s
                   default_x509_svid_ttl = %s
-                  admin_ids = %s
+                  admin_ids = %s%s
                 }
                 plugins {
                   DataStore "sql" {
@@ -134,6 +143,8 @@ public final class LocalSpireServer implements AutoCloseable {
                 """.formatted(Hcl.str(port), Hcl.str(settings.trustDomain().getName()), Hcl.str(data), Hcl.str(apiSocket()),
                 Hcl.str(settings.logLevel()), Hcl.str(Hcl.duration(settings.caTtl())),
                 Hcl.str(Hcl.duration(settings.defaultX509SvidTtl())), Hcl.list(settings.adminIds()),
+                settings.cacheReloadInterval().map(d -> "\n  experimental {\n    cache_reload_interval = "
+                        + Hcl.str(Hcl.duration(d)) + "\n  }").orElse(""),
                 Hcl.str(data.resolve("datastore.sqlite3")), Hcl.str(data.resolve("keys.json")));
         try {
             Files.createDirectories(data);

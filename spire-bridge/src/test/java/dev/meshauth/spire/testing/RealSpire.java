@@ -64,7 +64,9 @@ public final class RealSpire implements BeforeAllCallback, AfterAllCallback, Tes
 
     /** How the SPIRE of a test class is set up. */
     public static final class Builder {
-        private LocalSpireServer.Settings server = LocalSpireServer.Settings.defaults(TD);
+        // The server rebuilds its entry cache every second here (SPIRE's default: 5 s), to keep tests short.
+        private LocalSpireServer.Settings server = LocalSpireServer.Settings.defaults(TD)
+                .withCacheReloadInterval(Duration.ofSeconds(1));
         private final List<LocalSpireAgent.Settings> agents = new ArrayList<>();
         private Duration sync = Duration.ofSeconds(1);
         private boolean delegateEntries = true;
