@@ -38,10 +38,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * Identity latency: from BatchCreateEntry returning to the SVID delivered and validated by the Delegated
  * Identity client, through the dev server (p50/p99 over 300 entries created one at a time, with 1000 entries
- * already present) and, in the same run, through the real spire-server and spire-agent (40 entries, at
- * SPIRE's default 5 s agent sync and at 1 s); and the dev CA's issuance rate (key pair + signature).
+ * already present) and, in the same run, through the real spire-server and spire-agent (40 entries started at
+ * random phases; SPIRE's defaults, then server cache reload and agent sync at 1 s); and the dev CA's issuance
+ * rate (key pair + signature).
  *
- * <p>Run: {@code java -cp bench/target/benchmarks.jar dev.meshauth.bench.SpireLatency}.
+ * <p>Run: {@code java -cp bench/target/benchmarks.jar dev.meshauth.bench.SpireLatency [dev]} ({@code dev}: the
+ * dev server only).
  */
 public final class SpireLatency {
     private static final int SAMPLES = 300;
@@ -58,13 +60,18 @@ public final class SpireLatency {
             DevServerConfig config = DevServerConfig.under(dir.resolve("dev"), td);
             try (DevServer server = DevServer.start(config, InstantSource.system())) {
                 measure("dev server", config.serverSocket(), config.adminSocket(), RegistrationSpec.ciliumDefaults(td),
-                        SAMPLES);
+                        SAMPLES, Duration.ZERO);
             }
-            for (Duration sync : new Duration[] {Duration.ofSeconds(5), Duration.ofSeconds(1)}) {
-                try (LocalSpire spire = realSpire(dir.resolve("real-" + sync.toSeconds()), td, sync)) {
-                    measure("real SPIRE " + spire.server().binaries().version() + ", agent sync_interval " + sync.toSeconds()
-                            + " s" + (sync.toSeconds() == 5 ? " (SPIRE's default)" : ""), spire.server().apiSocket(),
-                            spire.agent("node-1").adminSocket(), RegistrationSpec.ciliumDefaults(td), REAL_SAMPLES);
+            if (args.length > 0 && args[0].equals("dev")) {
+                return; // the dev server only
+            }
+            // SPIRE's defaults (server entry cache reload 5 s, agent sync 5 s), then both at 1 s.
+            for (Duration every : new Duration[] {Duration.ofSeconds(5), Duration.ofSeconds(1)}) {
+                try (LocalSpire spire = realSpire(dir.resolve("real-" + every.toSeconds()), td, every)) {
+                    measure("real SPIRE " + spire.server().binaries().version() + ", server cache_reload_interval and agent"
+                            + " sync_interval " + every.toSeconds() + " s" + (every.toSeconds() == 5 ? " (SPIRE's defaults)" : ""),
+                            spire.server().apiSocket(), spire.agent("node-1").adminSocket(),
+                            RegistrationSpec.ciliumDefaults(td), REAL_SAMPLES, every);
                 }
             }
         } finally {
@@ -75,13 +82,13 @@ public final class SpireLatency {
     }
 
     /** The real spire-server and one agent; this process its authorized delegate, the operator entry as parent. */
-    private static LocalSpire realSpire(Path dir, TrustDomain td, Duration sync) throws Exception {
+    private static LocalSpire realSpire(Path dir, TrustDomain td, Duration every) throws Exception {
         Path home = SpireBinaries.repository(Path.of("")).orElseThrow(() -> new IllegalStateException(
                 "run from a meshauth checkout (interop/spire/VERSION), or set " + SpireBinaries.ENV));
         SpireBinaries bin = SpireBinaries.find(home, true, System.err::println);
         SpiffeId delegate = DevServerConfig.meshauthAgent(td);
-        LocalSpire spire = LocalSpire.start(bin, dir, LocalSpireServer.Settings.defaults(td),
-                List.of(LocalSpireAgent.Settings.of("node-1", delegate).withSyncInterval(sync)));
+        LocalSpire spire = LocalSpire.start(bin, dir, LocalSpireServer.Settings.defaults(td).withCacheReloadInterval(every),
+                List.of(LocalSpireAgent.Settings.of("node-1", delegate).withSyncInterval(every)));
         List<String> me = List.of("unix:uid:" + UnixSelectors.currentUid());
         spire.register("node-1", delegate, me);
         spire.register("node-1", RegistrationSpec.ciliumDefaults(td).parent(), me);
@@ -91,10 +98,11 @@ public final class SpireLatency {
 
     /**
      * From BatchCreateEntry returning to the SVID delivered and validated by our Delegated Identity client,
-     * {@code samples} entries created one at a time with 1000 identities already held.
+     * {@code samples} entries created one at a time with 1000 identities already held. Each sample starts after a
+     * random pause below {@code phase}: against periodic caches, back-to-back samples would lock to one phase.
      */
-    private static void measure(String label, Path entrySocket, Path adminSocket, RegistrationSpec spec, int samples)
-            throws Exception {
+    private static void measure(String label, Path entrySocket, Path adminSocket, RegistrationSpec spec, int samples,
+            Duration phase) throws Exception {
         TrustDomain td = spec.trustDomain();
         Map<Long, CountDownLatch> waiting = new ConcurrentHashMap<>();
         ManagedChannel ch = UnixSockets.channel(entrySocket, 64 << 20);
@@ -125,6 +133,9 @@ public final class SpireLatency {
                 long id = 100_000 + i;
                 CountDownLatch latch = new CountDownLatch(1);
                 waiting.put(id, latch);
+                if (!phase.isZero()) {
+                    Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(phase.toMillis()));
+                }
                 long t0 = System.nanoTime();
                 entries.batchCreateEntry(BatchCreateEntryRequest.newBuilder().addEntries(spec.desired(id)).build());
                 if (!latch.await(60, TimeUnit.SECONDS)) {
