@@ -17,7 +17,7 @@ import java.util.Optional;
  * new token), the Workload API in {@code public/} and the admin socket (Delegated Identity API) in
  * {@code private/}: SPIRE refuses them in one directory.
  */
-public final class LocalSpireAgent implements AutoCloseable {
+public final class LocalSpireAgent extends LocalSpireProcess {
     /**
      * How the agent runs.
      *
@@ -51,14 +51,13 @@ public final class LocalSpireAgent implements AutoCloseable {
     private final Path dir;
     private final Settings settings;
     private final SpiffeId alias;
-    private final SpireProcess process;
 
     private LocalSpireAgent(SpireBinaries bin, Path dir, Settings settings, SpiffeId alias) {
+        super(new SpireProcess("spire-agent " + settings.name(), dir.resolve("spire-agent.log")));
         this.bin = bin;
         this.dir = dir;
         this.settings = settings;
         this.alias = alias;
-        this.process = new SpireProcess("spire-agent " + settings.name(), dir.resolve("spire-agent.log"));
     }
 
     /**
@@ -152,20 +151,8 @@ public final class LocalSpireAgent implements AutoCloseable {
                 + last[0] + ")");
     }
 
-    /** SIGKILL: a crash (its socket files stay behind, as after a real crash). */
-    public void kill() {
-        process.kill();
-    }
 
-    /** SIGTERM, then SIGKILL after 5 s. */
-    public void stop() {
-        process.stop();
-    }
 
-    /** True while the process runs. */
-    public boolean running() {
-        return process.alive();
-    }
 
     /** The node's name. */
     public String name() {
@@ -201,18 +188,6 @@ public final class LocalSpireAgent implements AutoCloseable {
         return dir.resolve("bootstrap.crt");
     }
 
-    /** Its log (all runs). */
-    public Path log() {
-        return process.log();
-    }
 
-    /** The last lines of its log. */
-    public String logTail(int lines) {
-        return process.tail(lines);
-    }
 
-    @Override
-    public void close() {
-        process.stop();
-    }
 }

@@ -21,7 +21,7 @@ import java.util.regex.Pattern;
  * loopback TCP port (mutual TLS, {@code admin_ids}). Started and stopped as a child process; restarting
  * keeps its data, port and CA.
  */
-public final class LocalSpireServer implements AutoCloseable {
+public final class LocalSpireServer extends LocalSpireProcess {
     private static final Pattern TOKEN = Pattern.compile("(?m)^Token:\\s*(\\S+)");
     private static final Pattern ENTRY_ID = Pattern.compile("(?m)^Entry ID\\s*:\\s*(\\S+)");
 
@@ -78,14 +78,13 @@ public final class LocalSpireServer implements AutoCloseable {
     private final Path dir;
     private final Settings settings;
     private final int port;
-    private final SpireProcess process;
 
     private LocalSpireServer(SpireBinaries bin, Path dir, Settings settings, int port) {
+        super(new SpireProcess("spire-server", dir.resolve("spire-server.log")));
         this.bin = bin;
         this.dir = dir;
         this.settings = settings;
         this.port = port;
-        this.process = new SpireProcess("spire-server", dir.resolve("spire-server.log"));
     }
 
     /**
@@ -165,20 +164,8 @@ public final class LocalSpireServer implements AutoCloseable {
         return SpireCli.run(bin.server(), List.of("healthcheck", "-socketPath", apiSocket().toString())).ok();
     }
 
-    /** SIGKILL: a crash. */
-    public void kill() {
-        process.kill();
-    }
 
-    /** SIGTERM, then SIGKILL after 5 s. */
-    public void stop() {
-        process.stop();
-    }
 
-    /** True while the process runs. */
-    public boolean running() {
-        return process.alive();
-    }
 
     /** Runs {@code spire-server <args> -socketPath <api socket>} and returns its output. */
     public String cli(String... args) throws LocalSpireException {
@@ -258,15 +245,7 @@ public final class LocalSpireServer implements AutoCloseable {
         return dir.resolve("server.conf");
     }
 
-    /** Its log (all runs). */
-    public Path log() {
-        return process.log();
-    }
 
-    /** The last lines of its log. */
-    public String logTail(int lines) {
-        return process.tail(lines);
-    }
 
     /** Its SPIFFE ID, which clients over TCP require: {@code spiffe://<td>/spire/server}. */
     public SpiffeId spiffeId() {
@@ -278,8 +257,4 @@ public final class LocalSpireServer implements AutoCloseable {
         return bin;
     }
 
-    @Override
-    public void close() {
-        process.stop();
-    }
 }

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -99,9 +98,7 @@ final class DevSpireUnderTest implements SpireUnderTest {
             main = null;
         }
         if (dir != null) {
-            try (var walk = Files.walk(dir)) {
-                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            dev.meshauth.spire.testing.TempDirs.delete(dir);
             dir = null;
         }
     }

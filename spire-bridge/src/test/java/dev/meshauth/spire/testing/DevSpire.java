@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.InstantSource;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 
 /** A dev SPIRE server in a temporary directory, with an Entry API stub; closes and deletes everything. */
@@ -73,8 +72,6 @@ public final class DevSpire implements AutoCloseable {
     public void close() throws IOException, InterruptedException {
         entryChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         server.close();
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        TempDirs.delete(dir);
     }
 }
