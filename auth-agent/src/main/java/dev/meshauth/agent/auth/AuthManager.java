@@ -131,6 +131,18 @@ public final class AuthManager implements AutoCloseable {
         scheduler.scheduleWithFixedDelay(this::refreshDue, 1, 1, TimeUnit.SECONDS);
     }
 
+    /**
+     * True when an entry stored at {@code storedAt} and expiring at {@code expiresAt} should be re-authenticated
+     * now: within {@code refreshBefore} of its expiry, but not before half its lifetime. Without that floor an
+     * entry whose SVIDs live shorter than {@code refreshBefore} (SPIRE lets an entry or server set any
+     * x509_svid_ttl) would be due at every tick: a handshake per pair per second.
+     */
+    static boolean refreshDue(Instant storedAt, Instant expiresAt, Instant now, Duration refreshBefore) {
+        Duration halfLife = Duration.between(storedAt, expiresAt).dividedBy(2);
+        Duration lead = refreshBefore.compareTo(halfLife) < 0 ? refreshBefore : halfLife;
+        return !now.isBefore(expiresAt.minus(lead));
+    }
+
     /** Queues {@code key}; returns false if it was skipped, coalesced or dropped. */
     public boolean request(AuthKey key, Origin origin) {
         if (key.localIdentity() < MIN_ALLOCATED || key.remoteIdentity() < MIN_ALLOCATED) {
@@ -269,10 +281,10 @@ public final class AuthManager implements AutoCloseable {
     }
 
     private void refreshDue() {
-        Instant soon = clock.instant().plus(options.refreshBefore());
+        Instant now = clock.instant();
         for (AuthKey k : required) {
             Stored s = cache.get(k);
-            if (s != null && s.expiresAt().isBefore(soon)) {
+            if (s != null && refreshDue(s.storedAt(), s.expiresAt(), now, options.refreshBefore())) {
                 request(k, Origin.REFRESH);
             }
         }

@@ -59,6 +59,31 @@ class AuthManagerTest {
         assertThat(c.get()).as("within 10 s").isTrue();
     }
 
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> refreshRows() {
+        Instant t0 = Instant.parse("2026-12-01T00:00:00Z");
+        return java.util.stream.Stream.of(
+                // name, lifetime, age now, refreshBefore, due
+                org.junit.jupiter.params.provider.Arguments.of("1 h SVIDs, 10 min old: not yet", t0, Duration.ofHours(1),
+                        Duration.ofMinutes(10), Duration.ofMinutes(1), false),
+                org.junit.jupiter.params.provider.Arguments.of("1 h SVIDs, 59 min old: within refreshBefore", t0,
+                        Duration.ofHours(1), Duration.ofMinutes(59), Duration.ofMinutes(1), true),
+                org.junit.jupiter.params.provider.Arguments.of("30 s SVIDs, 2 s old: not every tick", t0, Duration.ofSeconds(30),
+                        Duration.ofSeconds(2), Duration.ofMinutes(1), false),
+                org.junit.jupiter.params.provider.Arguments.of("30 s SVIDs, 14 s old: before half-life", t0,
+                        Duration.ofSeconds(30), Duration.ofSeconds(14), Duration.ofMinutes(1), false),
+                org.junit.jupiter.params.provider.Arguments.of("30 s SVIDs, 15 s old: half-life", t0, Duration.ofSeconds(30),
+                        Duration.ofSeconds(15), Duration.ofMinutes(1), true),
+                org.junit.jupiter.params.provider.Arguments.of("already expired", t0, Duration.ofSeconds(30),
+                        Duration.ofSeconds(31), Duration.ofSeconds(5), true));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("refreshRows")
+    void refreshIsDueWithinRefreshBeforeButNotBeforeHalfTheLifetime(String name, Instant stored, Duration lifetime,
+            Duration age, Duration refreshBefore, boolean due) {
+        assertThat(AuthManager.refreshDue(stored, stored.plus(lifetime), stored.plus(age), refreshBefore)).isEqualTo(due);
+    }
+
     @Test
     void requiredKeysAreAuthenticatedAheadOfTrafficWithTheHandshakeExpiry() throws Exception {
         manager.setRequired(Set.of(TIE));

@@ -42,9 +42,9 @@ class RotationRealSpireKernelTest {
             .ttls(Duration.ofHours(1), Duration.ofSeconds(30)).build();
 
     private static AgentConfig config(String node, StarWarsFiles f, Path dir) {
-        // Refresh 5 s before expiry (the default, 1 min, is longer than these SVIDs live).
+        // The default refreshBefore (1 min), longer than these SVIDs live: refresh must still wait for half-life.
         AuthManagerOptions opts = new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofMillis(100),
-                Duration.ofSeconds(2), Duration.ofSeconds(5));
+                Duration.ofSeconds(2), Duration.ofMinutes(1));
         return new AgentConfig(node, new SourceConfig.Files(f.endpoints(), List.of(f.policy()), Optional.empty()),
                 spire.agent(node).adminSocket(), RealSpire.TD, f.port(), Optional.of(bpffs.resolve(node + "/cilium_auth_map")),
                 false, Duration.ofMinutes(5), opts, Duration.ofSeconds(5), Optional.of(dir.resolve(node + ".sock")),
@@ -62,6 +62,7 @@ class RotationRealSpireKernelTest {
                 SpireLeaves local = new SpireLeaves(spire.agent("node-1").adminSocket());
                 SpireLeaves remote = new SpireLeaves(spire.agent("node-2").adminSocket())) {
             List<Instant> expiries = new ArrayList<>();
+            long started = System.nanoTime();
             long deadline = System.nanoTime() + Duration.ofSeconds(100).toNanos();
             // Real processes, real time: sample until the expiry moved forward twice (two rotations).
             while (System.nanoTime() < deadline && expiries.size() < 3) {
@@ -79,6 +80,11 @@ class RotationRealSpireKernelTest {
                 Thread.sleep(250);
             }
             assertThat(expiries).as("the expiry moved forward with two rotations").hasSize(3);
+            long seconds = Duration.ofNanos(System.nanoTime() - started).toSeconds();
+            long handshakes = node1.events().recent().stream().filter(ev -> ev instanceof AuthEvent.HandshakeSucceeded ok
+                    && ok.key().equals(PAIR)).count();
+            // About one per rotation of either side (every ~15 s each), not one per refresh tick (every second).
+            assertThat(handshakes).as("handshakes in %d s", seconds).isLessThanOrEqualTo(seconds / 3 + 2);
             assertThat(node1.events().recent()).anySatisfy(ev -> assertThat(ev).isInstanceOfSatisfying(
                     AuthEvent.HandshakeSucceeded.class, ok -> assertThat(ok.origin()).isEqualTo(dev.meshauth.agent.auth.AuthManager.Origin.ROTATION)));
             assertThat(node1.events().recent()).anySatisfy(ev -> assertThat(ev).isInstanceOf(AuthEvent.SvidRotated.class));
