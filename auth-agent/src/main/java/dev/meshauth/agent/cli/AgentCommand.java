@@ -17,7 +17,6 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code meshauth agent}: the node agent. Flag names follow Cilium's where Cilium has one. Nodes,
@@ -131,14 +130,17 @@ public final class AgentCommand implements Callable<Integer> {
         }
         AgentConfig config = config();
         Logging.use(logFormat);
-        CountDownLatch stop = new CountDownLatch(1);
+        StopSignal stop = StopSignal.install("agent");
         try (Agent agent = Agent.start(config, InstantSource.system())) {
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             spec.commandLine().getOut().println("meshauth agent running on " + nodeName + "; required pairs: "
                     + agent.required().size());
             spec.commandLine().getOut().flush();
             stop.await();
+        } finally {
+            stop.done();
         }
+        spec.commandLine().getOut().println("meshauth agent stopped on " + nodeName);
+        spec.commandLine().getOut().flush();
         return ExitCodes.OK;
     }
 

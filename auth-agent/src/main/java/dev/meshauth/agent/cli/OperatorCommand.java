@@ -26,7 +26,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code meshauth operator}: one SPIRE entry per security identity. From Kubernetes (CiliumIdentity
@@ -123,16 +122,21 @@ public final class OperatorCommand implements Callable<Integer> {
         if (once) {
             return r.failures().isEmpty() ? ExitCodes.OK : ExitCodes.FAILURE;
         }
-        // Standalone, long-running: re-read the file and reconcile every --resync.
-        while (true) {
-            Thread.sleep(resync.toMillis());
-            try {
-                registrar.reconcile(identitiesFrom(endpoints));
-            } catch (StatusRuntimeException e) {
-                spec.commandLine().getErr().println("meshauth: reconcile skipped: " + server.explain(e));
-            } catch (PolicyException e) {
-                spec.commandLine().getErr().println("meshauth: reconcile skipped: " + e.getMessage());
+        // Standalone, long-running: re-read the file and reconcile every --resync, until SIGTERM or SIGINT.
+        StopSignal stop = StopSignal.install("operator");
+        try {
+            while (!stop.await(resync)) {
+                try {
+                    registrar.reconcile(identitiesFrom(endpoints));
+                } catch (StatusRuntimeException e) {
+                    spec.commandLine().getErr().println("meshauth: reconcile skipped: " + server.explain(e));
+                } catch (PolicyException e) {
+                    spec.commandLine().getErr().println("meshauth: reconcile skipped: " + e.getMessage());
+                }
             }
+            return ExitCodes.OK;
+        } finally {
+            stop.done();
         }
     }
 
@@ -163,7 +167,12 @@ public final class OperatorCommand implements Callable<Integer> {
                 }
                 return r.failures().isEmpty() ? ExitCodes.OK : ExitCodes.FAILURE;
             }
-            new CountDownLatch(1).await();
+            StopSignal stop = StopSignal.install("operator");
+            try {
+                stop.await();
+            } finally {
+                stop.done();
+            }
             return ExitCodes.OK;
         }
     }

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /** {@code meshauth spire dev-server}: runs the embedded SPIRE-compatible server until interrupted. */
 @Command(name = "dev-server", mixinStandardHelpOptions = true,
@@ -94,7 +93,7 @@ public final class SpireDevServerCommand implements Callable<Integer> {
         }
         DevServerConfig config = new DevServerConfig(td, workloadSocket, adminSocket, serverSocket, svidTtl,
                 Optional.ofNullable(dataDir), authorized, uid, 32 << 20);
-        CountDownLatch stop = new CountDownLatch(1);
+        StopSignal stop = StopSignal.install("spire dev-server");
         try (DevServer server = DevServer.start(config, InstantSource.system())) {
             if (serverAddress != null) {
                 int colon = serverAddress.lastIndexOf(':');
@@ -110,12 +109,15 @@ public final class SpireDevServerCommand implements Callable<Integer> {
                 spec.commandLine().getOut().printf("  server API over mTLS: %s:%d, admin ids %s%n", serverAddress.substring(0, colon),
                         port, admins);
             }
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             spec.commandLine().getOut().printf("dev SPIRE serving trust domain %s%n  workload: %s%n  admin:    %s%n  server:   %s%n",
                     td.getName(), workloadSocket, adminSocket, serverSocket);
             spec.commandLine().getOut().flush();
             stop.await();
+        } finally {
+            stop.done();
         }
+        spec.commandLine().getOut().println("dev SPIRE stopped");
+        spec.commandLine().getOut().flush();
         return ExitCodes.OK;
     }
 }
