@@ -269,6 +269,7 @@ public final class AuthManager implements AutoCloseable {
         return out;
     }
 
+    /** Deletes from the kernel map, then the cache, then tells: an event always follows the write it reports. */
     private void delete(AuthKey k, GcReason reason) {
         try {
             map.delete(k);

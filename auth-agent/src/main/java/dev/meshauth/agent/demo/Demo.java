@@ -310,9 +310,11 @@ public final class Demo implements AutoCloseable {
         cleanup.push(() -> ch.shutdownNow());
         new EntryRegistrar(EntryRegistrarStubs.blocking(ch), RegistrationSpec.ciliumDefaults(TD))
                 .reconcile(Set.of(DEATHSTAR, XWING));
-        expect(waitFor(() -> !present(node1, pair), spire.propagation()), "node-1 removed the entry");
-        expect(node1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.EntryDeleted d && d.key().equals(pair)
-                && d.reason() == GcReason.SVID_REMOVED), "node-1 logged the deletion, reason svid-removed");
+        // Events follow the kernel write they report: wait for the event, then the map is already so.
+        expect(waitFor(() -> node1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.EntryDeleted d
+                && d.key().equals(pair) && d.reason() == GcReason.SVID_REMOVED), spire.propagation()),
+                "node-1 logged the deletion, reason svid-removed");
+        expect(!present(node1, pair), "node-1 removed the entry");
         if (options.simulation()) {
             expect(verdict(sock1, "tiefighter").equals("auth-required-missing"),
                     "tiefighter -> deathstar: auth-required-missing (simulated: would be dropped)");

@@ -85,6 +85,30 @@ class AuthManagerTest {
     }
 
     @Test
+    void everyEventFollowsTheKernelWriteItReports() throws Exception {
+        manager.close();
+        List<String> seen = new CopyOnWriteArrayList<>();
+        manager = new AuthManager(map, auth, nodes, InstantSource.system(), new AuthManagerOptions(1024,
+                Duration.ofSeconds(30), 4, Duration.ofMillis(20), Duration.ofMillis(100), Duration.ofSeconds(5)),
+                RandomGenerator.of("L64X128MixRandom"), e -> {
+                    try { // what an observer sees when the event reaches it
+                        if (e instanceof AuthEvent.HandshakeSucceeded ok) {
+                            seen.add("stored " + map.get(ok.key()).isPresent());
+                        } else if (e instanceof AuthEvent.EntryDeleted d) {
+                            seen.add("deleted " + map.get(d.key()).isEmpty());
+                        }
+                    } catch (Exception x) {
+                        seen.add("error " + x);
+                    }
+                });
+        manager.setRequired(Set.of(TIE));
+        eventually(() -> seen.contains("stored true"));
+        manager.svidRemoved(2000);
+        eventually(() -> seen.size() == 2);
+        assertThat(seen).containsExactly("stored true", "deleted true");
+    }
+
+    @Test
     void requiredKeysAreAuthenticatedAheadOfTrafficWithTheHandshakeExpiry() throws Exception {
         manager.setRequired(Set.of(TIE));
         eventually(() -> map.get(TIE).isPresent());
