@@ -183,6 +183,20 @@ class PolicyEngineTest {
     }
 
     @Test
+    void aPeerOnANodeWithoutAnIdIsNeverKeyedAsThisNode() throws Exception {
+        PolicyEngine e = PolicyEngine.evaluate(policies(cnp("prod", """
+                endpointSelector: {matchLabels: {app: web}}
+                egress:
+                - toEndpoints: [{matchLabels: {app: db}}]
+                  authentication: {mode: required}
+                """)), ALL);
+        // node-1 (where db runs) is not among the known nodes: remote node id 0 would mean web's own node.
+        assertThat(e.requiredAuth(ALL, List.of(N2))).noneMatch(r -> r.remote() == DB.identity());
+        assertThat(e.requiredAuth(ALL, List.of(N1, N2))).contains(
+                new AuthRequirement("node-2", WEB.identity(), DB.identity(), 1, AuthType.SPIRE));
+    }
+
+    @Test
     void reservedIdentitiesAreNeverAuthenticated() throws Exception {
         Endpoint hostLike = ep("host", "prod", 1, "node-1", "app", "web");
         PolicyEngine e = PolicyEngine.evaluate(policies(cnp("prod", """

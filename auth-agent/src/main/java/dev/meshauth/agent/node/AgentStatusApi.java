@@ -284,13 +284,18 @@ final class AgentStatusApi implements StatusServer.Handler {
             return new StatusServer.Response.Json(409, Map.of("error", "the pair is enforced on node " + local.node()
                     + ", this agent serves " + s.self().name() + ": ask that node's agent (its --status-socket)"));
         }
-        int remoteNode = remote.node().equals(local.node()) ? 0 : s.cluster().nodes().stream()
-                .filter(n -> n.name().equals(remote.node())).mapToInt(NodeInfo::id).findFirst().orElse(-1);
-        AuthKey key = new AuthKey(local.identity(), remote.identity(), Math.max(remoteNode, 0),
-                new AuthType(rule.authType().code()));
         String authType = rule.authType().toString();
         String because = (ingressAuth ? "ingress of " : "egress of ") + local.id() + " requires " + authType + " by "
                 + String.join(", ", rule.reasons());
+        java.util.OptionalInt remoteNode = remote.node().equals(local.node()) ? java.util.OptionalInt.of(0)
+                : s.cluster().nodes().stream().filter(n -> n.name().equals(remote.node())).mapToInt(NodeInfo::id).findFirst();
+        if (remoteNode.isEmpty()) { // never keyed as 0: that is this node
+            return json(new StatusModel.Check(f, t, port, protocol, "auth-required-missing", authType, null,
+                    because + "; " + remote.id() + "'s node " + remote.node() + " has no node id yet, so the pair cannot be"
+                            + " authenticated until it has one", local.node()));
+        }
+        AuthKey key = new AuthKey(local.identity(), remote.identity(), remoteNode.getAsInt(),
+                new AuthType(rule.authType().code()));
         Optional<AuthInfo> entry = agent.authMap().get(key);
         Instant now = agent.clock().instant();
         if (entry.isEmpty()) {

@@ -36,8 +36,10 @@ final class DatapathProgrammer {
         nodes.forEach(n -> nodeIds.put(n.name(), n.id()));
         Map<Ipv4Prefix, IpcacheEntry> ipcache = new HashMap<>();
         for (Endpoint e : endpoints) {
-            int node = e.node().equals(self.name()) ? 0 : nodeIds.getOrDefault(e.node(), 0);
-            ipcache.put(Ipv4Prefix.host(e.ipv4()), new IpcacheEntry(e.identity(), node));
+            Integer node = e.node().equals(self.name()) ? Integer.valueOf(0) : nodeIds.get(e.node());
+            if (node != null) { // an endpoint of a node without an id is left out (world), never taken for local (0)
+                ipcache.put(Ipv4Prefix.host(e.ipv4()), new IpcacheEntry(e.identity(), node));
+            }
         }
         for (var old : dp.ipcache().keySet()) {
             if (!ipcache.containsKey(old)) {

@@ -247,8 +247,12 @@ public final class PolicyEngine {
                             if (local == remote && localNode.equals(remoteNode) && endpointsOn(endpoints, local, localNode) < 2) {
                                 continue; // an endpoint talking to itself is not authenticated
                             }
-                            int id = localNode.equals(remoteNode) ? 0 : nodeIds.getOrDefault(remoteNode, 0);
-                            out.add(new AuthRequirement(localNode, local, remote, id, t));
+                            // remote_node_id 0 means this node (Cilium's auth key): a node without an id
+                            // cannot be keyed at all, so its pairs wait until it has one.
+                            Integer id = localNode.equals(remoteNode) ? Integer.valueOf(0) : nodeIds.get(remoteNode);
+                            if (id != null) {
+                                out.add(new AuthRequirement(localNode, local, remote, id, t));
+                            }
                         }
                     }
                 }
