@@ -57,14 +57,17 @@ public final class Datapath implements AutoCloseable {
     public static Datapath create(KernelAuthMap authMap, DatapathOptions options, ClockOffset clock)
             throws BpfException {
         DatapathMaps maps = new DatapathMaps(authMap, options);
+        BpfProgram program = null;
         try {
-            BpfProgram program = BpfProgram.load("meshauth_ing", ProgramType.SCHED_CLS,
-                    EnforcementProgram.build(), maps.fds());
+            program = BpfProgram.load("meshauth_ing", ProgramType.SCHED_CLS, EnforcementProgram.build(), maps.fds());
             Datapath d = new Datapath(maps, program, clock);
             d.syncClock();
             d.setSignalInterval(options.signalInterval());
             return d;
         } catch (BpfException | RuntimeException e) {
+            if (program != null) {
+                program.close(); // loaded, not yet owned by a returned Datapath
+            }
             maps.close();
             throw e;
         }

@@ -67,7 +67,12 @@ public final class BpfMap implements AutoCloseable {
                 call.putInt(48, btf.fd().get()).putInt(52, btf.keyTypeId()).putInt(56, btf.valueTypeId());
             }
             Fd fd = new Fd((int) call.invokeOrThrow(object));
-            return new BpfMap(fd, readInfo(fd, object), Optional.empty());
+            try {
+                return new BpfMap(fd, readInfo(fd, object), Optional.empty());
+            } catch (BpfException | RuntimeException e) {
+                fd.close(); // created, but nobody would own it
+                throw e;
+            }
         } finally {
             if (btf != null) {
                 btf.close(); // the map holds its own reference to the BTF object
