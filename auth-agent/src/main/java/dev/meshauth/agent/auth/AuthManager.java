@@ -89,6 +89,11 @@ public final class AuthManager implements AutoCloseable {
     private final Map<AuthKey, Backoff> retries = new ConcurrentHashMap<>();
     private final Map<AuthKey, java.util.concurrent.ScheduledFuture<?>> scheduledRetries = new ConcurrentHashMap<>();
     private final Map<Long, Long> removed = new ConcurrentHashMap<>(); // identity -> nanoTime its SVID was removed
+    // Orders an SVID removal against a handshake result's store: "not removed since the handshake began,
+    // so write" and "mark removed, then delete its entries" are each atomic under it, so no interleaving
+    // leaves an entry of a removed SVID.
+    private final Object removals = new Object();
+    private final Runnable beforeStore; // a test seam inside the store step; a no-op in production
     private volatile Set<AuthKey> required = Set.of();
     private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("meshauth-auth-scheduler").factory());
@@ -110,6 +115,14 @@ public final class AuthManager implements AutoCloseable {
      */
     public AuthManager(AuthMap map, Authenticator authenticator, NodeDirectory nodes, InstantSource clock,
             AuthManagerOptions options, RandomGenerator random, Consumer<AuthEvent> events) throws BpfException {
+        this(map, authenticator, nodes, clock, options, random, events, () -> { });
+    }
+
+    /** As above, with {@code beforeStore} run inside the store step, after its removal check (tests). */
+    AuthManager(AuthMap map, Authenticator authenticator, NodeDirectory nodes, InstantSource clock,
+            AuthManagerOptions options, RandomGenerator random, Consumer<AuthEvent> events, Runnable beforeStore)
+            throws BpfException {
+        this.beforeStore = beforeStore;
         this.map = map;
         this.authenticator = authenticator;
         this.nodes = nodes;
@@ -201,10 +214,12 @@ public final class AuthManager implements AutoCloseable {
 
     /** An identity's SVID was removed: delete every entry involving it. */
     public void svidRemoved(long identity) {
-        removed.put(identity, System.nanoTime());
-        for (AuthKey k : Set.copyOf(cache.keySet())) {
-            if (k.localIdentity() == identity || k.remoteIdentity() == identity) {
-                delete(k, GcReason.SVID_REMOVED);
+        synchronized (removals) {
+            removed.put(identity, System.nanoTime());
+            for (AuthKey k : Set.copyOf(cache.keySet())) {
+                if (k.localIdentity() == identity || k.remoteIdentity() == identity) {
+                    delete(k, GcReason.SVID_REMOVED);
+                }
             }
         }
     }
@@ -350,14 +365,17 @@ public final class AuthManager implements AutoCloseable {
             HandshakeResult res = authenticator.authenticate(k.localIdentity(), k.remoteIdentity(), peer.get())
                     .get(30, TimeUnit.SECONDS);
             long handshakeNanos = System.nanoTime() - start;
-            if (removedSince(k.localIdentity(), start) || removedSince(k.remoteIdentity(), start)) {
-                failed(r, "SVID_REMOVED", "an SVID of the pair was removed while the handshake ran; nothing written",
-                        handshakeNanos);
-                return;
+            synchronized (removals) {
+                if (removedSince(k.localIdentity(), start) || removedSince(k.remoteIdentity(), start)) {
+                    failed(r, "SVID_REMOVED", "an SVID of the pair was removed while the handshake ran; nothing written",
+                            handshakeNanos);
+                    return;
+                }
+                beforeStore.run();
+                map.put(k, AuthInfo.expiringAt(res.expiresAt()));
+                cache.put(k, new Stored(clock.instant(), res.expiresAt(), res.anchors(), r.origin()));
             }
-            map.put(k, AuthInfo.expiringAt(res.expiresAt()));
             long end = System.nanoTime();
-            cache.put(k, new Stored(clock.instant(), res.expiresAt(), res.anchors(), r.origin()));
             retries.remove(k);
             java.util.concurrent.Future<?> stale = scheduledRetries.remove(k);
             if (stale != null) {

@@ -85,6 +85,35 @@ class AuthManagerTest {
     }
 
     @Test
+    void aRemovalDuringTheStoreOfAHandshakeResultLeavesNoEntryOfTheRemovedSvid() throws Exception {
+        manager.close();
+        CountDownLatch storing = new CountDownLatch(1);
+        CountDownLatch proceed = new CountDownLatch(1);
+        manager = new AuthManager(map, auth, nodes, InstantSource.system(), new AuthManagerOptions(1024,
+                Duration.ofSeconds(30), 4, Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ofSeconds(5)),
+                RandomGenerator.of("L64X128MixRandom"), events::add, () -> {
+                    storing.countDown(); // the result passed its "not removed" check and is about to be written
+                    try {
+                        proceed.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+        manager.request(TIE, AuthManager.Origin.SIGNAL);
+        assertThat(storing.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        // SPIRE removes the remote SVID exactly now, between the check and the write.
+        Thread removal = Thread.ofPlatform().start(() -> manager.svidRemoved(2000));
+        while (removal.getState() != Thread.State.BLOCKED && removal.getState() != Thread.State.TERMINATED) {
+            Thread.onSpinWait(); // until the removal either ran through or waits for the store
+        }
+        proceed.countDown();
+        removal.join();
+        assertThat(map.get(TIE)).as("no entry of a removed SVID, in either order").isEmpty();
+        assertThat(events).anySatisfy(e -> assertThat(e).isInstanceOfSatisfying(AuthEvent.EntryDeleted.class,
+                d -> assertThat(d.reason()).isEqualTo(GcReason.SVID_REMOVED)));
+    }
+
+    @Test
     void everyEventFollowsTheKernelWriteItReports() throws Exception {
         manager.close();
         List<String> seen = new CopyOnWriteArrayList<>();
