@@ -26,8 +26,6 @@ import javax.net.ssl.SSLException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.InstantSource;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -64,12 +62,13 @@ public final class MutualAuthServer implements AutoCloseable {
     private final AtomicInteger inHandshake = new AtomicInteger();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
-    private final Map<String, SslContext> contexts = new ConcurrentHashMap<>(); // by identity and leaf serial
+    private final ServerContexts contexts;
 
     private MutualAuthServer(Options options, IdentityStore store, InstantSource clock) throws InterruptedException {
         this.options = options;
         this.store = store;
         this.clock = clock;
+        this.contexts = new ServerContexts(store, clock);
         this.group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         this.channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -136,16 +135,15 @@ public final class MutualAuthServer implements AutoCloseable {
             return promise.setFailure(new SSLException("no SVID held for identity " + identity));
         }
         try {
-            String key = identity + "/" + svid.serial() + "/" + store.roots().hashCode();
-            SslContext ctx = contexts.get(key);
-            if (ctx == null) {
-                ctx = TlsContexts.server(svid, store, clock);
-                contexts.put(key, ctx);
-            }
-            return promise.setSuccess(ctx);
+            return promise.setSuccess(contexts.forIdentity(identity, svid));
         } catch (SSLException e) {
             return promise.setFailure(e);
         }
+    }
+
+    /** TLS contexts held: one per local identity served (tests). */
+    int contexts() {
+        return contexts.size();
     }
 
     /** Closes (close_notify) once the client is verified; closes on any failure. */

@@ -88,6 +88,22 @@ class MutualAuthTest {
     }
 
     @Test
+    void aThousandRotationsKeepOneServerContextPerIdentity() throws Exception {
+        for (int i = 0; i < 1_000; i++) {
+            serverNode.svids.put(1000L, svid(CA, 1000, m -> m, Duration.ofHours(1))); // SPIRE rotated it
+            auth(2000, 1000);
+        }
+        assertThat(server.accepted()).isEqualTo(1_000);
+        assertThat(server.contexts()).as("one context for identity 1000, not one per rotation").isEqualTo(1);
+        // An identity that leaves the node: its context goes when the next one arrives.
+        serverNode.local.remove(1000L);
+        serverNode.local.add(1001L);
+        serverNode.svids.put(1001L, svid(CA, 1001, m -> m, Duration.ofHours(1)));
+        auth(2000, 1001);
+        assertThat(server.contexts()).isEqualTo(1);
+    }
+
+    @Test
     void serverRefusesAnIdentityWithNoEndpointOnItsNode() {
         serverNode.local.remove(1000L);
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
