@@ -26,8 +26,10 @@ import java.util.stream.Stream;
 
 /**
  * Standalone source: an endpoints file (nodes and endpoints) and policy files or directories, polled for
- * changes every {@code poll} (an edit applies within a second at the default). An edit that does not
- * parse is reported and the last good view stays; the problem is listed until a good edit replaces it.
+ * changes every {@code poll} (an edit applies within a second at the default). Each file stands alone: a
+ * file whose edit does not parse keeps its last good content and is listed as a problem until a good edit
+ * replaces it, while edits of every other file apply (a broken policy never holds back an endpoint's
+ * removal, which must revoke its entries). At start every file must parse: nothing starts otherwise.
  */
 public final class FileSource implements ClusterSource {
     private static final Logger LOG = LoggerFactory.getLogger(FileSource.class);
@@ -40,6 +42,9 @@ public final class FileSource implements ClusterSource {
             Thread.ofPlatform().daemon().name("meshauth-file-source").factory());
     private final Map<String, String> problems = new ConcurrentHashMap<>();
     private Map<Path, String> seen = Map.of(); // loop thread only (after start): content digests
+    private EndpointsFile.Contents goodEndpoints; // loop thread only (after start): last good of each file
+    private final Map<Path, List<Policy>> goodPolicies = new HashMap<>(); // loop thread only (after start)
+    private ClusterSnapshot emitted; // loop thread only (after start)
 
     /** Over these files; nothing is read until {@link #start}. */
     public FileSource(Path endpoints, List<Path> policies, Optional<Path> identitiesFile, Duration poll) {
@@ -52,20 +57,28 @@ public final class FileSource implements ClusterSource {
     @Override
     public ClusterSnapshot start(Consumer<ClusterSnapshot> onChange) throws PolicyException, IOException {
         seen = stamps();
-        ClusterSnapshot first = load();
+        goodEndpoints = parseEndpoints();
+        for (Path f : policyFiles()) {
+            goodPolicies.put(f, parsePolicies(f));
+        }
+        emitted = snapshot();
         loop.scheduleWithFixedDelay(() -> reloadIfChanged(onChange), poll.toMillis(), poll.toMillis(), TimeUnit.MILLISECONDS);
-        return first;
+        return emitted;
     }
 
-    private ClusterSnapshot load() throws IOException, PolicyException {
-        EndpointsFile.Contents c = EndpointsFile.parse(endpoints.toString(), Files.readString(endpoints),
-                new IdentityAllocator(identitiesFile));
-        List<Policy> parsed = new ArrayList<>();
-        for (Path f : policyFiles()) {
-            parsed.addAll(PolicyParser.parse(f.toString(), Files.readString(f)).policies());
-        }
-        return new ClusterSnapshot(c.nodes(), c.endpoints(), parsed,
-                Optional.of(ClusterSnapshot.identitiesOf(c.endpoints())));
+    private EndpointsFile.Contents parseEndpoints() throws IOException, PolicyException {
+        return EndpointsFile.parse(endpoints.toString(), Files.readString(endpoints), new IdentityAllocator(identitiesFile));
+    }
+
+    private static List<Policy> parsePolicies(Path f) throws IOException, PolicyException {
+        return PolicyParser.parse(f.toString(), Files.readString(f)).policies();
+    }
+
+    private ClusterSnapshot snapshot() {
+        List<Policy> all = new ArrayList<>();
+        goodPolicies.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> all.addAll(e.getValue()));
+        return new ClusterSnapshot(goodEndpoints.nodes(), goodEndpoints.endpoints(), all,
+                Optional.of(ClusterSnapshot.identitiesOf(goodEndpoints.endpoints())));
     }
 
     private List<Path> policyFiles() throws IOException {
@@ -101,17 +114,43 @@ public final class FileSource implements ClusterSource {
             if (now.equals(seen)) {
                 return;
             }
+            Map<Path, String> before = seen;
             seen = now;
-            ClusterSnapshot next = load();
-            problems.clear();
-            onChange.accept(next);
-        } catch (PolicyException e) {
-            problems.put(describe(), e.getMessage());
-            LOG.error("configuration edit refused, the last good state stays: problems=\"{}\"",
-                    e.getMessage().replace('\n', ';'));
+            if (!now.get(endpoints).equals(before.get(endpoints))) {
+                reloadOne(endpoints, () -> goodEndpoints = parseEndpoints());
+            }
+            goodPolicies.keySet().retainAll(now.keySet()); // deleted files take their policies with them
+            problems.keySet().removeIf(where -> now.keySet().stream().noneMatch(f -> where.equals(f.toString())));
+            for (Path f : now.keySet()) {
+                if (!f.equals(endpoints) && !now.get(f).equals(before.get(f))) {
+                    reloadOne(f, () -> goodPolicies.put(f, parsePolicies(f)));
+                }
+            }
+            ClusterSnapshot next = snapshot();
+            if (!next.equals(emitted)) {
+                emitted = next;
+                onChange.accept(next);
+            }
         } catch (IOException | RuntimeException e) {
             problems.put(describe(), e.toString());
             LOG.error("configuration reload failed, the last good state stays: error=\"{}\"", e.toString());
+        }
+    }
+
+    /** A read that may fail without changing anything. */
+    private interface Reload {
+        void run() throws IOException, PolicyException;
+    }
+
+    /** Re-reads one file: its new content, or its last good one and a problem under its name. */
+    private void reloadOne(Path f, Reload reload) {
+        try {
+            reload.run();
+            problems.remove(f.toString());
+        } catch (PolicyException | IOException e) {
+            problems.put(f.toString(), e.getMessage());
+            LOG.atError().addKeyValue("file", f).addKeyValue("problems", e.getMessage().replace('\n', ';'))
+                    .log("edit refused: this file keeps its last good content, the other files' edits apply");
         }
     }
 

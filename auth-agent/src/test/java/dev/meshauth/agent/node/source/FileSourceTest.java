@@ -66,6 +66,35 @@ class FileSourceTest {
     }
 
     @Test
+    void aBrokenPolicyFileNeverHoldsBackEditsOfTheOtherFiles(@TempDir Path dir) throws Exception {
+        Path endpoints = Files.writeString(dir.resolve("endpoints.yaml"), ENDPOINTS
+                + "  - {name: b, node: node-1, ipv4: 198.18.1.11, identity: 1002, labels: {app: b}}\n");
+        Path policies = Files.createDirectory(dir.resolve("policies"));
+        Files.writeString(policies.resolve("one.yaml"), POLICY.formatted(1));
+        Path two = Files.writeString(policies.resolve("two.yaml"), POLICY.formatted(2));
+        LinkedBlockingQueue<ClusterSnapshot> changes = new LinkedBlockingQueue<>();
+        try (FileSource s = new FileSource(endpoints, List.of(policies), Optional.empty(), Duration.ofMillis(50))) {
+            assertThat(s.start(changes::add).endpoints()).hasSize(2);
+            // One edit breaks two.yaml; another removes endpoint b (whose entries must be revoked).
+            Files.writeString(two, POLICY.formatted(2).replace("required", "requird"));
+            Files.writeString(endpoints, ENDPOINTS);
+            ClusterSnapshot next = changes.poll(5, TimeUnit.SECONDS);
+            assertThat(next).as("the endpoint edit applies").isNotNull();
+            assertThat(next.endpoints()).extracting(e -> e.name()).containsExactly("a");
+            assertThat(next.policies()).as("two.yaml keeps its last good policy").hasSize(2);
+            assertThat(s.problems()).containsOnlyKeys(two.toString());
+            assertThat(s.problems().get(two.toString())).contains("did you mean 'required'");
+
+            Files.writeString(two, POLICY.formatted(2)); // fixed: the problem goes; the view is the same
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (!s.problems().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20); // the file source polls on real time
+            }
+            assertThat(s.problems()).isEmpty();
+        }
+    }
+
+    @Test
     void aBadFirstViewStartsNothing(@TempDir Path dir) throws Exception {
         Path endpoints = Files.writeString(dir.resolve("endpoints.yaml"), "nodes: [oops\n");
         try (FileSource s = new FileSource(endpoints, List.of(), Optional.empty(), Duration.ofMillis(50))) {
