@@ -9,7 +9,6 @@ import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
 import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.RegistrationSpec;
-import dev.meshauth.spire.UnixSelectors;
 import dev.meshauth.spire.grpc.UnixSockets;
 import dev.meshauth.spire.local.LocalSpire;
 import dev.meshauth.spire.local.LocalSpireAgent;
@@ -89,10 +88,7 @@ public final class SpireLatency {
         SpiffeId delegate = DevServerConfig.meshauthAgent(td);
         LocalSpire spire = LocalSpire.start(bin, dir, LocalSpireServer.Settings.defaults(td).withCacheReloadInterval(every),
                 List.of(LocalSpireAgent.Settings.of("node-1", delegate).withSyncInterval(every)));
-        List<String> me = List.of("unix:uid:" + UnixSelectors.currentUid());
-        spire.register("node-1", delegate, me);
-        spire.register("node-1", RegistrationSpec.ciliumDefaults(td).parent(), me);
-        spire.agent("node-1").awaitSvid(delegate, Duration.ofSeconds(60));
+        spire.registerMeshauth(delegate, RegistrationSpec.ciliumDefaults(td).parent(), Duration.ofSeconds(60));
         return spire;
     }
 

@@ -1,6 +1,5 @@
 package dev.meshauth.agent.demo;
 
-import dev.meshauth.spire.UnixSelectors;
 import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
 import dev.meshauth.spire.entry.RegistrationSpec;
@@ -81,12 +80,7 @@ sealed interface DemoSpire extends AutoCloseable {
             LocalSpire spire = LocalSpire.start(bin, dir, LocalSpireServer.Settings.defaults(td),
                     nodes.stream().map(n -> LocalSpireAgent.Settings.of(n, agent)).toList());
             try {
-                List<String> me = List.of("unix:uid:" + UnixSelectors.currentUid());
-                spire.registerOnEveryNode(agent, me);
-                spire.registerOnEveryNode(operator, me);
-                for (LocalSpireAgent a : spire.agents()) {
-                    a.awaitSvid(agent, Duration.ofSeconds(30));
-                }
+                spire.registerMeshauth(agent, operator, Duration.ofSeconds(30));
                 return new Real(spire);
             } catch (LocalSpireException | RuntimeException e) {
                 spire.close();

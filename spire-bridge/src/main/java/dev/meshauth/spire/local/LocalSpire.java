@@ -83,6 +83,23 @@ public final class LocalSpire implements AutoCloseable {
         return ids;
     }
 
+    /**
+     * Registers on every node what a SPIRE admin registers for meshauth, both for this process's uid: the
+     * meshauth agent ({@code agent}, which the agents list in authorized_delegates) and the operator
+     * ({@code operator}, the parent of identity entries, so they reach every agent); then waits until
+     * every agent issues {@code agent} (entries take effect at the next server cache reload and agent sync).
+     *
+     * @throws LocalSpireException if an entry cannot be created or an agent does not issue it within {@code max}
+     */
+    public void registerMeshauth(SpiffeId agent, SpiffeId operator, java.time.Duration max) throws LocalSpireException {
+        List<String> me = List.of("unix:uid:" + dev.meshauth.spire.UnixSelectors.currentUid());
+        registerOnEveryNode(agent, me);
+        registerOnEveryNode(operator, me);
+        for (LocalSpireAgent a : agents.values()) {
+            a.awaitSvid(agent, max);
+        }
+    }
+
     /** Every process's log tail, newest run last: for a failure report. */
     public String logs(int lines) {
         StringBuilder sb = new StringBuilder();
