@@ -8,10 +8,8 @@ import dev.meshauth.policy.yaml.PolicyParser;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static dev.meshauth.policy.k8s.CiliumObjects.endpoint;
 import static dev.meshauth.policy.k8s.CiliumObjects.node;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -21,13 +19,6 @@ class ClusterWatchTest {
     @org.junit.jupiter.api.extension.RegisterExtension
     static final MockKubernetes api = new MockKubernetes();
 
-    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(20);
-        }
-        assertThat(c.get()).isTrue();
-    }
 
     @Test
     void endpointsAndNodesFromCiliumObjectsDriveRequiredAuth() throws Exception {
@@ -40,7 +31,8 @@ class ClusterWatchTest {
         eps.resource(endpoint("pending", 1003, "198.18.2.21", "198.18.9.99", "k8s:org=empire")).create(); // unknown node
 
         try (ClusterWatch w = ClusterWatch.start(api.client(), Duration.ofMinutes(10), () -> { })) {
-            eventually(() -> w.synced() && w.endpoints().size() == 2);
+            eventually("w.synced() && w.endpoints().size() == 2", Duration.ofSeconds(10),
+                    () -> w.synced() && w.endpoints().size() == 2);
             assertThat(w.nodes()).extracting(n -> n.name() + "=" + n.internalIp())
                     .containsExactlyInAnyOrder("node-1=198.18.9.1", "node-2=198.18.9.2");
             Endpoint death = w.endpoints().stream().filter(e -> e.name().equals("deathstar-1")).findFirst().orElseThrow();
@@ -62,7 +54,7 @@ class ClusterWatchTest {
                     .containsExactly(new AuthRequirement("node-1", 1001, 1002, node2, AuthType.SPIRE));
 
             eps.withName("tiefighter").delete();
-            eventually(() -> w.endpoints().size() == 1);
+            eventually("w.endpoints().size() == 1", Duration.ofSeconds(10), () -> w.endpoints().size() == 1);
         }
     }
 }

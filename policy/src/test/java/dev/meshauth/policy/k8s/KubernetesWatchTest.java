@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static dev.meshauth.policy.k8s.CiliumObjects.identity;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -29,13 +29,6 @@ class KubernetesWatchTest {
                 .build();
     }
 
-    private static void eventually(Supplier<Boolean> condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline && !condition.get()) {
-            Thread.sleep(20);
-        }
-        assertThat(condition.get()).as("condition within 10 s").isTrue();
-    }
 
     @Test
     void identitiesAreWatchedThroughCreateDeleteAndRestart() throws Exception {
@@ -43,20 +36,23 @@ class KubernetesWatchTest {
         ids.resource(identity("1000")).create();
         AtomicReference<Set<Long>> seen = new AtomicReference<>(Set.of());
         try (IdentityWatch w = IdentityWatch.start(api.client(), Duration.ofMinutes(10), seen::set)) {
-            eventually(w::synced);
+            eventually("w::synced", Duration.ofSeconds(10), w::synced);
             assertThat(w.identities()).containsExactly(1000L);
             ids.resource(identity("2000")).create();
             ids.resource(identity("not-a-number")).create(); // malformed: reported and skipped
             ids.resource(identity("7")).create();            // reserved: skipped
-            eventually(() -> seen.get().equals(Set.of(1000L, 2000L)));
+            eventually("seen.get().equals(Set.of(1000L, 2000L))", Duration.ofSeconds(10),
+                    () -> seen.get().equals(Set.of(1000L, 2000L)));
             ids.withName("1000").delete();
-            eventually(() -> seen.get().equals(Set.of(2000L)));
+            eventually("seen.get().equals(Set.of(2000L))", Duration.ofSeconds(10),
+                    () -> seen.get().equals(Set.of(2000L)));
             ids.resource(identity("3000")).create();
-            eventually(() -> w.identities().equals(Set.of(2000L, 3000L)));
+            eventually("w.identities().equals(Set.of(2000L, 3000L))", Duration.ofSeconds(10),
+                    () -> w.identities().equals(Set.of(2000L, 3000L)));
         }
         // A new informer (restart) lists what is there now.
         try (IdentityWatch again = IdentityWatch.start(api.client(), Duration.ofMinutes(10), s -> { })) {
-            eventually(again::synced);
+            eventually("again::synced", Duration.ofSeconds(10), again::synced);
             assertThat(again.identities()).containsExactlyInAnyOrder(2000L, 3000L);
         }
     }
@@ -67,20 +63,22 @@ class KubernetesWatchTest {
         cnps.resource(cnp("db-auth", "required")).create();
         AtomicReference<List<Policy>> seen = new AtomicReference<>(List.of());
         try (PolicyWatch w = PolicyWatch.start(api.client(), Duration.ofMinutes(10), seen::set)) {
-            eventually(w::synced);
+            eventually("w::synced", Duration.ofSeconds(10), w::synced);
             assertThat(w.policies()).singleElement().satisfies(p -> {
                 assertThat(p.id()).isEqualTo("prod/db-auth");
                 assertThat(p.rules().getFirst().auth()).hasValueSatisfying(m -> assertThat(m.yaml()).isEqualTo("required"));
             });
             cnps.resource(cnp("db-auth", "requird")).update();
-            eventually(() -> w.problems().containsKey("CiliumNetworkPolicy/prod/db-auth"));
+            eventually("w.problems().containsKey(\"CiliumNetworkPolicy/prod/db-auth\")", Duration.ofSeconds(10),
+                    () -> w.problems().containsKey("CiliumNetworkPolicy/prod/db-auth"));
             assertThat(w.problems().get("CiliumNetworkPolicy/prod/db-auth")).contains("did you mean 'required'?");
             assertThat(w.policies()).as("last good version still in force").singleElement()
                     .satisfies(p -> assertThat(p.rules().getFirst().auth()).isPresent());
             cnps.resource(cnp("db-open", "disabled")).create();
-            eventually(() -> seen.get().size() == 2);
+            eventually("seen.get().size() == 2", Duration.ofSeconds(10), () -> seen.get().size() == 2);
             cnps.withName("db-auth").delete();
-            eventually(() -> seen.get().size() == 1 && w.problems().isEmpty());
+            eventually("seen.get().size() == 1 && w.problems().isEmpty()", Duration.ofSeconds(10),
+                    () -> seen.get().size() == 1 && w.problems().isEmpty());
         }
     }
 }
