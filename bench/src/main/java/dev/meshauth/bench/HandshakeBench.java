@@ -1,5 +1,7 @@
 package dev.meshauth.bench;
 
+import dev.meshauth.agent.events.Origin;
+
 import dev.meshauth.agent.auth.AuthManager;
 import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.handshake.IdentityStore;
@@ -181,13 +183,15 @@ public final class HandshakeBench {
                 }
             }
         };
-        try (AuthManager m = new AuthManager(map, cli::authenticate, id -> Optional.of(peer), InstantSource.system(),
-                AuthManagerOptions.DEFAULTS, RandomGenerator.getDefault(), events)) {
+        dev.meshauth.agent.time.Clocks time = dev.meshauth.agent.time.Clocks.system("bench-auth-scheduler");
+        try (java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+                AuthManager m = new AuthManager(map, cli::authenticate, id -> Optional.of(peer), time, workers,
+                        AuthManagerOptions.DEFAULTS, RandomGenerator.getDefault(), events)) {
             long[] ns = new long[n];
             long[] hs = new long[n];
             for (int i = -200; i < n; i++) {
                 map.delete(k);
-                while (!m.request(k, AuthManager.Origin.SIGNAL)) {
+                while (!m.request(k, Origin.SIGNAL)) {
                     Thread.sleep(0, 100_000); // the previous request is still leaving the pending set
                 }
                 long[] t = done.take();
@@ -201,6 +205,8 @@ public final class HandshakeBench {
             System.out.printf("%s: auth-required signal -> entry in the map: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d samples);"
                     + " of which the handshake: p50 %.2f ms, p99 %.2f ms%n", label, ns[n / 2] / 1e6, ns[n * 99 / 100] / 1e6,
                     ns[n - 1] / 1e6, n, hs[n / 2] / 1e6, hs[n * 99 / 100] / 1e6);
+        } finally {
+            time.scheduler().shutdownNow();
         }
     }
 

@@ -2,7 +2,7 @@ package dev.meshauth.agent.demo;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.meshauth.agent.auth.AuthManagerOptions;
-import dev.meshauth.agent.auth.GcReason;
+import dev.meshauth.agent.events.GcReason;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.agent.node.Agent;

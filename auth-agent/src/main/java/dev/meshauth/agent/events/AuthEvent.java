@@ -1,7 +1,5 @@
 package dev.meshauth.agent.events;
 
-import dev.meshauth.agent.auth.AuthManager;
-import dev.meshauth.agent.auth.GcReason;
 import dev.meshauth.bpf.auth.AuthKey;
 
 import java.time.Duration;
@@ -43,7 +41,7 @@ public sealed interface AuthEvent permits AuthEvent.PairEvent, AuthEvent.SvidRot
     }
 
     /** An identity pair authenticated and written to the auth map. */
-    record HandshakeSucceeded(Instant at, AuthKey key, AuthManager.Origin origin, Duration handshake, Duration sinceRequest,
+    record HandshakeSucceeded(Instant at, AuthKey key, Origin origin, Duration handshake, Duration sinceRequest,
             Instant expiresAt) implements PairEvent {
         @Override
         public Kind kind() {
@@ -51,8 +49,8 @@ public sealed interface AuthEvent permits AuthEvent.PairEvent, AuthEvent.SvidRot
         }
     }
 
-    /** An authentication failed; {@code reason} is a stable token (a HandshakeException reason or a cause). */
-    record HandshakeFailed(Instant at, AuthKey key, AuthManager.Origin origin, String reason, String detail,
+    /** An authentication failed, and why. */
+    record HandshakeFailed(Instant at, AuthKey key, Origin origin, FailureReason reason, String detail,
             Duration handshake) implements PairEvent {
         @Override
         public Kind kind() {

@@ -33,7 +33,7 @@ public final class DecisionLog implements java.util.function.Consumer<AuthEvent>
                     .log("authenticated");
             case AuthEvent.HandshakeFailed f -> pair(LOG.atWarn(), f.key())
                     .addKeyValue("origin", f.origin().label())
-                    .addKeyValue("reason", f.reason())
+                    .addKeyValue("reason", f.reason().label())
                     .addKeyValue("detail", f.detail())
                     .addKeyValue("handshake_ms", millis(f.handshake()))
                     .log("authentication failed");

@@ -1,4 +1,4 @@
-package dev.meshauth.agent.auth;
+package dev.meshauth.agent.events;
 
 /** Why an auth entry was deleted (the {@code reason} label of the GC metric). */
 public enum GcReason {

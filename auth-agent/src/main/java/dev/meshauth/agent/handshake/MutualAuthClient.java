@@ -1,5 +1,7 @@
 package dev.meshauth.agent.handshake;
 
+import dev.meshauth.agent.events.FailureReason;
+
 import dev.meshauth.spire.SpiffeIds;
 import dev.meshauth.spire.svid.WorkloadSvid;
 import io.netty.bootstrap.Bootstrap;
@@ -10,6 +12,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -54,7 +57,8 @@ public final class MutualAuthClient implements AutoCloseable {
     private final Options options;
     private final IdentityStore store;
     private final InstantSource clock;
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2,
+            new DefaultThreadFactory("meshauth-mtls-client", true), NioIoHandler.newFactory());
     private final Semaphore slots;
 
     /** A client over {@code store}'s SVIDs. */
@@ -74,7 +78,7 @@ public final class MutualAuthClient implements AutoCloseable {
         CompletableFuture<HandshakeResult> result = new CompletableFuture<>();
         WorkloadSvid svid = store.svid(local).orElse(null);
         if (svid == null) {
-            result.completeExceptionally(new HandshakeException(HandshakeException.Reason.NO_LOCAL_SVID,
+            result.completeExceptionally(new HandshakeException(FailureReason.NO_LOCAL_SVID,
                     "this node holds no SVID for identity " + local, null));
             return result;
         }
@@ -82,7 +86,7 @@ public final class MutualAuthClient implements AutoCloseable {
         String sni = remote + "." + store.trustDomain().getName();
         try {
             if (!slots.tryAcquire(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                result.completeExceptionally(new HandshakeException(HandshakeException.Reason.TIMEOUT,
+                result.completeExceptionally(new HandshakeException(FailureReason.TIMEOUT,
                         "too many handshakes in flight (" + options.maxConcurrent() + ")", null));
                 return result;
             }
@@ -107,12 +111,12 @@ public final class MutualAuthClient implements AutoCloseable {
                     .connect(peer);
             connect.addListener(f -> {
                 if (!f.isSuccess()) {
-                    result.completeExceptionally(new HandshakeException(HandshakeException.Reason.CONNECT_FAILED,
+                    result.completeExceptionally(new HandshakeException(FailureReason.CONNECT_FAILED,
                             "connect to " + peer + " failed: " + f.cause().getMessage(), f.cause()));
                 }
             });
         } catch (SSLException e) {
-            result.completeExceptionally(new HandshakeException(HandshakeException.Reason.TLS, e.getMessage(), e));
+            result.completeExceptionally(new HandshakeException(FailureReason.TLS, e.getMessage(), e));
         }
         return result;
     }
@@ -142,7 +146,7 @@ public final class MutualAuthClient implements AutoCloseable {
                 var peerChain = ssl.engine().getSession().getPeerCertificates();
                 peerLeaf = (X509Certificate) peerChain[0];
                 anchors = anchors(peerChain, local);
-                timeout = ctx.executor().schedule(() -> fail(ctx, HandshakeException.Reason.TIMEOUT,
+                timeout = ctx.executor().schedule(() -> fail(ctx, FailureReason.TIMEOUT,
                         new SSLException("no verdict from the server within " + options.verdictTimeout().toMillis() + " ms")),
                         options.verdictTimeout().toMillis(), TimeUnit.MILLISECONDS);
             } else if (evt instanceof SslCloseCompletionEvent && peerLeaf != null && !result.isDone()) {
@@ -157,16 +161,16 @@ public final class MutualAuthClient implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            fail(ctx, peerLeaf != null ? HandshakeException.Reason.PEER_REFUSED : classify(cause), cause);
+            fail(ctx, peerLeaf != null ? FailureReason.PEER_REFUSED : classify(cause), cause);
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            fail(ctx, peerLeaf != null ? HandshakeException.Reason.PEER_REFUSED : HandshakeException.Reason.TLS,
+            fail(ctx, peerLeaf != null ? FailureReason.PEER_REFUSED : FailureReason.TLS,
                     new SSLException("connection closed without a verdict"));
         }
 
-        private void fail(ChannelHandlerContext ctx, HandshakeException.Reason reason, Throwable cause) {
+        private void fail(ChannelHandlerContext ctx, FailureReason reason, Throwable cause) {
             cancelTimeout();
             if (!result.isDone()) {
                 result.completeExceptionally(new HandshakeException(reason, rootMessage(cause), cause));
@@ -191,17 +195,17 @@ public final class MutualAuthClient implements AutoCloseable {
         return out;
     }
 
-    private static HandshakeException.Reason classify(Throwable t) {
+    private static FailureReason classify(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof CertificateException) {
-                return HandshakeException.Reason.PEER_CERTIFICATE;
+                return FailureReason.PEER_CERTIFICATE;
             }
             String m = String.valueOf(c.getMessage()).toLowerCase(java.util.Locale.ROOT);
             if (m.contains("alert") || m.contains("handshake_failure") || m.contains("unrecognized_name")) {
-                return HandshakeException.Reason.PEER_REFUSED;
+                return FailureReason.PEER_REFUSED;
             }
         }
-        return HandshakeException.Reason.TLS;
+        return FailureReason.TLS;
     }
 
     private static String rootMessage(Throwable t) {

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -69,8 +70,11 @@ public final class MutualAuthServer implements AutoCloseable {
         this.store = store;
         this.clock = clock;
         this.contexts = new ServerContexts(store, clock);
-        this.group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        this.channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        this.group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("meshauth-mtls-server", true),
+                NioIoHandler.newFactory());
+        Channel bound = null;
+        try {
+            bound = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -91,6 +95,12 @@ public final class MutualAuthServer implements AutoCloseable {
                     }
                 })
                 .bind(new InetSocketAddress(options.host(), options.port())).sync().channel();
+        } finally {
+            if (bound == null) { // the port is taken or the address is not ours: nothing of this server may stay
+                group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+            }
+        }
+        this.channel = bound;
         LOG.info("mutual auth listener up: address={} provider={}", channel.localAddress(), TlsContexts.PROVIDER);
     }
 

@@ -1,7 +1,9 @@
 package dev.meshauth.agent.metrics;
 
+import dev.meshauth.agent.events.Origin;
+
 import dev.meshauth.agent.auth.AuthManager;
-import dev.meshauth.agent.auth.GcReason;
+import dev.meshauth.agent.events.GcReason;
 import dev.meshauth.agent.events.AuthEvent;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
@@ -103,12 +105,12 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
             case AuthEvent.HandshakeSucceeded ok -> {
                 handshakes.labelValues("success", "").inc();
                 handshakeSeconds.labelValues("success").observe(ok.handshake().toNanos() / 1e9);
-                if (ok.origin() == AuthManager.Origin.SIGNAL) {
+                if (ok.origin() == Origin.SIGNAL) {
                     signalToEntrySeconds.observe(ok.sinceRequest().toNanos() / 1e9);
                 }
             }
             case AuthEvent.HandshakeFailed f -> {
-                handshakes.labelValues("failure", f.reason().toLowerCase(java.util.Locale.ROOT).replace('_', '-')).inc();
+                handshakes.labelValues("failure", f.reason().label()).inc();
                 handshakeSeconds.labelValues("failure").observe(f.handshake().toNanos() / 1e9);
             }
             case AuthEvent.AuthRequiredDrop d -> signals.inc();

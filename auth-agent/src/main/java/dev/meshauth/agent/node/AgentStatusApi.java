@@ -39,9 +39,9 @@ import java.util.concurrent.TimeUnit;
  * {@code /v1/check?from=&to=[&port=&protocol=]}.
  */
 final class AgentStatusApi implements StatusServer.Handler {
-    private final Agent agent;
+    private final AgentView agent;
 
-    AgentStatusApi(Agent agent) {
+    AgentStatusApi(AgentView agent) {
         this.agent = agent;
     }
 
@@ -74,11 +74,11 @@ final class AgentStatusApi implements StatusServer.Handler {
         }
     }
 
-    StatusModel.AgentStatus status(boolean verbose) {
-        Agent.State s = agent.state();
+    StatusModel.AgentStatus status(boolean verbose) throws BpfException {
+        ClusterView.State s = agent.cluster();
         AgentConfig c = agent.config();
         Instant now = agent.clock().instant();
-        AuthManager.Stats st = agent.manager().stats();
+        AuthManager.Stats st = agent.auth().stats();
         Map<Long, WorkloadSvid> svids = agent.identities().svids();
         Instant earliest = svids.values().stream().map(WorkloadSvid::notAfter).min(Comparator.naturalOrder()).orElse(null);
         List<StatusModel.BundleCa> bundle = agent.identities().roots().stream().map(x -> new StatusModel.BundleCa(
@@ -88,20 +88,21 @@ final class AgentStatusApi implements StatusServer.Handler {
                 agent.spire().lastError(), agent.identities().reconnects(), agent.spire().bundleChanges());
         Map<String, Long> gc = new TreeMap<>();
         st.gcDeleted().forEach((k, v) -> gc.put(k.label(), v));
-        int missing = agent.manager().missing().size();
-        StatusModel.Auth auth = new StatusModel.Auth(s.required().size(), st.cached(), st.pending(), missing, st.succeeded(),
+        int missing = agent.auth().missing().size(); // read from the kernel map: the truth, not the cache
+        int held = agent.auth().held().size();
+        AgentView.Listener l = agent.listener();
+        StatusModel.Auth auth = new StatusModel.Auth(s.required().size(), held, st.pending(), missing, st.succeeded(),
                 st.failed(), st.dropped(), st.coalesced(), gc);
         long max = agent.authMap().maxEntries();
         return new StatusModel.AgentStatus(c.nodeName(), version(), agent.startedAt(), now, spire, c.trustDomain().getName(),
                 bundle, new StatusModel.Svids(svids.size(), earliest),
-                new StatusModel.Listener(s.self().internalIp(), agent.listenerPort(), agent.tlsProvider(),
-                        agent.handshakesAccepted(), agent.handshakesRefused()),
-                new StatusModel.Datapath(c.datapathMode(), agent.authMap().location(), st.cached(), max), auth,
-                problems(spire, svids, missing, st, max), verbose ? peers(s) : List.of());
+                new StatusModel.Listener(s.self().internalIp(), l.port(), l.provider(), l.accepted(), l.refused()),
+                new StatusModel.Datapath(c.datapathMode(), agent.authMap().location(), held, max), auth,
+                problems(spire, svids, missing, held, st, max), verbose ? peers(s) : List.of());
     }
 
-    private List<String> problems(StatusModel.Spire spire, Map<Long, WorkloadSvid> svids, int missing, AuthManager.Stats st,
-            long max) {
+    private List<String> problems(StatusModel.Spire spire, Map<Long, WorkloadSvid> svids, int missing, int held,
+            AuthManager.Stats st, long max) {
         List<String> out = new ArrayList<>();
         if (!spire.socketPresent()) {
             out.add("SPIRE admin socket not found at " + spire.adminSocket() + ": is the SPIRE agent running with"
@@ -109,7 +110,7 @@ final class AgentStatusApi implements StatusServer.Handler {
         } else if (!spire.connected()) {
             out.add("SPIRE agent not connected at " + spire.adminSocket() + (spire.lastError() == null ? ""
                     : ": " + spire.lastError()) + "; SVIDs held are served until they expire");
-        } else if (svids.isEmpty() && !agent.state().localIdentities().isEmpty()) {
+        } else if (svids.isEmpty() && !agent.cluster().localIdentities().isEmpty()) {
             out.add("no SVIDs held although this node runs endpoints: are the SPIRE entries registered (meshauth operator),"
                     + " and does this node's SPIRE agent receive their parent (an entry for spiffe://"
                     + agent.config().trustDomain().getName() + "/cilium-operator parented to this agent or its node alias:"
@@ -119,17 +120,17 @@ final class AgentStatusApi implements StatusServer.Handler {
             String last = agent.events().recent().reversed().stream()
                     .filter(e -> e instanceof AuthEvent.HandshakeFailed).findFirst()
                     .map(e -> ((AuthEvent.HandshakeFailed) e)).map(f -> "; last failure: " + f.key().localIdentity() + "->"
-                            + f.key().remoteIdentity() + " " + f.reason() + ": " + f.detail()).orElse("");
+                            + f.key().remoteIdentity() + " " + f.reason().label() + ": " + f.detail()).orElse("");
             out.add(missing + " required pair(s) not authenticated yet" + last);
         }
         if (st.dropped() > 0) {
             out.add(st.dropped() + " auth request(s) dropped: the queue was full (raise --mesh-auth-queue-size)");
         }
-        if (max > 0 && st.cached() > 0.9 * max) {
-            out.add("auth map " + st.cached() + "/" + max + " entries: nearly full");
+        if (max > 0 && held > 0.9 * max) {
+            out.add("auth map " + held + "/" + max + " entries: nearly full");
         }
         agent.sourceProblems().forEach((where, what) -> out.add("refused (last good state kept): " + where + ": " + what));
-        List<String> unkeyed = agent.state().unkeyed();
+        List<String> unkeyed = agent.cluster().unkeyed();
         if (!unkeyed.isEmpty()) {
             out.add("nodes without an id in Cilium's node map yet, their pairs wait: " + String.join(", ", unkeyed)
                     + " (is Cilium running on this node and does it know them?)");
@@ -137,9 +138,9 @@ final class AgentStatusApi implements StatusServer.Handler {
         return out;
     }
 
-    private List<StatusModel.Peer> peers(Agent.State s) {
+    private List<StatusModel.Peer> peers(ClusterView.State s) throws BpfException {
         List<StatusModel.Peer> out = new ArrayList<>();
-        List<AuthManager.Held> held = agent.manager().held();
+        List<AuthManager.Held> held = agent.auth().held();
         List<AuthEvent> recent = agent.events().recent();
         for (NodeInfo n : s.cluster().nodes()) {
             if (n.name().equals(s.self().name())) {
@@ -152,7 +153,7 @@ final class AgentStatusApi implements StatusServer.Handler {
                 default -> false;
             }).findFirst();
             out.add(new StatusModel.Peer(n.name(), n.id(), n.internalIp() + ":" + agent.config().port(), entries,
-                    last.map(e -> e instanceof AuthEvent.HandshakeFailed f ? "failed: " + f.reason() : "succeeded").orElse(null),
+                    last.map(e -> e instanceof AuthEvent.HandshakeFailed f ? "failed: " + f.reason().label() : "succeeded").orElse(null),
                     last.map(AuthEvent::at).orElse(null)));
         }
         return out;
@@ -170,18 +171,18 @@ final class AgentStatusApi implements StatusServer.Handler {
         return out;
     }
 
-    List<StatusModel.Entry> entries(Optional<Long> identity) {
+    List<StatusModel.Entry> entries(Optional<Long> identity) throws BpfException {
         Map<Integer, String> names = new TreeMap<>();
-        agent.state().cluster().nodes().forEach(n -> names.put(n.id(), n.name()));
+        agent.cluster().cluster().nodes().forEach(n -> names.put(n.id(), n.name()));
         names.put(0, agent.config().nodeName());
-        return agent.manager().held().stream()
+        return agent.auth().held().stream()
                 .filter(h -> identity.isEmpty() || h.key().localIdentity() == identity.get()
                         || h.key().remoteIdentity() == identity.get())
                 .sorted(Comparator.comparing((AuthManager.Held h) -> h.key().localIdentity())
                         .thenComparing(h -> h.key().remoteIdentity()).thenComparing(h -> h.key().remoteNodeId()))
                 .map(h -> new StatusModel.Entry(h.key().localIdentity(), h.key().remoteIdentity(), h.key().remoteNodeId(),
                         names.getOrDefault(h.key().remoteNodeId(), "?"), h.key().authType().toString(), h.expiresAt(),
-                        h.origin().label(), h.storedAt()))
+                        h.origin().map(dev.meshauth.agent.events.Origin::label).orElse("external"), h.storedAt()))
                 .toList();
     }
 
@@ -235,7 +236,7 @@ final class AgentStatusApi implements StatusServer.Handler {
     }
 
     private StatusServer.Response check(StatusServer.Request r) throws BpfException {
-        Agent.State s = agent.state();
+        ClusterView.State s = agent.cluster();
         String fromRef = r.param("from").orElseThrow(() -> new IllegalArgumentException("from is required"));
         String toRef = r.param("to").orElseThrow(() -> new IllegalArgumentException("to is required"));
         Endpoint from = resolve(fromRef, s.cluster().endpoints());
@@ -335,7 +336,7 @@ final class AgentStatusApi implements StatusServer.Handler {
     }
 
     private static String version() {
-        String v = Agent.class.getPackage().getImplementationVersion();
+        String v = AgentStatusApi.class.getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
     }
 }

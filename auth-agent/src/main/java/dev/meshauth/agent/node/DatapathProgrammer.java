@@ -2,7 +2,6 @@ package dev.meshauth.agent.node;
 
 import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.auth.AuthType;
-import dev.meshauth.bpf.datapath.Datapath;
 import dev.meshauth.bpf.datapath.Direction;
 import dev.meshauth.bpf.datapath.IpcacheEntry;
 import dev.meshauth.bpf.datapath.Ipv4Prefix;
@@ -23,61 +22,81 @@ import java.util.Set;
 /**
  * Glue from policy evaluation to the standalone datapath: the ipcache (every endpoint's address to its
  * identity and node id, 0 for this node), the identities whose ingress is enforced here, and the policy
- * entries of this node's identities. Applies the difference to what the maps hold, so a reload removes
- * what is gone.
+ * entries of this node's identities. Applies the difference to what the maps hold, make before break,
+ * so that at every step a packet gets either the old verdict or the new one, never a drop neither gives:
+ * new and changed ipcache and policy entries first, then enforcement switched on (its allow entries
+ * exist by then), then enforcement switched off, then stale policy and ipcache entries removed.
  */
 final class DatapathProgrammer {
     private DatapathProgrammer() {
     }
 
-    static void apply(Datapath dp, List<NodeInfo> nodes, List<Endpoint> endpoints, PolicyEngine engine, NodeInfo self,
+    static void apply(DatapathTables dp, List<NodeInfo> nodes, List<Endpoint> endpoints, PolicyEngine engine, NodeInfo self,
             Set<Long> localIdentities) throws BpfException {
-        Map<String, Integer> nodeIds = new HashMap<>();
-        nodes.forEach(n -> nodeIds.put(n.name(), n.id()));
-        Map<Ipv4Prefix, IpcacheEntry> ipcache = new HashMap<>();
-        for (Endpoint e : endpoints) {
-            Integer node = e.node().equals(self.name()) ? Integer.valueOf(0) : nodeIds.get(e.node());
-            if (node != null) { // an endpoint of a node without an id is left out (world), never taken for local (0)
-                ipcache.put(Ipv4Prefix.host(e.ipv4()), new IpcacheEntry(e.identity(), node));
-            }
-        }
-        for (var old : dp.ipcache().keySet()) {
-            if (!ipcache.containsKey(old)) {
-                dp.removeIpcache(old);
-            }
-        }
-        for (var e : ipcache.entrySet()) {
-            dp.putIpcache(e.getKey(), e.getValue());
-        }
-
+        Map<Ipv4Prefix, IpcacheEntry> ipcache = ipcache(nodes, endpoints, self);
         Set<Long> enforced = new HashSet<>(engine.enforced(dev.meshauth.policy.model.Direction.INGRESS));
         enforced.retainAll(localIdentities);
-        for (long id : dp.ingressEnforced()) {
+        Map<PolicyKey, PolicyVerdict> policy = policy(engine, localIdentities);
+
+        Map<Ipv4Prefix, IpcacheEntry> oldIpcache = dp.ipcache();
+        Map<PolicyKey, PolicyVerdict> oldPolicy = dp.policy();
+        Set<Long> oldEnforced = dp.ingressEnforced();
+        for (var e : ipcache.entrySet()) { // make
+            if (!e.getValue().equals(oldIpcache.get(e.getKey()))) {
+                dp.putIpcache(e.getKey(), e.getValue());
+            }
+        }
+        for (var e : policy.entrySet()) {
+            if (!e.getValue().equals(oldPolicy.get(e.getKey()))) {
+                dp.putPolicy(e.getKey(), e.getValue());
+            }
+        }
+        for (long id : enforced) {
+            if (!oldEnforced.contains(id)) {
+                dp.setIngressEnforced(id, true);
+            }
+        }
+        for (long id : oldEnforced) { // break
             if (!enforced.contains(id)) {
                 dp.setIngressEnforced(id, false);
             }
         }
-        for (long id : enforced) {
-            dp.setIngressEnforced(id, true);
+        for (PolicyKey old : oldPolicy.keySet()) {
+            if (!policy.containsKey(old)) {
+                dp.removePolicy(old);
+            }
         }
+        for (Ipv4Prefix old : oldIpcache.keySet()) {
+            if (!ipcache.containsKey(old)) {
+                dp.removeIpcache(old);
+            }
+        }
+    }
 
-        Map<PolicyKey, PolicyVerdict> policy = new HashMap<>();
+    private static Map<Ipv4Prefix, IpcacheEntry> ipcache(List<NodeInfo> nodes, List<Endpoint> endpoints, NodeInfo self) {
+        Map<String, Integer> nodeIds = new HashMap<>();
+        nodes.forEach(n -> nodeIds.put(n.name(), n.id()));
+        Map<Ipv4Prefix, IpcacheEntry> out = new HashMap<>();
+        for (Endpoint e : endpoints) {
+            Integer node = e.node().equals(self.name()) ? Integer.valueOf(0) : nodeIds.get(e.node());
+            if (node != null) { // an endpoint of a node without an id is left out (world), never taken for local (0)
+                out.put(Ipv4Prefix.host(e.ipv4()), new IpcacheEntry(e.identity(), node));
+            }
+        }
+        return out;
+    }
+
+    private static Map<PolicyKey, PolicyVerdict> policy(PolicyEngine engine, Set<Long> localIdentities) {
+        Map<PolicyKey, PolicyVerdict> out = new HashMap<>();
         for (Map.Entry<EntryKey, EntryValue> e : engine.entries().entrySet()) {
             EntryKey k = e.getKey();
             if (k.direction() != dev.meshauth.policy.model.Direction.INGRESS || !localIdentities.contains(k.local())) {
                 continue;
             }
             EntryValue v = e.getValue();
-            policy.put(new PolicyKey(k.local(), k.remote(), k.port(), k.protocol(), Direction.INGRESS),
+            out.put(new PolicyKey(k.local(), k.remote(), k.port(), k.protocol(), Direction.INGRESS),
                     v.deny() ? PolicyVerdict.DENY : new PolicyVerdict(false, new AuthType(v.authType().code())));
         }
-        for (PolicyKey old : dp.policy().keySet()) {
-            if (!policy.containsKey(old)) {
-                dp.removePolicy(old);
-            }
-        }
-        for (var e : policy.entrySet()) {
-            dp.putPolicy(e.getKey(), e.getValue());
-        }
+        return out;
     }
 }

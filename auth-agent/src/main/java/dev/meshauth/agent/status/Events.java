@@ -15,7 +15,7 @@ public final class Events {
                     s.key().remoteIdentity(), s.key().remoteNodeId(), s.key().authType().toString(), null, s.origin().label(),
                     ms(s.handshake()), s.expiresAt(), null);
             case AuthEvent.HandshakeFailed f -> new StatusModel.Event(f.at(), type, "failed", f.key().localIdentity(),
-                    f.key().remoteIdentity(), f.key().remoteNodeId(), f.key().authType().toString(), f.reason(),
+                    f.key().remoteIdentity(), f.key().remoteNodeId(), f.key().authType().toString(), f.reason().label(),
                     f.origin().label(), ms(f.handshake()), null, f.detail());
             case AuthEvent.AuthRequiredDrop d -> new StatusModel.Event(d.at(), type, "auth-required", d.key().localIdentity(),
                     d.key().remoteIdentity(), d.key().remoteNodeId(), d.key().authType().toString(), null, null, null, null, null);

@@ -1,35 +1,48 @@
 package dev.meshauth.agent.auth;
 
 import dev.meshauth.agent.events.AuthEvent;
+import dev.meshauth.agent.events.FailureReason;
+import dev.meshauth.agent.events.GcReason;
+import dev.meshauth.agent.events.Origin;
+import dev.meshauth.agent.time.Clocks;
 import dev.meshauth.bpf.auth.AuthInfo;
 import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.bpf.auth.InMemoryAuthMap;
+import dev.meshauth.testing.FakeClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.function.Supplier;
+import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The auth manager's rules, over the in-memory auth map and a fake authenticator. */
+/**
+ * The auth manager's rules, over the in-memory auth map, a fake authenticator and a fake clock: time
+ * moves, and work runs, only when the test says so.
+ */
 class AuthManagerTest {
     private static final AuthKey TIE = new AuthKey(1000, 2000, 2, AuthType.SPIRE);
     private static final AuthKey TIE2 = new AuthKey(1000, 2001, 2, AuthType.SPIRE);
     private static final InetSocketAddress NODE2 = new InetSocketAddress("127.0.0.2", 4250);
+    private static final GcScope ALL_KNOWN = new GcScope(Set.of(2), Optional.empty(), Optional.empty(), true);
 
+    private final FakeClock clock = new FakeClock();
     private final InMemoryAuthMap map = new InMemoryAuthMap(1024);
     private final FakeAuthenticator auth = new FakeAuthenticator();
     private final NodeDirectory nodes = id -> id == 2 ? Optional.of(NODE2) : Optional.empty();
@@ -37,13 +50,21 @@ class AuthManagerTest {
     private AuthManager manager;
 
     private AuthManager start(AuthManagerOptions o) throws Exception {
-        return new AuthManager(map, auth, nodes, InstantSource.system(), o, RandomGenerator.of("L64X128MixRandom"), events::add);
+        return start(o, () -> { });
+    }
+
+    private AuthManager start(AuthManagerOptions o, Runnable beforeStore) throws Exception {
+        return new AuthManager(map, auth, nodes, new Clocks(clock, clock.ticker(), clock.scheduler()), clock.scheduler(), o,
+                RandomGenerator.of("L64X128MixRandom"), events::add, beforeStore);
+    }
+
+    private static AuthManagerOptions retriesAfter(Duration retry) {
+        return new AuthManagerOptions(1024, Duration.ofSeconds(30), 4, retry, retry, Duration.ofSeconds(5));
     }
 
     @BeforeEach
     void setUp() throws Exception {
-        manager = start(new AuthManagerOptions(1024, Duration.ofSeconds(30), 4, Duration.ofMillis(20), Duration.ofMillis(100),
-                Duration.ofSeconds(5)));
+        manager = start(retriesAfter(Duration.ofMillis(20)));
     }
 
     @AfterEach
@@ -51,34 +72,30 @@ class AuthManagerTest {
         manager.close();
     }
 
-    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(10);
-        }
-        assertThat(c.get()).as("within 10 s").isTrue();
+    /** Runs what is due now: queued requests start, completed handshakes are written. */
+    private void settle() {
+        clock.runDueTasks();
     }
 
-    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> refreshRows() {
+    static Stream<Arguments> refreshRows() {
         Instant t0 = Instant.parse("2026-12-01T00:00:00Z");
-        return java.util.stream.Stream.of(
+        return Stream.of(
                 // name, lifetime, age now, refreshBefore, due
-                org.junit.jupiter.params.provider.Arguments.of("1 h SVIDs, 10 min old: not yet", t0, Duration.ofHours(1),
-                        Duration.ofMinutes(10), Duration.ofMinutes(1), false),
-                org.junit.jupiter.params.provider.Arguments.of("1 h SVIDs, 59 min old: within refreshBefore", t0,
-                        Duration.ofHours(1), Duration.ofMinutes(59), Duration.ofMinutes(1), true),
-                org.junit.jupiter.params.provider.Arguments.of("30 s SVIDs, 2 s old: not every tick", t0, Duration.ofSeconds(30),
-                        Duration.ofSeconds(2), Duration.ofMinutes(1), false),
-                org.junit.jupiter.params.provider.Arguments.of("30 s SVIDs, 14 s old: before half-life", t0,
-                        Duration.ofSeconds(30), Duration.ofSeconds(14), Duration.ofMinutes(1), false),
-                org.junit.jupiter.params.provider.Arguments.of("30 s SVIDs, 15 s old: half-life", t0, Duration.ofSeconds(30),
-                        Duration.ofSeconds(15), Duration.ofMinutes(1), true),
-                org.junit.jupiter.params.provider.Arguments.of("already expired", t0, Duration.ofSeconds(30),
-                        Duration.ofSeconds(31), Duration.ofSeconds(5), true));
+                Arguments.of("1 h SVIDs, 10 min old: not yet", t0, Duration.ofHours(1), Duration.ofMinutes(10),
+                        Duration.ofMinutes(1), false),
+                Arguments.of("1 h SVIDs, 59 min old: within refreshBefore", t0, Duration.ofHours(1), Duration.ofMinutes(59),
+                        Duration.ofMinutes(1), true),
+                Arguments.of("30 s SVIDs, 2 s old: not every tick", t0, Duration.ofSeconds(30), Duration.ofSeconds(2),
+                        Duration.ofMinutes(1), false),
+                Arguments.of("30 s SVIDs, 14 s old: before half-life", t0, Duration.ofSeconds(30), Duration.ofSeconds(14),
+                        Duration.ofMinutes(1), false),
+                Arguments.of("30 s SVIDs, 15 s old: half-life", t0, Duration.ofSeconds(30), Duration.ofSeconds(15),
+                        Duration.ofMinutes(1), true),
+                Arguments.of("already expired", t0, Duration.ofSeconds(30), Duration.ofSeconds(31), Duration.ofSeconds(5), true));
     }
 
-    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
-    @org.junit.jupiter.params.provider.MethodSource("refreshRows")
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("refreshRows")
     void refreshIsDueWithinRefreshBeforeButNotBeforeHalfTheLifetime(String name, Instant stored, Duration lifetime,
             Duration age, Duration refreshBefore, boolean due) {
         assertThat(AuthManager.refreshDue(stored, stored.plus(lifetime), stored.plus(age), refreshBefore)).isEqualTo(due);
@@ -89,18 +106,19 @@ class AuthManagerTest {
         manager.close();
         CountDownLatch storing = new CountDownLatch(1);
         CountDownLatch proceed = new CountDownLatch(1);
-        manager = new AuthManager(map, auth, nodes, InstantSource.system(), new AuthManagerOptions(1024,
-                Duration.ofSeconds(30), 4, Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ofSeconds(5)),
-                RandomGenerator.of("L64X128MixRandom"), events::add, () -> {
-                    storing.countDown(); // the result passed its "not removed" check and is about to be written
-                    try {
-                        proceed.await();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                });
-        manager.request(TIE, AuthManager.Origin.SIGNAL);
-        assertThat(storing.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        manager = start(retriesAfter(Duration.ofSeconds(60)), () -> {
+            storing.countDown(); // the result passed its "not removed" check and is about to be written
+            try {
+                proceed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        auth.hold = true;
+        manager.request(TIE, Origin.SIGNAL);
+        settle();
+        Thread result = Thread.ofPlatform().start(auth::release); // the handshake's result arrives on its own thread
+        assertThat(storing.await(10, TimeUnit.SECONDS)).isTrue();
         // SPIRE removes the remote SVID exactly now, between the check and the write.
         Thread removal = Thread.ofPlatform().start(() -> manager.svidRemoved(2000));
         while (removal.getState() != Thread.State.BLOCKED && removal.getState() != Thread.State.TERMINATED) {
@@ -108,18 +126,38 @@ class AuthManagerTest {
         }
         proceed.countDown();
         removal.join();
+        result.join();
         assertThat(map.get(TIE)).as("no entry of a removed SVID, in either order").isEmpty();
         assertThat(events).anySatisfy(e -> assertThat(e).isInstanceOfSatisfying(AuthEvent.EntryDeleted.class,
                 d -> assertThat(d.reason()).isEqualTo(GcReason.SVID_REMOVED)));
     }
 
     @Test
+    void aRemovalBeforeTheResultArrivesLeavesNoEntryEither() throws Exception {
+        auth.hold = true;
+        manager.request(TIE, Origin.POLICY);
+        settle();
+        manager.svidRemoved(2000); // SPIRE revoked the remote identity while the handshake ran
+        auth.release();
+        settle();
+        assertThat(map.get(TIE)).isEmpty();
+        assertThat(events).anyMatch(e -> e instanceof AuthEvent.HandshakeFailed f && f.reason() == FailureReason.SVID_REMOVED);
+        auth.hold = false;
+        manager.request(TIE, Origin.SIGNAL);
+        settle();
+        assertThat(auth.callsFor(1000, 2000)).as("a removed identity is not even tried").isEqualTo(1);
+        manager.svidAdded(2000);
+        manager.setRequired(Set.of(TIE));
+        settle();
+        assertThat(map.get(TIE)).isPresent();
+    }
+
+    @Test
     void everyEventFollowsTheKernelWriteItReports() throws Exception {
         manager.close();
         List<String> seen = new CopyOnWriteArrayList<>();
-        manager = new AuthManager(map, auth, nodes, InstantSource.system(), new AuthManagerOptions(1024,
-                Duration.ofSeconds(30), 4, Duration.ofMillis(20), Duration.ofMillis(100), Duration.ofSeconds(5)),
-                RandomGenerator.of("L64X128MixRandom"), e -> {
+        manager = new AuthManager(map, auth, nodes, new Clocks(clock, clock.ticker(), clock.scheduler()), clock.scheduler(),
+                retriesAfter(Duration.ofMillis(20)), RandomGenerator.of("L64X128MixRandom"), e -> {
                     try { // what an observer sees when the event reaches it
                         if (e instanceof AuthEvent.HandshakeSucceeded ok) {
                             seen.add("stored " + map.get(ok.key()).isPresent());
@@ -131,16 +169,16 @@ class AuthManagerTest {
                     }
                 });
         manager.setRequired(Set.of(TIE));
-        eventually(() -> seen.contains("stored true"));
+        settle();
         manager.svidRemoved(2000);
-        eventually(() -> seen.size() == 2);
         assertThat(seen).containsExactly("stored true", "deleted true");
     }
 
     @Test
     void requiredKeysAreAuthenticatedAheadOfTrafficWithTheHandshakeExpiry() throws Exception {
         manager.setRequired(Set.of(TIE));
-        eventually(() -> map.get(TIE).isPresent());
+        assertThat(map.get(TIE)).as("nothing runs before the scheduler does").isEmpty();
+        settle();
         assertThat(map.get(TIE)).map(AuthInfo::expiresAt).contains(auth.expiresAt);
         assertThat(auth.calls).singleElement().isEqualTo(new FakeAuthenticator.Call(1000, 2000, NODE2));
     }
@@ -150,61 +188,88 @@ class AuthManagerTest {
         manager.close();
         manager = start(AuthManagerOptions.DEFAULTS.withProactive(false));
         manager.setRequired(Set.of(TIE));
-        Thread.sleep(200);
+        clock.advance(Duration.ofMinutes(10));
         assertThat(auth.calls).as("no handshake ahead of traffic").isEmpty();
-        manager.request(TIE, AuthManager.Origin.SIGNAL);
-        eventually(() -> map.get(TIE).isPresent());
+        manager.request(TIE, Origin.SIGNAL);
+        settle();
+        assertThat(map.get(TIE)).isPresent();
         assertThat(auth.calls).hasSize(1);
     }
 
     @Test
     void reservedIdentitiesAreNeverAuthenticated() {
-        assertThat(manager.request(new AuthKey(1, 2000, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL)).isFalse();
-        assertThat(manager.request(new AuthKey(1000, 2, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL)).isFalse();
+        assertThat(manager.request(new AuthKey(1, 2000, 2, AuthType.SPIRE), Origin.SIGNAL)).isFalse();
+        assertThat(manager.request(new AuthKey(1000, 2, 2, AuthType.SPIRE), Origin.SIGNAL)).isFalse();
+        settle();
         assertThat(manager.stats().reservedSkipped()).isEqualTo(2);
         assertThat(auth.calls).isEmpty();
     }
 
     @Test
     void duplicateSignalsWhileOneIsInFlightAreCoalesced() throws Exception {
-        auth.gate = new CountDownLatch(1);
-        assertThat(manager.request(TIE, AuthManager.Origin.SIGNAL)).isTrue();
-        assertThat(manager.request(TIE, AuthManager.Origin.SIGNAL)).isFalse();
-        assertThat(manager.request(TIE, AuthManager.Origin.SIGNAL)).isFalse();
-        auth.gate.countDown();
-        eventually(() -> map.get(TIE).isPresent());
+        auth.hold = true;
+        assertThat(manager.request(TIE, Origin.SIGNAL)).isTrue();
+        settle();
+        assertThat(manager.request(TIE, Origin.SIGNAL)).isFalse();
+        assertThat(manager.request(TIE, Origin.SIGNAL)).isFalse();
+        auth.release();
+        settle();
+        assertThat(map.get(TIE)).isPresent();
         assertThat(auth.callsFor(1000, 2000)).isEqualTo(1);
         assertThat(manager.stats().coalesced()).isEqualTo(2);
     }
 
     @Test
     void aSignalForARecentlyStoredKeyIsSkippedUnlessTheEntryVanished() throws Exception {
-        manager.request(TIE, AuthManager.Origin.SIGNAL);
-        eventually(() -> map.get(TIE).isPresent() && manager.stats().pending() == 0);
-        manager.request(TIE, AuthManager.Origin.SIGNAL);
-        eventually(() -> manager.stats().pending() == 0);
+        manager.request(TIE, Origin.SIGNAL);
+        settle();
+        manager.request(TIE, Origin.SIGNAL);
+        settle();
         assertThat(auth.callsFor(1000, 2000)).as("within the signal backoff").isEqualTo(1);
 
         map.delete(TIE); // someone else removed it from the kernel map
-        manager.request(TIE, AuthManager.Origin.SIGNAL);
-        eventually(() -> map.get(TIE).isPresent());
+        manager.request(TIE, Origin.SIGNAL);
+        settle();
+        assertThat(map.get(TIE)).isPresent();
         assertThat(auth.callsFor(1000, 2000)).isEqualTo(2);
     }
 
     @Test
     void failuresAreRetriedWithBackoffUntilTheySucceed() throws Exception {
         auth.failNext.set(3);
-        manager.request(TIE, AuthManager.Origin.SIGNAL);
-        eventually(() -> map.get(TIE).isPresent());
+        manager.request(TIE, Origin.SIGNAL);
+        settle();
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(1);
+        clock.advance(Duration.ofMillis(19));
+        assertThat(auth.callsFor(1000, 2000)).as("not before the backoff").isEqualTo(1);
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(map.get(TIE)).isPresent();
         assertThat(auth.callsFor(1000, 2000)).isEqualTo(4);
         assertThat(manager.stats().failed()).isEqualTo(3);
     }
 
     @Test
+    void aHandshakeWithNoResultFailsAtItsDeadlineAsATimeoutAndIsRetried() throws Exception {
+        auth.hold = true;
+        manager.request(TIE, Origin.POLICY);
+        settle();
+        clock.advance(Duration.ofSeconds(29));
+        assertThat(events).isEmpty();
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(events).singleElement().isInstanceOfSatisfying(AuthEvent.HandshakeFailed.class,
+                f -> assertThat(f.reason()).isEqualTo(FailureReason.TIMEOUT));
+        auth.hold = false;
+        clock.advance(Duration.ofMillis(20));
+        assertThat(map.get(TIE)).as("the retry").isPresent();
+    }
+
+    @Test
     void testAlwaysFailAndUnknownNodesNeverWrite() throws Exception {
-        manager.request(new AuthKey(1000, 2000, 2, AuthType.TEST_ALWAYS_FAIL), AuthManager.Origin.SIGNAL);
-        manager.request(new AuthKey(1000, 2000, 9, AuthType.SPIRE), AuthManager.Origin.SIGNAL);
-        eventually(() -> manager.stats().failed() >= 2);
+        manager.request(new AuthKey(1000, 2000, 2, AuthType.TEST_ALWAYS_FAIL), Origin.SIGNAL);
+        manager.request(new AuthKey(1000, 2000, 9, AuthType.SPIRE), Origin.SIGNAL);
+        settle();
+        assertThat(events).extracting(e -> ((AuthEvent.HandshakeFailed) e).reason())
+                .containsExactlyInAnyOrder(FailureReason.TEST_ALWAYS_FAIL, FailureReason.UNKNOWN_NODE);
         assertThat(map.entries()).isEmpty();
         assertThat(auth.calls).isEmpty();
     }
@@ -213,10 +278,10 @@ class AuthManagerTest {
     void rotationReauthenticatesExactlyTheEntriesInvolvingTheIdentity() throws Exception {
         AuthKey other = new AuthKey(3000, 4000, 2, AuthType.SPIRE);
         manager.setRequired(Set.of(TIE, TIE2, other));
-        eventually(() -> map.entries().size() == 3);
+        settle();
         manager.svidRotated(2001);
-        eventually(() -> auth.callsFor(1000, 2001) == 2);
-        Thread.sleep(100);
+        settle();
+        assertThat(auth.callsFor(1000, 2001)).isEqualTo(2);
         assertThat(auth.callsFor(1000, 2000)).isEqualTo(1);
         assertThat(auth.callsFor(3000, 4000)).isEqualTo(1);
     }
@@ -224,56 +289,37 @@ class AuthManagerTest {
     @Test
     void aRotationDuringAHandshakeOfTheSameKeyRunsItOnceMoreAfterwards() throws Exception {
         manager.setRequired(Set.of(TIE));
-        eventually(() -> map.get(TIE).isPresent() && manager.stats().pending() == 0);
-        auth.gate = new CountDownLatch(1);
-        manager.svidRotated(2000); // first rotation: a handshake starts and waits at the gate
-        eventually(() -> auth.callsFor(1000, 2000) == 2);
+        settle();
+        auth.hold = true;
+        manager.svidRotated(2000); // first rotation: a handshake starts and stays in flight
+        settle();
         manager.svidRotated(2000); // second rotation while it is in flight
-        auth.gate.countDown();
-        eventually(() -> auth.callsFor(1000, 2000) == 3);
-        eventually(() -> manager.stats().pending() == 0);
-        Thread.sleep(50);
+        auth.hold = false;
+        auth.release();
+        settle();
         assertThat(auth.callsFor(1000, 2000)).isEqualTo(3);
+        clock.advance(Duration.ofSeconds(5));
+        assertThat(auth.callsFor(1000, 2000)).as("once more, not more").isEqualTo(3);
     }
 
     @Test
     void failuresDoNotMultiplyRetriesAndASuccessCancelsThePendingOne() throws Exception {
         manager.close();
-        // Retries 2 s out, so the signal below surely comes first (a 20 ms retry could beat the test's poll).
-        manager = start(new AuthManagerOptions(1024, Duration.ofSeconds(30), 4, Duration.ofSeconds(2), Duration.ofSeconds(2),
-                Duration.ofSeconds(5)));
+        manager = start(retriesAfter(Duration.ofSeconds(2)));
         auth.failNext.set(1);
-        manager.request(TIE, AuthManager.Origin.POLICY); // fails: one retry scheduled in 2 s
-        eventually(() -> auth.calls.size() == 1 && manager.stats().pending() == 0);
-        manager.request(TIE, AuthManager.Origin.SIGNAL); // succeeds before the retry fires
-        eventually(() -> map.get(TIE).isPresent());
-        Thread.sleep(2_500); // past the moment the cancelled retry would have run
+        manager.request(TIE, Origin.POLICY); // fails: one retry scheduled in 2 s
+        settle();
+        manager.request(TIE, Origin.SIGNAL); // succeeds before the retry fires
+        settle();
+        assertThat(map.get(TIE)).isPresent();
+        clock.advance(Duration.ofSeconds(3)); // past the moment the cancelled retry would have run
         assertThat(auth.callsFor(1000, 2000)).as("the stale retry was cancelled").isEqualTo(2);
-    }
-
-    @Test
-    void aHandshakeInFlightWhenAnSvidIsRemovedWritesNothingUntilTheSvidIsBack() throws Exception {
-        auth.gate = new CountDownLatch(1);
-        manager.request(TIE, AuthManager.Origin.POLICY);
-        eventually(() -> auth.calls.size() == 1);
-        manager.svidRemoved(2000); // SPIRE revoked the remote identity while the handshake ran
-        auth.gate.countDown();
-        eventually(() -> manager.stats().pending() == 0);
-        assertThat(map.get(TIE)).isEmpty();
-        assertThat(events).anyMatch(e -> e instanceof AuthEvent.HandshakeFailed f && f.reason().equals("SVID_REMOVED"));
-        auth.gate = null;
-        manager.request(TIE, AuthManager.Origin.SIGNAL);
-        eventually(() -> manager.stats().pending() == 0);
-        assertThat(auth.callsFor(1000, 2000)).as("a removed identity is not even tried").isEqualTo(1);
-        manager.svidAdded(2000);
-        manager.setRequired(Set.of(TIE));
-        eventually(() -> map.get(TIE).isPresent());
     }
 
     @Test
     void svidRemovalDeletesTheEntriesInvolvingIt() throws Exception {
         manager.setRequired(Set.of(TIE, TIE2));
-        eventually(() -> map.entries().size() == 2);
+        settle();
         manager.svidRemoved(2000);
         assertThat(map.get(TIE)).isEmpty();
         assertThat(map.get(TIE2)).isPresent();
@@ -281,14 +327,17 @@ class AuthManagerTest {
     }
 
     @Test
-    void garbageCollectionCountsEachReason() throws Exception {
-        map.put(new AuthKey(1000, 2000, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().minusSeconds(1)));
-        map.put(new AuthKey(1000, 2000, 7, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
-        map.put(new AuthKey(5000, 2000, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
-        map.put(new AuthKey(1000, 2001, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
-        map.put(new AuthKey(1000, 2002, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
+    void garbageCollectionDeletesWhatTheRulesJudgeAndCountsEachReason() throws Exception {
+        Instant now = clock.instant();
+        map.put(new AuthKey(1000, 2000, 2, AuthType.SPIRE), AuthInfo.expiringAt(now.minusSeconds(1)));
+        map.put(new AuthKey(1000, 2000, 7, AuthType.SPIRE), AuthInfo.expiringAt(now.plusSeconds(600)));
+        map.put(new AuthKey(5000, 2000, 2, AuthType.SPIRE), AuthInfo.expiringAt(now.plusSeconds(600)));
+        map.put(new AuthKey(1000, 2001, 2, AuthType.SPIRE), AuthInfo.expiringAt(now.plusSeconds(600)));
+        map.put(new AuthKey(1000, 2002, 2, AuthType.SPIRE), AuthInfo.expiringAt(now.plusSeconds(600)));
+        manager.close();
+        manager = start(AuthManagerOptions.DEFAULTS.withProactive(false));
         manager.setRequired(Set.of(new AuthKey(1000, 2002, 2, AuthType.SPIRE)));
-        map.put(new AuthKey(1000, 2003, 2, AuthType.SPIRE), AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
+        map.put(new AuthKey(1000, 2003, 2, AuthType.SPIRE), AuthInfo.expiringAt(now.plusSeconds(600))); // written by others
         Map<GcReason, Integer> r = manager.collectGarbage(new GcScope(Set.of(2), Optional.of(Set.of(1000L, 2000L, 2001L, 2002L,
                 5000L)), Optional.of(Set.of(1000L)), true));
         assertThat(r).containsExactlyInAnyOrderEntriesOf(Map.of(GcReason.EXPIRED, 1, GcReason.NODE_DELETED, 1,
@@ -300,20 +349,73 @@ class AuthManagerTest {
     @Test
     void rulesWhoseInputsAreNotSyncedDeleteNothing() throws Exception {
         AuthKey unlisted = new AuthKey(1000, 2999, 2, AuthType.SPIRE);
-        map.put(unlisted, AuthInfo.expiringAt(Instant.now().plusSeconds(600)));
+        map.put(unlisted, AuthInfo.expiringAt(clock.instant().plusSeconds(600)));
         Map<GcReason, Integer> r = manager.collectGarbage(new GcScope(Set.of(2), Optional.empty(), Optional.empty(), false));
         assertThat(r).isEmpty();
         assertThat(map.get(unlisted)).as("identities not synced: not judged deleted").isPresent();
     }
 
     @Test
+    void anEntryDeletedBehindTheAgentsBackIsRepairedAtTheNextGc() throws Exception {
+        manager.setRequired(Set.of(TIE, TIE2));
+        settle();
+        map.delete(TIE); // `meshauth bpf auth flush`, bpftool, or another GC
+        assertThat(manager.missing()).as("status reads the kernel, not the cache").containsExactly(TIE);
+        manager.collectGarbage(ALL_KNOWN);
+        settle();
+        assertThat(map.get(TIE)).isPresent();
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(2);
+        assertThat(auth.callsFor(1000, 2001)).as("the intact entry is left alone").isEqualTo(1);
+        assertThat(manager.stats().repaired()).isEqualTo(1);
+        assertThat(events).anyMatch(e -> e instanceof AuthEvent.HandshakeSucceeded ok && ok.origin() == Origin.REPAIR);
+        assertThat(manager.missing()).isEmpty();
+    }
+
+    @Test
+    void aFlushedMapIsRefilledAtTheNextGcEvenWhenOnlySignalsWouldAuthenticate() throws Exception {
+        manager.close();
+        manager = start(AuthManagerOptions.DEFAULTS.withProactive(false));
+        manager.request(TIE, Origin.SIGNAL);
+        manager.request(TIE2, Origin.SIGNAL);
+        settle();
+        manager.setRequired(Set.of(TIE, TIE2));
+        assertThat(map.flush()).isEqualTo(2);
+        manager.collectGarbage(ALL_KNOWN);
+        settle();
+        assertThat(map.entries()).hasSize(2);
+    }
+
+    @Test
+    void anEntryOverwrittenWithAPastExpiryIsDeletedAndRepaired() throws Exception {
+        manager.setRequired(Set.of(TIE));
+        settle();
+        map.put(TIE, AuthInfo.expiringAt(clock.instant().minusSeconds(5))); // an expired entry, written by someone else
+        assertThat(manager.missing()).containsExactly(TIE);
+        Map<GcReason, Integer> r = manager.collectGarbage(ALL_KNOWN);
+        assertThat(r).containsEntry(GcReason.EXPIRED, 1);
+        settle();
+        assertThat(map.get(TIE)).map(AuthInfo::expiresAt).contains(auth.expiresAt);
+    }
+
+    @Test
+    void heldEntriesAreReadFromTheKernelAndNameWhatTheAgentDidNotWrite() throws Exception {
+        manager.setRequired(Set.of(TIE));
+        settle();
+        AuthKey foreign = new AuthKey(1000, 2050, 2, AuthType.SPIRE);
+        map.put(foreign, AuthInfo.expiringAt(clock.instant().plusSeconds(60)));
+        assertThat(manager.held()).extracting(AuthManager.Held::key, AuthManager.Held::origin)
+                .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple(TIE, Optional.of(Origin.POLICY)),
+                        org.assertj.core.groups.Tuple.tuple(foreign, Optional.empty()));
+    }
+
+    @Test
     void aCaLeavingTheBundleDeletesExactlyTheEntriesAuthenticatedUnderIt() throws Exception {
         auth.anchors = Set.of("root-a");
         manager.setRequired(Set.of(TIE));
-        eventually(() -> map.get(TIE).isPresent());
+        settle();
         auth.anchors = Set.of("root-b");
         manager.setRequired(Set.of(TIE, TIE2));
-        eventually(() -> map.get(TIE2).isPresent());
+        settle();
 
         assertThat(manager.bundleChanged(Set.of("root-a", "root-b"))).as("both roots still there").isZero();
         assertThat(manager.bundleChanged(Set.of("root-b"))).isEqualTo(1);
@@ -324,34 +426,34 @@ class AuthManagerTest {
 
     @Test
     void entriesOfUnknownRootsAreReauthenticatedOnABundleChange() throws Exception {
-        map.put(TIE, AuthInfo.expiringAt(Instant.now().plusSeconds(600))); // as if restored after a restart
+        map.put(TIE, AuthInfo.expiringAt(clock.instant().plusSeconds(600))); // as if restored after a restart
         manager.close();
         manager = start(AuthManagerOptions.DEFAULTS);
         auth.failNext.set(1_000);
         assertThat(manager.bundleChanged(Set.of("root-b"))).isZero();
-        eventually(() -> auth.callsFor(1000, 2000) >= 1);
-        assertThat(events).filteredOn(e -> e instanceof AuthEvent.HandshakeFailed f && f.origin() == AuthManager.Origin.ROTATION)
-                .isNotEmpty();
+        settle();
+        assertThat(events).filteredOn(e -> e instanceof AuthEvent.HandshakeFailed f && f.origin() == Origin.ROTATION)
+                .hasSize(1);
     }
 
     @Test
     void everyOutcomeIsPublishedAsAnEvent() throws Exception {
         auth.failNext.set(1);
-        manager.request(TIE, AuthManager.Origin.SIGNAL);
-        eventually(() -> map.get(TIE).isPresent());
+        manager.request(TIE, Origin.SIGNAL);
+        clock.advance(Duration.ofSeconds(1));
         assertThat(events).hasSize(2);
         assertThat(events.get(0)).isInstanceOfSatisfying(AuthEvent.HandshakeFailed.class, f -> {
             assertThat(f.key()).isEqualTo(TIE);
-            assertThat(f.reason()).isEqualTo("PEER_REFUSED");
-            assertThat(f.origin()).isEqualTo(AuthManager.Origin.SIGNAL);
+            assertThat(f.reason()).isEqualTo(FailureReason.PEER_REFUSED);
+            assertThat(f.origin()).isEqualTo(Origin.SIGNAL);
         });
         assertThat(events.get(1)).isInstanceOfSatisfying(AuthEvent.HandshakeSucceeded.class, ok -> {
-            assertThat(ok.origin()).isEqualTo(AuthManager.Origin.RETRY);
+            assertThat(ok.origin()).isEqualTo(Origin.RETRY);
             assertThat(ok.expiresAt()).isEqualTo(auth.expiresAt);
-            assertThat(ok.sinceRequest()).isGreaterThanOrEqualTo(ok.handshake());
+            assertThat(ok.sinceRequest()).as("a retry is queued when its backoff ends and runs at once").isZero();
         });
         assertThat(manager.held()).singleElement().satisfies(h -> {
-            assertThat(h.origin()).isEqualTo(AuthManager.Origin.RETRY);
+            assertThat(h.origin()).contains(Origin.RETRY);
             assertThat(h.anchors()).containsExactly("root-a");
         });
     }
@@ -359,26 +461,43 @@ class AuthManagerTest {
     @Test
     void aRestartedManagerRestoresItsCacheFromTheMap() throws Exception {
         manager.setRequired(Set.of(TIE));
-        eventually(() -> map.get(TIE).isPresent());
+        settle();
         manager.close();
         manager = start(AuthManagerOptions.DEFAULTS);
         assertThat(manager.stats().cached()).isEqualTo(1);
-        manager.request(TIE, AuthManager.Origin.SIGNAL);
-        eventually(() -> manager.stats().pending() == 0);
+        manager.request(TIE, Origin.SIGNAL);
+        settle();
         assertThat(auth.callsFor(1000, 2000)).as("neither lost nor redone").isEqualTo(1);
+    }
+
+    @Test
+    void requiredEntriesAreRefreshedBeforeTheyExpire() throws Exception {
+        auth.expiresAt = clock.instant().plus(Duration.ofMinutes(10));
+        manager.setRequired(Set.of(TIE));
+        settle();
+        clock.advance(Duration.ofMinutes(10).minusSeconds(6)); // refreshBefore is 5 s
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(1);
+        auth.expiresAt = clock.instant().plus(Duration.ofMinutes(10));
+        clock.advance(Duration.ofSeconds(2));
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(2);
+        assertThat(map.get(TIE)).map(AuthInfo::expiresAt).contains(auth.expiresAt);
     }
 
     @Test
     void aFullQueueDropsAndCounts() throws Exception {
         manager.close();
-        auth.gate = new CountDownLatch(1);
+        auth.hold = true;
         manager = start(new AuthManagerOptions(1, Duration.ofSeconds(1), 1, Duration.ofMillis(20), Duration.ofMillis(100),
                 Duration.ofSeconds(5)));
-        manager.request(new AuthKey(1000, 3001, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL); // taken by the worker
-        eventually(() -> auth.calls.size() == 1);
-        manager.request(new AuthKey(1000, 3002, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL); // queued
-        manager.request(new AuthKey(1000, 3003, 2, AuthType.SPIRE), AuthManager.Origin.SIGNAL); // dropped
+        manager.request(new AuthKey(1000, 3001, 2, AuthType.SPIRE), Origin.SIGNAL); // taken by the worker
+        settle();
+        assertThat(auth.inFlight()).isEqualTo(1);
+        manager.request(new AuthKey(1000, 3002, 2, AuthType.SPIRE), Origin.SIGNAL); // queued
+        manager.request(new AuthKey(1000, 3003, 2, AuthType.SPIRE), Origin.SIGNAL); // dropped
         assertThat(manager.stats().dropped()).isEqualTo(1);
-        auth.gate.countDown();
+        auth.hold = false;
+        auth.release();
+        settle();
+        assertThat(map.entries()).hasSize(2);
     }
 }

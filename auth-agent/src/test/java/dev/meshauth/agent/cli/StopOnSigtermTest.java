@@ -13,8 +13,8 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -29,13 +29,6 @@ class StopOnSigtermTest {
     }
 
     // A real process: poll with a deadline.
-    private static void eventually(BooleanSupplier c, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline && !c.getAsBoolean()) {
-            Thread.sleep(50);
-        }
-        assertThat(c.getAsBoolean()).as(what).isTrue();
-    }
 
     private static int terminate(Process p) throws Exception {
         new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
@@ -55,8 +48,7 @@ class StopOnSigtermTest {
                     spireConfig.adminSocket().toString(), "--mesh-auth-mutual-listener-port", Integer.toString(files.port()),
                     "--datapath", "memory", "--status-socket", status.toString(), "--metrics-address", "off");
             try {
-                eventually(() -> log.toString().contains("meshauth agent running on node-1") && Files.exists(status),
-                        "the agent is up: " + log);
+                eventually("the agent is up: " + log, Duration.ofSeconds(30), () -> log.toString().contains("meshauth agent running on node-1") && Files.exists(status));
                 assertThat(terminate(agent)).as(log.toString()).isZero();
                 assertThat(log.toString()).contains("stopping: closing everything").contains("meshauth agent stopped on node-1");
                 assertThat(status).as("the status socket is removed").doesNotExist();
@@ -73,7 +65,7 @@ class StopOnSigtermTest {
         Process server = meshauth(log, "spire", "dev-server", "--workload-socket", c.workloadSocket().toString(),
                 "--admin-socket", c.adminSocket().toString(), "--server-socket", c.serverSocket().toString());
         try {
-            eventually(() -> log.toString().contains("dev SPIRE serving") && Files.exists(c.serverSocket()), "up: " + log);
+            eventually("up: " + log, Duration.ofSeconds(30), () -> log.toString().contains("dev SPIRE serving") && Files.exists(c.serverSocket()));
             assertThat(terminate(server)).as(log.toString()).isZero();
             assertThat(log.toString()).contains("dev SPIRE stopped");
             assertThat(List.of(c.workloadSocket(), c.adminSocket(), c.serverSocket())).allSatisfy(p -> assertThat(p).doesNotExist());

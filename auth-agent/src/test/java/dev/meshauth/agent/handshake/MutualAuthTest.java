@@ -1,5 +1,7 @@
 package dev.meshauth.agent.handshake;
 
+import dev.meshauth.agent.events.FailureReason;
+
 import dev.meshauth.spire.devserver.CertificateMinter;
 import dev.meshauth.spire.devserver.DevCa;
 import dev.meshauth.spire.svid.WorkloadSvid;
@@ -107,13 +109,13 @@ class MutualAuthTest {
     void serverRefusesAnIdentityWithNoEndpointOnItsNode() {
         serverNode.local.remove(1000L);
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
-                e -> assertThat(e.reason()).isIn(HandshakeException.Reason.PEER_REFUSED, HandshakeException.Reason.TLS));
+                e -> assertThat(e.reason()).isIn(FailureReason.PEER_REFUSED, FailureReason.TLS));
     }
 
     @Test
     void noLocalSvidFailsWithoutConnecting() {
         assertThatThrownBy(() -> auth(3000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
-                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.NO_LOCAL_SVID));
+                e -> assertThat(e.reason()).isEqualTo(FailureReason.NO_LOCAL_SVID));
         assertThat(server.accepted() + server.refused()).isZero();
     }
 
@@ -139,21 +141,21 @@ class MutualAuthTest {
     void clientRejectsBadServerCertificates(String name, UnaryOperator<CertificateMinter> change) {
         serverNode.svids.put(1000L, svid(CA, 1000, change, Duration.ofHours(1)));
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
-                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.PEER_CERTIFICATE));
+                e -> assertThat(e.reason()).isEqualTo(FailureReason.PEER_CERTIFICATE));
     }
 
     @Test
     void serverFromAForeignCaIsRejected() {
         serverNode.svids.put(1000L, svid(FOREIGN, 1000, m -> m, Duration.ofHours(1)));
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
-                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.PEER_CERTIFICATE));
+                e -> assertThat(e.reason()).isEqualTo(FailureReason.PEER_CERTIFICATE));
     }
 
     @Test
     void clientWhoseCertificateTheServerRejectsGetsNoResult() {
         clientNode.svids.put(2000L, svid(FOREIGN, 2000, m -> m, Duration.ofHours(1)));
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
-                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.PEER_REFUSED));
+                e -> assertThat(e.reason()).isEqualTo(FailureReason.PEER_REFUSED));
         assertThat(server.accepted()).isZero();
     }
 
@@ -162,7 +164,7 @@ class MutualAuthTest {
         clientNode.svids.put(2000L, svid(CA, 2000, m -> m.withUriSans(List.of("spiffe://spiffe.cilium/ns/x/sa/y")),
                 Duration.ofHours(1)));
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
-                e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.PEER_REFUSED));
+                e -> assertThat(e.reason()).isEqualTo(FailureReason.PEER_REFUSED));
     }
 
     @Test
@@ -192,6 +194,6 @@ class MutualAuthTest {
         assertThatThrownBy(() -> client.authenticate(2000, 1000, new InetSocketAddress("127.0.0.1", 1)).join())
                 .isInstanceOf(CompletionException.class)
                 .cause().isInstanceOfSatisfying(HandshakeException.class,
-                        e -> assertThat(e.reason()).isEqualTo(HandshakeException.Reason.CONNECT_FAILED));
+                        e -> assertThat(e.reason()).isEqualTo(FailureReason.CONNECT_FAILED));
     }
 }

@@ -22,8 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -37,13 +37,6 @@ class AgentRestartKernelTest {
     static final ScratchBpfFs bpffs = new ScratchBpfFs();
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
-    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(100);
-        }
-        assertThat(c.get()).as("within 30 s").isTrue();
-    }
 
     private static List<AuthEntry> read(Path pin) {
         if (!Files.exists(pin)) {
@@ -85,8 +78,9 @@ class AgentRestartKernelTest {
                 jsonArgs.addAll(List.of("--log-format", "json"));
                 Process first = agentProcess(jsonArgs, log1);
                 try {
-                    eventually(() -> read(pin).size() == 1);
-                    eventually(() -> log1.toString().contains("\"authenticated\""));
+                    eventually("read(pin).size() == 1", Duration.ofSeconds(30), () -> read(pin).size() == 1);
+                    eventually("log1.toString().contains(\"\\\"authenticated\\\"\")", Duration.ofSeconds(30),
+                            () -> log1.toString().contains("\"authenticated\""));
                     // --log-format json: every log line is one JSON object; the decision carries its key-value pairs.
                     List<com.fasterxml.jackson.databind.JsonNode> lines = new ArrayList<>();
                     for (String l : log1.toString().split("\n")) {
@@ -115,8 +109,9 @@ class AgentRestartKernelTest {
                 StringBuffer log2 = new StringBuffer();
                 Process second = agentProcess(args, log2);
                 try {
-                    eventually(() -> log2.toString().contains("meshauth agent running on node-1"));
-                    assertThat(log2.toString()).contains("auth cache restored from the auth map: entries=1");
+                    eventually("log2.toString().contains(\"meshauth agent running on node-1\")", Duration.ofSeconds(30),
+                            () -> log2.toString().contains("meshauth agent running on node-1"));
+                    assertThat(log2.toString()).contains("auth cache restored from the auth map entries=1");
                     Thread.sleep(2_000); // give it every chance to redo the handshake; it must not
                     assertThat(a2.handshakesAccepted()).as("no duplicate handshake").isEqualTo(handshakes);
                     assertThat(read(pin)).isEqualTo(before);

@@ -4,7 +4,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.meshauth.agent.auth.AuthManagerOptions;
-import dev.meshauth.agent.auth.GcReason;
+import dev.meshauth.agent.events.GcReason;
 import dev.meshauth.agent.cli.CliRun;
 import dev.meshauth.agent.cli.ExitCodes;
 import dev.meshauth.agent.cli.Main;
@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -96,7 +97,7 @@ class AgentsRealSpireKernelTest {
     void registeredAndAuthenticated() throws Exception {
         assertThat(Main.run("operator", "--once", "--spire-server-socket", spire.server().apiSocket().toString(),
                 "--endpoints", files.endpoints().toString())).isZero();
-        eventually(() -> present(node1, PAIR), Duration.ofSeconds(40), "node-1 holds " + PAIR);
+        eventually("node-1 holds " + PAIR, Duration.ofSeconds(40), () -> present(node1, PAIR));
     }
 
     @Test
@@ -121,7 +122,7 @@ class AgentsRealSpireKernelTest {
     void deletingTheTiefightersEntryInSpireDeletesItsAuthEntriesWithSvidRemoved() throws Exception {
         long before = svidRemovedDeletions(node1);
         spire.server().deleteEntry(identityEntry(1002).getId());
-        eventually(() -> svidRemovedDeletions(node1) > before, Duration.ofSeconds(30), "node-1 dropped " + PAIR);
+        eventually("node-1 dropped " + PAIR, Duration.ofSeconds(30), () -> svidRemovedDeletions(node1) > before);
         assertThat(present(node1, PAIR)).isFalse();
     }
 
@@ -131,24 +132,24 @@ class AgentsRealSpireKernelTest {
         long before = svidRemovedDeletions(node1);
         spire.agent("node-1").kill();
         try {
-            eventually(() -> !spireConnected(sock1), Duration.ofSeconds(20), "status says SPIRE is not connected");
+            eventually("status says SPIRE is not connected", Duration.ofSeconds(20), () -> !spireConnected(sock1));
             CliRun status = CliRun.of("status", "--status-socket", sock1.toString());
             assertThat(status.code()).isEqualTo(ExitCodes.FAILURE);
             assertThat(status.out()).contains("NOT CONNECTED").contains("SPIRE agent not connected at " + spire.agent("node-1").adminSocket())
                     .contains("is the SPIRE agent running").contains("SVIDs held are served until they expire");
             assertThat(present(node1, PAIR)).as("the entry stays while its SVIDs are valid").isTrue();
-            assertThat(node1.identities().svid(1001)).isPresent();
-            assertThat(node1.identities().svid(1002)).isPresent();
+            assertThat(node1.view().identities().svid(1001)).isPresent();
+            assertThat(node1.view().identities().svid(1002)).isPresent();
             // Meanwhile the tiefighter's entry goes: node-1 must learn it once its SPIRE agent is back.
             spire.server().deleteEntry(identityEntry(1002).getId());
-            eventually(() -> node2.identities().svid(1002).isEmpty(), Duration.ofSeconds(30), "node-2 lost the tiefighter");
+            eventually("node-2 lost the tiefighter", Duration.ofSeconds(30),
+                    () -> node2.view().identities().svid(1002).isEmpty());
             assertThat(present(node1, PAIR)).as("node-1 cannot know yet").isTrue();
         } finally {
             spire.agent("node-1").start();
         }
-        eventually(() -> spireConnected(sock1), Duration.ofSeconds(30), "status says SPIRE is connected again");
-        eventually(() -> svidRemovedDeletions(node1) > before, Duration.ofSeconds(30),
-                "node-1 caught up and dropped " + PAIR);
+        eventually("status says SPIRE is connected again", Duration.ofSeconds(30), () -> spireConnected(sock1));
+        eventually("node-1 caught up and dropped " + PAIR, Duration.ofSeconds(30), () -> svidRemovedDeletions(node1) > before);
         assertThat(present(node1, PAIR)).isFalse();
     }
 
@@ -159,7 +160,7 @@ class AgentsRealSpireKernelTest {
         spire.server().kill();
         try {
             // The agents keep serving what they hold: nothing is withdrawn while the server is away.
-            holdsFor(() -> present(node1, PAIR) && node1.identities().svid(1002).isPresent(), Duration.ofSeconds(8),
+            holdsFor(() -> present(node1, PAIR) && node1.view().identities().svid(1002).isPresent(), Duration.ofSeconds(8),
                     "node-1 keeps the pair and the SVIDs while the server is down");
             assertThat(deletions(node1)).isEqualTo(deletions);
         } finally {
@@ -171,7 +172,7 @@ class AgentsRealSpireKernelTest {
         assertThat(again.out()).contains("created=0 updated=0 deleted=0 unchanged=3 failures=0");
         // The agents are connected again: a change made now still reaches node-1.
         spire.server().deleteEntry(identityEntry(1002).getId());
-        eventually(() -> !present(node1, PAIR), Duration.ofSeconds(40), "node-1 follows the server after its restart");
+        eventually("node-1 follows the server after its restart", Duration.ofSeconds(40), () -> !present(node1, PAIR));
         assertThat(deletions(node1)).isEqualTo(deletions + 1);
     }
 
@@ -185,12 +186,13 @@ class AgentsRealSpireKernelTest {
         StarWarsFiles other = StarWarsFiles.write(java.nio.file.Files.createDirectory(dir.resolve("node-3")), true);
         Path sock3 = dir.resolve("node-3.sock");
         try (Agent refused = Agent.start(config("node-1", other, "node-3", sock3), InstantSource.system())) {
-            eventually(() -> CliRun.of("status", "--status-socket", sock3.toString()).out()
-                    .contains("caller not configured as an authorized delegate"), Duration.ofSeconds(20), "status says why");
+            eventually("status says why", Duration.ofSeconds(20),
+                    () -> CliRun.of("status", "--status-socket", sock3.toString()).out()
+                    .contains("caller not configured as an authorized delegate"));
             CliRun status = CliRun.of("status", "--status-socket", sock3.toString());
             assertThat(status.code()).isEqualTo(ExitCodes.FAILURE);
             assertThat(status.out()).contains("authorized_delegates");
-            assertThat(refused.identities().svids()).isEmpty();
+            assertThat(refused.view().identities().svids()).isEmpty();
             assertThat(refused.authMap().entries()).isEmpty();
         } finally {
             log.detachAppender(logs);
@@ -219,12 +221,12 @@ class AgentsRealSpireKernelTest {
         StarWarsFiles other = StarWarsFiles.write(java.nio.file.Files.createDirectory(dir.resolve("node-4")), true);
         Path sock4 = dir.resolve("node-4.sock");
         try (Agent orphan = Agent.start(config("node-1", other, "node-4", sock4), InstantSource.system())) {
-            eventually(() -> spireConnected(sock4), Duration.ofSeconds(20), "connected to node-4's SPIRE agent");
+            eventually("connected to node-4's SPIRE agent", Duration.ofSeconds(20), () -> spireConnected(sock4));
             CliRun status = CliRun.of("status", "--status-socket", sock4.toString());
             assertThat(status.code()).isEqualTo(ExitCodes.FAILURE);
             assertThat(status.out()).contains("no SVIDs held although this node runs endpoints")
                     .contains("spiffe://spiffe.cilium/cilium-operator");
-            assertThat(orphan.identities().svids()).isEmpty();
+            assertThat(orphan.view().identities().svids()).isEmpty();
         }
     }
 
@@ -255,13 +257,6 @@ class AgentsRealSpireKernelTest {
     }
 
     // Real processes, real time: poll with a deadline (there is no event to wait on across processes).
-    private static void eventually(BooleanSupplier c, Duration max, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + max.toNanos();
-        while (System.nanoTime() < deadline && !c.getAsBoolean()) {
-            Thread.sleep(100);
-        }
-        assertThat(c.getAsBoolean()).as(what + " within " + max).isTrue();
-    }
 
     private static void holdsFor(BooleanSupplier c, Duration period, String what) throws InterruptedException {
         long end = System.nanoTime() + period.toNanos();

@@ -1,7 +1,7 @@
 package dev.meshauth.agent.node;
 
 import dev.meshauth.agent.auth.AuthManager;
-import dev.meshauth.agent.auth.GcReason;
+import dev.meshauth.agent.events.GcReason;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.agent.handshake.TrustAnchors;
@@ -19,8 +19,8 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -32,15 +32,8 @@ class CaRevocationAgentTest {
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
     private static final AuthKey PAIR = new AuthKey(1001, 1002, 2, AuthType.SPIRE);
 
-    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(20);
-        }
-        assertThat(c.get()).as("within 20 s").isTrue();
-    }
 
-    private static Optional<AuthManager.Held> held(Agent a) {
+    private static Optional<AuthManager.Held> held(Agent a) throws dev.meshauth.bpf.BpfException {
         return a.manager().held().stream().filter(h -> h.key().equals(PAIR)).findFirst();
     }
 
@@ -56,14 +49,16 @@ class CaRevocationAgentTest {
                     Agent a2 = Agent.start(files.memoryAgent("node-2", sc.adminSocket(), Optional.empty(), Optional.empty()),
                             InstantSource.system())) {
                 String oldRoot = TrustAnchors.fingerprint(spire.ca().certificate());
-                eventually(() -> held(a1).isPresent());
+                eventually("held(a1).isPresent()", Duration.ofSeconds(20), () -> held(a1).isPresent());
                 assertThat(held(a1).get().anchors()).containsExactly(oldRoot);
 
                 DevCa next = spire.revokeCa();
                 String newRoot = TrustAnchors.fingerprint(next.certificate());
-                eventually(() -> a1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.EntryDeleted d
+                eventually("a1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.EntryDeleted d && d....", Duration.ofSeconds(20),
+                        () -> a1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.EntryDeleted d
                         && d.key().equals(PAIR) && d.reason() == GcReason.CA_REMOVED));
-                eventually(() -> held(a1).map(h -> h.anchors().equals(Set.of(newRoot))).orElse(false));
+                eventually("held(a1).map(h -> h.anchors().equals(Set.of(newRoot))).orElse(false)", Duration.ofSeconds(20),
+                        () -> held(a1).map(h -> h.anchors().equals(Set.of(newRoot))).orElse(false));
             }
         }
     }

@@ -1,6 +1,6 @@
 package dev.meshauth.agent.node;
 
-import dev.meshauth.agent.auth.GcReason;
+import dev.meshauth.agent.events.GcReason;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.bpf.auth.AuthKey;
@@ -16,8 +16,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Optional;
-import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -28,13 +28,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class FileWatchAgentTest {
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
-    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(20);
-        }
-        assertThat(c.get()).as("within 15 s").isTrue();
-    }
 
     @Test
     void editsApplyWithoutARestartAndABadEditKeepsTheLastGoodState(@TempDir Path dir) throws Exception {
@@ -53,26 +46,30 @@ class FileWatchAgentTest {
                             InstantSource.system())) {
                 AuthKey tie = new AuthKey(1001, 1002, 2, AuthType.SPIRE);
                 AuthKey tie2 = new AuthKey(1001, 1004, 2, AuthType.SPIRE);
-                eventually(() -> a1.manager().held().stream().anyMatch(h -> h.key().equals(tie)));
+                eventually("a1.manager().held().stream().anyMatch(h -> h.key().equals(tie))", Duration.ofSeconds(15),
+                        () -> a1.manager().held().stream().anyMatch(h -> h.key().equals(tie)));
 
                 // A second empire ship appears: authenticated without a restart.
                 Files.writeString(files.endpoints(), Files.readString(all));
-                eventually(() -> a1.manager().held().stream().anyMatch(h -> h.key().equals(tie2)));
+                eventually("a1.manager().held().stream().anyMatch(h -> h.key().equals(tie2))", Duration.ofSeconds(15),
+                        () -> a1.manager().held().stream().anyMatch(h -> h.key().equals(tie2)));
 
                 // The first one goes: its entry is deleted at once, not at the next GC interval (1 h here).
                 Files.writeString(files.endpoints(), Files.readString(all).replace(
                         "  - {name: tiefighter, node: node-2, ipv4: 198.18.2.20, identity: 1002, labels: {org: empire, class: tiefighter}}\n", ""));
-                eventually(() -> a1.manager().held().stream().noneMatch(h -> h.key().equals(tie)));
+                eventually("a1.manager().held().stream().noneMatch(h -> h.key().equals(tie))", Duration.ofSeconds(15),
+                        () -> a1.manager().held().stream().noneMatch(h -> h.key().equals(tie)));
                 assertThat(a1.events().recent()).anyMatch(e -> e instanceof AuthEvent.EntryDeleted d && d.key().equals(tie)
                         && (d.reason() == GcReason.IDENTITY_DELETED || d.reason() == GcReason.NOT_REQUIRED));
 
                 // A broken edit: refused, reported, nothing changes.
                 Files.writeString(files.policy(), Files.readString(files.policy()).replace("required", "requird"));
-                eventually(() -> !a1.sourceProblems().isEmpty());
-                assertThat(a1.sourceProblems().values()).singleElement().asString().contains("did you mean 'required'");
+                eventually("!a1.view().sourceProblems().isEmpty()", Duration.ofSeconds(15),
+                        () -> !a1.view().sourceProblems().isEmpty());
+                assertThat(a1.view().sourceProblems().values()).singleElement().asString().contains("did you mean 'required'");
                 Thread.sleep(500);
                 assertThat(a1.manager().held()).singleElement().satisfies(h -> assertThat(h.key()).isEqualTo(tie2));
-                assertThat(new AgentStatusApi(a1).status(false).problems()).anyMatch(p -> p.startsWith("refused (last good state kept)"));
+                assertThat(new AgentStatusApi(a1.view()).status(false).problems()).anyMatch(p -> p.startsWith("refused (last good state kept)"));
             }
         }
     }

@@ -1,7 +1,7 @@
 package dev.meshauth.agent.node;
 
 import dev.meshauth.agent.auth.AuthManagerOptions;
-import dev.meshauth.agent.auth.GcReason;
+import dev.meshauth.agent.events.GcReason;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.agent.node.source.SourceConfig;
@@ -25,8 +25,8 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static dev.meshauth.policy.k8s.CiliumObjects.endpoint;
 import static dev.meshauth.policy.k8s.CiliumObjects.identity;
 import static dev.meshauth.policy.k8s.CiliumObjects.node;
@@ -56,13 +56,6 @@ class KubernetesAgentsTest {
                 .build();
     }
 
-    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(20);
-        }
-        assertThat(c.get()).as("within 15 s").isTrue();
-    }
 
     @Test
     void agentsFedByTheKubernetesApiAuthenticateAheadOfTrafficAndFollowPolicyDeletion(@TempDir Path dir) throws Exception {
@@ -101,13 +94,13 @@ class KubernetesAgentsTest {
                     assertThat(k.authType()).isEqualTo(AuthType.SPIRE);
                 });
                 assertThat(a2.required()).isEmpty();
-                eventually(() -> entries(a1).size() == 1);
+                eventually("entries(a1).size() == 1", Duration.ofSeconds(15), () -> entries(a1).size() == 1);
                 assertThat(entries(a1).getFirst().key()).isEqualTo(a1.required().iterator().next());
                 assertThat(entries(a2)).isEmpty();
                 assertThat(a2.handshakesAccepted()).isEqualTo(1);
 
                 c.genericKubernetesResources(CiliumResources.NETWORK_POLICY).inNamespace("default").withName("rule1").delete();
-                eventually(() -> entries(a1).isEmpty());
+                eventually("entries(a1).isEmpty()", Duration.ofSeconds(15), () -> entries(a1).isEmpty());
                 assertThat(a1.required()).isEmpty();
                 assertThat(a1.events().recent()).filteredOn(e -> e instanceof AuthEvent.EntryDeleted)
                         .singleElement().satisfies(e -> assertThat(((AuthEvent.EntryDeleted) e).reason())

@@ -1,5 +1,7 @@
 package dev.meshauth.agent.node;
 
+import dev.meshauth.agent.events.Origin;
+
 import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.events.AuthEvent;
@@ -86,7 +88,7 @@ class RotationRealSpireKernelTest {
             // About one per rotation of either side (every ~15 s each), not one per refresh tick (every second).
             assertThat(handshakes).as("handshakes in %d s", seconds).isLessThanOrEqualTo(seconds / 3 + 2);
             assertThat(node1.events().recent()).anySatisfy(ev -> assertThat(ev).isInstanceOfSatisfying(
-                    AuthEvent.HandshakeSucceeded.class, ok -> assertThat(ok.origin()).isEqualTo(dev.meshauth.agent.auth.AuthManager.Origin.ROTATION)));
+                    AuthEvent.HandshakeSucceeded.class, ok -> assertThat(ok.origin()).isEqualTo(dev.meshauth.agent.events.Origin.ROTATION)));
             assertThat(node1.events().recent()).anySatisfy(ev -> assertThat(ev).isInstanceOf(AuthEvent.SvidRotated.class));
         }
     }

@@ -29,8 +29,8 @@ import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -45,13 +45,6 @@ class StandaloneDatapathAgentKernelTest {
     static final ScratchBpfFs bpffs = new ScratchBpfFs();
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
-    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(50);
-        }
-        assertThat(c.get()).as("within 20 s").isTrue();
-    }
 
     private static boolean connects(TestNetwork net, String from, String to, int timeoutMs) throws Exception {
         return NetNs.run(Optional.of(net.nsA()), () -> {
@@ -122,7 +115,8 @@ class StandaloneDatapathAgentKernelTest {
                 try (Agent a1 = Agent.start(node1, InstantSource.system());
                         Agent a2 = Agent.start(node2, InstantSource.system())) {
                     AuthKey pair = new AuthKey(1001, 1002, 2, AuthType.SPIRE);
-                    eventually(() -> {
+                    eventually("{ try { return a1.authMap().get(pair).isPresent(); } catch (Exception e) { return false...", Duration.ofSeconds(20),
+                            () -> {
                         try {
                             return a1.authMap().get(pair).isPresent();
                         } catch (Exception e) {

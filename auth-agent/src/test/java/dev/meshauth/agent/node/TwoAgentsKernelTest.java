@@ -20,8 +20,8 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -36,13 +36,6 @@ class TwoAgentsKernelTest {
     static final ScratchBpfFs bpffs = new ScratchBpfFs();
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
-    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(50);
-        }
-        assertThat(c.get()).as("within 20 s").isTrue();
-    }
 
     private static List<AuthEntry> entries(Agent a) {
         try {
@@ -75,7 +68,7 @@ class TwoAgentsKernelTest {
                 AuthKey expected = new AuthKey(1001, 1002, 2, AuthType.SPIRE);
                 assertThat(a1.required()).containsExactly(expected);
                 assertThat(a2.required()).isEmpty();
-                eventually(() -> entries(a1).size() == 1);
+                eventually("entries(a1).size() == 1", Duration.ofSeconds(20), () -> entries(a1).size() == 1);
                 AuthEntry e = entries(a1).getFirst();
                 assertThat(e.key()).isEqualTo(expected);
                 // Expiry: the earlier of the two leaves, both issued by the dev server with a 1 h TTL.
@@ -109,7 +102,7 @@ class TwoAgentsKernelTest {
             try (Agent a1 = Agent.start(node1, InstantSource.system()); Agent a2 = Agent.start(node2, InstantSource.system())) {
                 // Cilium has not given node-2 an id yet: nothing can be keyed, and the agent says why.
                 assertThat(a1.required()).isEmpty();
-                assertThat(a1.state().unkeyed()).containsExactly("node-2 (127.0.0.2)");
+                assertThat(a1.view().cluster().unkeyed()).containsExactly("node-2 (127.0.0.2)");
                 // Cilium's agent allocates id 42 for node-2 (node_v4_add_entry): the pair follows within seconds.
                 try (var arena = java.lang.foreign.Arena.ofConfined()) {
                     var key = arena.allocate(20);
@@ -120,9 +113,9 @@ class TwoAgentsKernelTest {
                     value.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) 42);
                     nodeMap.update(key, value, dev.meshauth.bpf.map.UpdateFlag.ANY);
                 }
-                eventually(() -> entries(a1).size() == 1);
+                eventually("entries(a1).size() == 1", Duration.ofSeconds(20), () -> entries(a1).size() == 1);
                 assertThat(entries(a1).getFirst().key()).isEqualTo(new AuthKey(1001, 1002, 42, AuthType.SPIRE));
-                assertThat(a1.state().unkeyed()).isEmpty();
+                assertThat(a1.view().cluster().unkeyed()).isEmpty();
                 assertThat(a2.handshakesAccepted()).as("the handshake went to node-2's address").isEqualTo(1);
             }
         }

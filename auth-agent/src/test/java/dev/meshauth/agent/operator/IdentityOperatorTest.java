@@ -20,8 +20,8 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -39,13 +39,6 @@ class IdentityOperatorTest {
                 .addToAdditionalProperties("security-labels", Map.of("k8s:app", name)).build()).create();
     }
 
-    private static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(50);
-        }
-        assertThat(c.get()).as("within 10 s").isTrue();
-    }
 
     @Test
     void entriesFollowIdentitiesAndStaleOnesGoAtStart(@TempDir Path dir) throws Exception {
@@ -58,11 +51,14 @@ class IdentityOperatorTest {
             identity("2000");
             try (IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(api.client(), Duration.ofMinutes(10), l),
                     registrar, Duration.ofMillis(500))) {
-                eventually(() -> registrar.owned().keySet().equals(Set.of(1000L, 2000L)));
+                eventually("registrar.owned().keySet().equals(Set.of(1000L, 2000L))", Duration.ofSeconds(10),
+                        () -> registrar.owned().keySet().equals(Set.of(1000L, 2000L)));
                 identity("3000");
-                eventually(() -> registrar.owned().keySet().equals(Set.of(1000L, 2000L, 3000L)));
+                eventually("registrar.owned().keySet().equals(Set.of(1000L, 2000L, 3000L))", Duration.ofSeconds(10),
+                        () -> registrar.owned().keySet().equals(Set.of(1000L, 2000L, 3000L)));
                 api.client().genericKubernetesResources(CiliumResources.IDENTITY).withName("1000").delete();
-                eventually(() -> registrar.owned().keySet().equals(Set.of(2000L, 3000L)));
+                eventually("registrar.owned().keySet().equals(Set.of(2000L, 3000L))", Duration.ofSeconds(10),
+                        () -> registrar.owned().keySet().equals(Set.of(2000L, 3000L)));
                 assertThat(op.lastResult()).isNotNull();
             } finally {
                 ch.shutdownNow();

@@ -40,6 +40,7 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -78,13 +79,6 @@ class StatusApiTest {
         return new Run(code, out.toString(), err.toString());
     }
 
-    static void eventually(Supplier<Boolean> c) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (System.nanoTime() < deadline && !c.get()) {
-            Thread.sleep(20);
-        }
-        assertThat(c.get()).as("within 15 s").isTrue();
-    }
 
     @BeforeAll
     void start(@TempDir Path tmp) throws Exception {
@@ -102,7 +96,8 @@ class StatusApiTest {
                 InstantSource.system());
         node2 = Agent.start(files.memoryAgent("node-2", sc.adminSocket(), Optional.of(sock2), Optional.of(anyPort)),
                 InstantSource.system());
-        eventually(() -> node1.manager().held().size() == 1);
+        eventually("node1.manager().held().size() == 1", Duration.ofSeconds(15),
+                () -> node1.manager().held().size() == 1);
     }
 
     @AfterAll
@@ -201,7 +196,7 @@ class StatusApiTest {
         Thread.sleep(300); // the subscription is open
         long before = System.nanoTime();
         node1.manager().svidRemoved(1002); // as if SPIRE removed the tiefighter's SVID: its entry goes
-        eventually(() -> !lines.isEmpty());
+        eventually("!lines.isEmpty()", Duration.ofSeconds(15), () -> !lines.isEmpty());
         node1.manager().svidAdded(1002); // and as if it came back
         node1.manager().setRequired(node1.required());
         JsonNode gc = Json.MAPPER.readTree(lines.getFirst());
@@ -209,7 +204,8 @@ class StatusApiTest {
         assertThat(gc.get("reason").asText()).isEqualTo("svid-removed");
         System.out.printf("observe --follow: event to line %.2f ms%n", (arrivedAt.getFirst() - before) / 1e6);
         follower.interrupt();
-        eventually(() -> node1.manager().held().size() == 1); // required again: re-authenticated
+        eventually("node1.manager().held().size() == 1", Duration.ofSeconds(15),
+                () -> node1.manager().held().size() == 1); // required again: re-authenticated
     }
 
     @Test
@@ -285,7 +281,8 @@ class StatusApiTest {
         double gcAfter = scrape.get().get("meshauth_gc_deletions_total").samples()
                 .get("meshauth_gc_deletions_total{reason=\"svid-removed\"}");
         assertThat(gcAfter).isEqualTo(gcBefore + 1);
-        eventually(() -> node1.manager().held().size() == 1);
+        eventually("node1.manager().held().size() == 1", Duration.ofSeconds(15),
+                () -> node1.manager().held().size() == 1);
 
         HttpResponse<String> ready = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort()
                 + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());
@@ -319,7 +316,8 @@ class StatusApiTest {
     @Order(8)
     void statusSaysSoWhenSpireIsDown() throws Exception {
         spire.close();
-        eventually(() -> cli("status", "--status-socket", sock1.toString()).code() == 1);
+        eventually("cli(\"status\", \"--status-socket\", sock1.toString()).code() == 1", Duration.ofSeconds(15),
+                () -> cli("status", "--status-socket", sock1.toString()).code() == 1);
         Run r = cli("status", "--status-socket", sock1.toString());
         assertThat(r.out()).containsPattern("SPIRE:\\s+(NOT CONNECTED|ADMIN SOCKET MISSING)")
                 .containsPattern("Problems:\\s+SPIRE (agent not connected|admin socket not found)");

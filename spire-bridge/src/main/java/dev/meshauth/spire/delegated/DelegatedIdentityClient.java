@@ -40,7 +40,7 @@ public final class DelegatedIdentityClient implements AutoCloseable {
 
     private final DelegatedIdentityOptions options;
     private final InstantSource clock;
-    private final Consumer<IdentityEvent> listener;
+    private volatile Consumer<IdentityEvent> listener = e -> { };
     private final ManagedChannel channel;
     private final DelegatedIdentityGrpc.DelegatedIdentityStub stub;
     private final ScheduledExecutorService loop;
@@ -55,10 +55,9 @@ public final class DelegatedIdentityClient implements AutoCloseable {
             new java.util.concurrent.atomic.AtomicReference<>();
 
     private DelegatedIdentityClient(DelegatedIdentityOptions options, InstantSource clock, Backoff svidBackoff,
-            Backoff bundleBackoff, Consumer<IdentityEvent> listener) {
+            Backoff bundleBackoff) {
         this.options = options;
         this.clock = clock;
-        this.listener = listener;
         this.channel = UnixSockets.channel(options.adminSocket(), options.maxMessageBytes());
         this.stub = DelegatedIdentityGrpc.newStub(channel);
         this.loop = Executors.newSingleThreadScheduledExecutor(
@@ -77,10 +76,24 @@ public final class DelegatedIdentityClient implements AutoCloseable {
     /** Starts both subscriptions with the given backoffs (tests). */
     public static DelegatedIdentityClient start(DelegatedIdentityOptions options, InstantSource clock, Backoff svidBackoff,
             Backoff bundleBackoff, Consumer<IdentityEvent> listener) {
-        DelegatedIdentityClient c = new DelegatedIdentityClient(options, clock, svidBackoff, bundleBackoff, listener);
-        c.loop.execute(c::openBundles);
-        c.loop.execute(c::openSvids);
+        DelegatedIdentityClient c = new DelegatedIdentityClient(options, clock, svidBackoff, bundleBackoff);
+        c.subscribe(listener);
         return c;
+    }
+
+    /**
+     * A client that holds nothing yet and opens no stream until {@link #subscribe}: lets the one who wires
+     * it build what consumes its events (which may read it) first.
+     */
+    public static DelegatedIdentityClient create(DelegatedIdentityOptions options, InstantSource clock) {
+        return new DelegatedIdentityClient(options, clock, Backoff.standard(), Backoff.standard());
+    }
+
+    /** Opens both subscriptions, delivering events to {@code listener}; call once. */
+    public void subscribe(Consumer<IdentityEvent> listener) {
+        this.listener = listener;
+        loop.execute(this::openBundles);
+        loop.execute(this::openSvids);
     }
 
     /** One stream's lifecycle. Fields are touched only on the loop thread. */

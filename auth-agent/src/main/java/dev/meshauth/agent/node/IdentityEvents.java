@@ -1,0 +1,62 @@
+package dev.meshauth.agent.node;
+
+import dev.meshauth.agent.auth.AuthManager;
+import dev.meshauth.agent.events.AuthEvent;
+import dev.meshauth.spire.delegated.IdentityEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.InstantSource;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * What the SPIRE agent's identity stream means for this node: the connection state, entries to delete
+ * (an SVID removed, a CA gone from the bundle), pairs to redo (rotation) and pairs newly possible (an SVID
+ * arrived). Runs on the Delegated Identity client's thread, in stream order.
+ */
+final class IdentityEvents implements Consumer<IdentityEvent> {
+    private static final Logger LOG = LoggerFactory.getLogger(IdentityEvents.class);
+
+    private final SpireLink spire;
+    private final AuthManager manager;
+    private final Supplier<Set<dev.meshauth.bpf.auth.AuthKey>> required;
+    private final Consumer<AuthEvent> events;
+    private final InstantSource clock;
+
+    IdentityEvents(SpireLink spire, AuthManager manager, Supplier<Set<dev.meshauth.bpf.auth.AuthKey>> required,
+            Consumer<AuthEvent> events, InstantSource clock) {
+        this.spire = spire;
+        this.manager = manager;
+        this.required = required;
+        this.events = events;
+        this.clock = clock;
+    }
+
+    @Override
+    public void accept(IdentityEvent e) {
+        switch (e) {
+            case IdentityEvent.StreamUp up -> spire.streamUp(up.stream());
+            case IdentityEvent.StreamDown down -> spire.streamDown(down.stream(), down.reason());
+            case IdentityEvent.BundleChanged b -> {
+                Optional<Set<String>> rootLost = spire.bundleReceived(b.roots());
+                int deleted = rootLost.map(manager::bundleChanged).orElse(0);
+                manager.setRequired(required.get());
+                LOG.atInfo().addKeyValue("trust_domain", b.trustDomain()).addKeyValue("roots", b.roots().size())
+                        .addKeyValue("entries_deleted", deleted).log("trust bundle received");
+            }
+            case IdentityEvent.SvidRotated r -> {
+                events.accept(new AuthEvent.SvidRotated(clock.instant(), r.identity(), r.svid().serial(), r.svid().notAfter()));
+                manager.svidRotated(r.identity());
+            }
+            case IdentityEvent.SvidRemoved r -> manager.svidRemoved(r.identity());
+            case IdentityEvent.SvidAdded a -> {
+                manager.svidAdded(a.identity());
+                manager.setRequired(required.get());
+            }
+            case IdentityEvent.SvidRejected r -> { } // logged by the client with the rule broken; the previous SVID stays
+        }
+    }
+}

@@ -1,0 +1,225 @@
+package dev.meshauth.agent.node;
+
+import dev.meshauth.bpf.datapath.Direction;
+import dev.meshauth.bpf.datapath.IpcacheEntry;
+import dev.meshauth.bpf.datapath.Ipv4Prefix;
+import dev.meshauth.bpf.datapath.PolicyKey;
+import dev.meshauth.bpf.datapath.PolicyVerdict;
+import dev.meshauth.policy.endpoint.Endpoint;
+import dev.meshauth.policy.endpoint.NodeInfo;
+import dev.meshauth.policy.eval.PolicyEngine;
+import dev.meshauth.policy.yaml.PolicyParser;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Reprogramming is make before break: after every single write, each packet gets the verdict of the old
+ * programming or of the new one, never a drop that neither gives.
+ */
+class DatapathProgrammerTest {
+    private static final NodeInfo SELF = new NodeInfo("node-1", 1, "127.0.0.1");
+    private static final List<NodeInfo> NODES = List.of(SELF, new NodeInfo("node-2", 2, "127.0.0.2"));
+    private static final Endpoint DEATHSTAR = endpoint("deathstar", 1001, "node-1", "198.18.1.10", "deathstar");
+    private static final Endpoint TIEFIGHTER = endpoint("tiefighter", 1002, "node-2", "198.18.2.20", "tiefighter");
+    private static final Endpoint PROBE = endpoint("probe", 1004, "node-1", "198.18.1.40", "probe");
+    /** Packets probed after every write: local, remote, port, protocol. */
+    private static final long[][] PROBES = {{1001, 1002, 80, 6}, {1001, 1002, 443, 6}, {1004, 1002, 80, 6}, {1001, 1004, 80, 6}};
+
+    private static Endpoint endpoint(String name, long id, String node, String ip, String cls) {
+        return new Endpoint(name, "default", Map.of("org", "empire", "class", cls, "io.kubernetes.pod.namespace", "default"),
+                id, node, ip, Optional.empty(),
+                Optional.empty());
+    }
+
+    /** The standalone datapath's tables in memory, checking an invariant after every write. Real: KernelDatapathTables. */
+    private static final class RecordingDatapathTables implements DatapathTables {
+        final Map<Ipv4Prefix, IpcacheEntry> ipcache = new HashMap<>();
+        final Set<Long> enforced = new HashSet<>();
+        final Map<PolicyKey, PolicyVerdict> policy = new HashMap<>();
+        final List<String> writes = new ArrayList<>();
+        Runnable afterWrite = () -> { };
+
+        private void wrote(String what) {
+            writes.add(what);
+            afterWrite.run();
+        }
+
+        @Override
+        public Map<Ipv4Prefix, IpcacheEntry> ipcache() {
+            return Map.copyOf(ipcache);
+        }
+
+        @Override
+        public void putIpcache(Ipv4Prefix prefix, IpcacheEntry entry) {
+            ipcache.put(prefix, entry);
+            wrote("ipcache+ " + prefix);
+        }
+
+        @Override
+        public void removeIpcache(Ipv4Prefix prefix) {
+            ipcache.remove(prefix);
+            wrote("ipcache- " + prefix);
+        }
+
+        @Override
+        public Set<Long> ingressEnforced() {
+            return Set.copyOf(enforced);
+        }
+
+        @Override
+        public void setIngressEnforced(long identity, boolean on) {
+            if (on) {
+                enforced.add(identity);
+            } else {
+                enforced.remove(identity);
+            }
+            wrote((on ? "enforce+ " : "enforce- ") + identity);
+        }
+
+        @Override
+        public Map<PolicyKey, PolicyVerdict> policy() {
+            return Map.copyOf(policy);
+        }
+
+        @Override
+        public void putPolicy(PolicyKey key, PolicyVerdict verdict) {
+            policy.put(key, verdict);
+            wrote("policy+ " + key);
+        }
+
+        @Override
+        public void removePolicy(PolicyKey key) {
+            policy.remove(key);
+            wrote("policy- " + key);
+        }
+
+        /** The datapath's ingress verdict (its lookup order: exact, any port, any protocol, then any remote). */
+        String verdict(long local, long remote, int port, int protocol) {
+            if (!enforced.contains(local)) {
+                return "allow";
+            }
+            long[][] order = {{remote, port, protocol}, {remote, 0, protocol}, {remote, 0, 0}, {0, port, protocol},
+                {0, 0, protocol}, {0, 0, 0}};
+            for (long[] o : order) {
+                PolicyVerdict v = policy.get(new PolicyKey(local, o[0], (int) o[1], (int) o[2], Direction.INGRESS));
+                if (v != null) {
+                    return v.deny() ? "deny" : "allow auth=" + v.authType();
+                }
+            }
+            return "drop";
+        }
+
+        List<String> verdicts() {
+            List<String> out = new ArrayList<>();
+            for (long[] p : PROBES) {
+                out.add(verdict(p[0], p[1], (int) p[2], (int) p[3]));
+            }
+            return out;
+        }
+    }
+
+    private static PolicyEngine engine(List<Endpoint> endpoints, String yaml) throws Exception {
+        return PolicyEngine.evaluate(PolicyParser.parse("p.yaml", yaml).policies(), endpoints);
+    }
+
+    private static void program(DatapathTables t, List<Endpoint> endpoints, PolicyEngine e) throws Exception {
+        Set<Long> local = new HashSet<>();
+        endpoints.stream().filter(x -> x.node().equals(SELF.name())).forEach(x -> local.add(x.identity()));
+        DatapathProgrammer.apply(t, NODES, endpoints, e, SELF, local);
+    }
+
+    @Test
+    void everyIntermediateStateGivesEachPacketTheOldOrTheNewVerdict() throws Exception {
+        List<Endpoint> before = List.of(DEATHSTAR, TIEFIGHTER);
+        PolicyEngine old = engine(before, """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: rule1}
+                spec:
+                  endpointSelector: {matchLabels: {class: deathstar}}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {class: tiefighter}}]
+                    authentication: {mode: required}
+                    toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+                """);
+        List<Endpoint> after = List.of(DEATHSTAR, TIEFIGHTER, PROBE);
+        PolicyEngine next = engine(after, """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: rule1}
+                spec:
+                  endpointSelector: {matchLabels: {class: deathstar}}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {class: tiefighter}}]
+                    authentication: {mode: required}
+                ---
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: rule2}
+                spec:
+                  endpointSelector: {matchLabels: {class: probe}}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {class: tiefighter}}]
+                    toPorts: [{ports: [{port: "80", protocol: TCP}]}]
+                """);
+        RecordingDatapathTables target = new RecordingDatapathTables();
+        program(target, after, next);
+        List<String> newVerdicts = target.verdicts();
+
+        RecordingDatapathTables t = new RecordingDatapathTables();
+        program(t, before, old);
+        List<String> oldVerdicts = t.verdicts();
+        assertThat(oldVerdicts).as("the change matters to every probe but the last").isNotEqualTo(newVerdicts);
+        Map<Ipv4Prefix, IpcacheEntry> oldIpcache = Map.copyOf(t.ipcache);
+        List<String> violations = new ArrayList<>();
+        t.writes.clear();
+        t.afterWrite = () -> {
+            List<String> now = t.verdicts();
+            for (int i = 0; i < PROBES.length; i++) {
+                if (!now.get(i).equals(oldVerdicts.get(i)) && !now.get(i).equals(newVerdicts.get(i))) {
+                    violations.add("after " + t.writes.getLast() + ": probe " + java.util.Arrays.toString(PROBES[i]) + " "
+                            + now.get(i) + " (old " + oldVerdicts.get(i) + ", new " + newVerdicts.get(i) + ")");
+                }
+            }
+            oldIpcache.forEach((ip, e) -> {
+                if (!t.ipcache.containsKey(ip) && target.ipcache.containsKey(ip)) {
+                    violations.add("after " + t.writes.getLast() + ": " + ip + " left the ipcache although it stays");
+                }
+            });
+        };
+        program(t, after, next);
+        assertThat(violations).isEmpty();
+        assertThat(t.verdicts()).isEqualTo(newVerdicts);
+        assertThat(t.policy).isEqualTo(target.policy);
+        assertThat(t.enforced).isEqualTo(target.enforced);
+    }
+
+    @Test
+    void reprogrammingTheSameViewWritesNothing() throws Exception {
+        List<Endpoint> eps = List.of(DEATHSTAR, TIEFIGHTER);
+        PolicyEngine e = engine(eps, """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: rule1}
+                spec:
+                  endpointSelector: {matchLabels: {class: deathstar}}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {class: tiefighter}}]
+                    authentication: {mode: required}
+                """);
+        RecordingDatapathTables t = new RecordingDatapathTables();
+        program(t, eps, e);
+        t.writes.clear();
+        program(t, eps, e);
+        assertThat(t.writes).isEmpty();
+    }
+}
