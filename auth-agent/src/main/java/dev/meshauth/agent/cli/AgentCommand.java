@@ -118,6 +118,12 @@ public final class AgentCommand implements Callable<Integer> {
             description = "Log lines as text or as one JSON object each. Default: ${DEFAULT-VALUE}.")
     String logFormat;
 
+    @Option(names = "--node-ids-file", paramLabel = "PATH|off", defaultValue = "/var/run/meshauth/node-ids",
+            description = "Kubernetes source: where this agent's numbering of nodes (the remote node ids of meshauth's own"
+                    + " datapath) persists across restarts, as long as the pinned auth map does; 'off' keeps it in memory."
+                    + " Default: ${DEFAULT-VALUE}.")
+    String nodeIdsFile;
+
     @Option(names = "--k8s-sync-timeout", defaultValue = "PT2M",
             description = "How long the Kubernetes informers may take to list everything at start. Default: ${DEFAULT-VALUE}.")
     Duration syncTimeout;
@@ -208,7 +214,8 @@ public final class AgentCommand implements Callable<Integer> {
             }
             return new SourceConfig.Files(endpoints, policies, Optional.ofNullable(identitiesFile));
         }
-        return new SourceConfig.Kubernetes(Optional.ofNullable(kubeconfig), syncTimeout);
+        return new SourceConfig.Kubernetes(Optional.ofNullable(kubeconfig), syncTimeout,
+                nodeIdsFile.equals("off") ? Optional.empty() : Optional.of(Path.of(nodeIdsFile)));
     }
 
     private picocli.CommandLine.ParameterException usage(String message) {

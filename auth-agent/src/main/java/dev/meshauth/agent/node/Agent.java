@@ -77,7 +77,7 @@ public final class Agent implements AutoCloseable {
     private final AuthManager manager;
     private final Optional<Datapath> datapath;
     private volatile InetSocketAddress metricsAddress;
-    private final View statusView = new View();
+    private AgentView statusView;
 
     private Agent(AgentConfig config, InstantSource clock) throws BpfException, IOException, PolicyException,
             InterruptedException {
@@ -162,6 +162,8 @@ public final class Agent implements AutoCloseable {
     }
 
     private void serveStatusAndMetrics() throws IOException {
+        statusView = new LiveAgentView(config, view, time.clock(), startedAt, manager, authMap, identities, spire, server, events,
+                source);
         if (config.statusSocket().isPresent()) {
             life.add("status socket", StatusServer.start(config.statusSocket().get(), new AgentStatusApi(statusView)));
         }
@@ -286,63 +288,5 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         life.close();
-    }
-
-    /** The agent as the status API sees it. */
-    private final class View implements AgentView {
-        @Override
-        public AgentConfig config() {
-            return config;
-        }
-
-        @Override
-        public ClusterView.State cluster() {
-            return view.current();
-        }
-
-        @Override
-        public InstantSource clock() {
-            return time.clock();
-        }
-
-        @Override
-        public Instant startedAt() {
-            return startedAt;
-        }
-
-        @Override
-        public AuthManager auth() {
-            return manager;
-        }
-
-        @Override
-        public AuthMap authMap() {
-            return authMap;
-        }
-
-        @Override
-        public DelegatedIdentityClient identities() {
-            return identities;
-        }
-
-        @Override
-        public SpireLink spire() {
-            return spire;
-        }
-
-        @Override
-        public Listener listener() {
-            return new Listener(server.port(), server.tlsProvider(), server.accepted(), server.refused());
-        }
-
-        @Override
-        public EventLog events() {
-            return events;
-        }
-
-        @Override
-        public Map<String, String> sourceProblems() {
-            return source.problems();
-        }
     }
 }

@@ -80,6 +80,7 @@ class AgentConfigFileTest {
         CliRun noNode = CliRun.of("agent", "--kubernetes");
         assertThat(noNode.err()).contains("--node-name is required");
         assertThat(parse("agent", "--node-name", "n1", "--kubeconfig", dir.resolve("kc").toString()).source())
-                .isEqualTo(new SourceConfig.Kubernetes(java.util.Optional.of(dir.resolve("kc")), Duration.ofMinutes(2)));
+                .isEqualTo(new SourceConfig.Kubernetes(java.util.Optional.of(dir.resolve("kc")), Duration.ofMinutes(2),
+                        java.util.Optional.of(Path.of("/var/run/meshauth/node-ids"))));
     }
 }

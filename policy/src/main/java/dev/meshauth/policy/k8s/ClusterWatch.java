@@ -3,6 +3,8 @@ package dev.meshauth.policy.k8s;
 import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.endpoint.NodeInfo;
 import dev.meshauth.policy.model.EndpointSelector;
+import dev.meshauth.policy.nodeid.NodeIdAllocator;
+import dev.meshauth.policy.nodeid.NodeIds;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -17,16 +19,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Watches CiliumNode and CiliumEndpoint objects and keeps the endpoints and nodes the evaluation needs.
  *
  * <p>A node's address is its InternalIP, never an ExternalIP (Cilium sometimes dials an ExternalIP and
  * the handshake times out, cilium#46720). Node ids: Cilium allocates them in each agent's own node map
- * and does not publish them in CiliumNode, so this watch numbers nodes itself, in order of appearance,
- * stable for the life of the process; that numbering is right for meshauth's standalone datapath, and the
- * agent must take Cilium's own ids from Cilium's node map when it feeds Cilium's datapath.
+ * and does not publish them in CiliumNode, so this watch numbers nodes itself through {@link NodeIds}
+ * (stable across restarts when persisted, freed ids reused as late as possible); that numbering is right
+ * for meshauth's standalone datapath, and the agent takes Cilium's own ids from Cilium's node map when it
+ * feeds Cilium's datapath.
  * Endpoints are placed on the node whose InternalIP equals their {@code status.networking.node}.
  */
 public final class ClusterWatch implements AutoCloseable {
@@ -34,23 +36,34 @@ public final class ClusterWatch implements AutoCloseable {
 
     private final Map<String, NodeInfo> nodes = new ConcurrentHashMap<>();
     private final Map<String, GenericKubernetesResource> endpoints = new ConcurrentHashMap<>();
-    private final Map<String, Integer> nodeIds = new ConcurrentHashMap<>();
+    private final NodeIds nodeIds;
     private final java.util.Set<String> handled = ConcurrentHashMap.newKeySet(); // see IdentityWatch
-    private final AtomicInteger nextNodeId = new AtomicInteger(1);
     private final Runnable listener;
     private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
 
-    private ClusterWatch(KubernetesClient client, Duration resync, Runnable listener) {
+    private ClusterWatch(KubernetesClient client, Duration resync, NodeIds nodeIds, Runnable listener) {
         this.listener = listener;
+        this.nodeIds = nodeIds;
         informers.add(client.genericKubernetesResources(CiliumResources.NODE).inform(handler(this::putNode,
-                r -> nodes.remove(r.getMetadata().getName())), resync.toMillis()));
+                this::removeNode), resync.toMillis()));
         informers.add(client.genericKubernetesResources(CiliumResources.ENDPOINT).inAnyNamespace().inform(handler(
                 r -> endpoints.put(key(r), r), r -> endpoints.remove(key(r))), resync.toMillis()));
     }
 
-    /** Starts both informers; {@code listener} runs after each change once synced. */
+    /** Starts both informers, numbering nodes with {@code nodeIds}; {@code listener} runs after each change once synced. */
+    public static ClusterWatch start(KubernetesClient client, Duration resync, NodeIds nodeIds, Runnable listener) {
+        return new ClusterWatch(client, resync, nodeIds, listener);
+    }
+
+    /** As above, with ids for this process's life only. */
     public static ClusterWatch start(KubernetesClient client, Duration resync, Runnable listener) {
-        return new ClusterWatch(client, resync, listener);
+        return start(client, resync, NodeIds.inMemory(), listener);
+    }
+
+    private void removeNode(GenericKubernetesResource r) {
+        String name = r.getMetadata().getName();
+        nodes.remove(name);
+        nodeIds.release(name);
     }
 
     private interface Action {
@@ -103,8 +116,14 @@ public final class ClusterWatch implements AutoCloseable {
             nodes.remove(name);
             return;
         }
-        int id = nodeIds.computeIfAbsent(name, n -> nextNodeId.getAndIncrement());
-        nodes.put(name, new NodeInfo(name, id, internal.get()));
+        Optional<Integer> id = nodeIds.idOf(name);
+        if (id.isEmpty()) {
+            LOG.atError().addKeyValue("name", name).addKeyValue("max", NodeIdAllocator.MAX_ID)
+                    .log("skipping CiliumNode: every node id is taken by a live node");
+            nodes.remove(name);
+            return;
+        }
+        nodes.put(name, new NodeInfo(name, id.get(), internal.get()));
     }
 
     private void changed() {

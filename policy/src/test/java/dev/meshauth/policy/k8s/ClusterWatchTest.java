@@ -57,4 +57,40 @@ class ClusterWatchTest {
             eventually("w.endpoints().size() == 1", Duration.ofSeconds(10), () -> w.endpoints().size() == 1);
         }
     }
+
+    /** This test's nodes (the mock API server lives as long as the class). */
+    private static java.util.List<dev.meshauth.policy.endpoint.NodeInfo> mine(ClusterWatch w) {
+        return w.nodes().stream().filter(n -> n.name().matches("node-[a-d]")).toList();
+    }
+
+    @Test
+    void nodeIdsSurviveARestartOfTheWatchAndADeletedNodesIdIsNotHandedToTheNext(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        var nodes = api.client().genericKubernetesResources(CiliumResources.NODE);
+        for (String n : java.util.List.of("node-a", "node-b", "node-c")) {
+            nodes.resource(node(n, "198.18.8." + (n.charAt(5) - 'a' + 1))).create();
+        }
+        var store = new dev.meshauth.policy.nodeid.NodeIdStore(dir.resolve("node-ids"));
+        java.util.Map<String, Integer> first = new java.util.TreeMap<>();
+        try (ClusterWatch w = ClusterWatch.start(api.client(), Duration.ofMinutes(10),
+                dev.meshauth.policy.nodeid.NodeIds.persistent(store), () -> { })) {
+            eventually("three nodes", Duration.ofSeconds(10), () -> w.synced() && mine(w).size() == 3);
+            mine(w).forEach(n -> first.put(n.name(), n.id()));
+            nodes.withName("node-b").delete();
+            eventually("node-b gone", Duration.ofSeconds(10), () -> mine(w).size() == 2);
+        }
+        nodes.resource(node("node-d", "198.18.8.4")).create();
+        try (ClusterWatch w = ClusterWatch.start(api.client(), Duration.ofMinutes(10),
+                dev.meshauth.policy.nodeid.NodeIds.persistent(store), () -> { })) {
+            eventually("three nodes again", Duration.ofSeconds(10), () -> w.synced() && mine(w).size() == 3);
+            java.util.Map<String, Integer> now = new java.util.TreeMap<>();
+            mine(w).forEach(n -> now.put(n.name(), n.id()));
+            assertThat(now).containsEntry("node-a", first.get("node-a")).containsEntry("node-c", first.get("node-c"));
+            assertThat(now.get("node-d")).as("a new id, not node-b's").isNotIn(first.values());
+        } finally {
+            for (String n : java.util.List.of("node-a", "node-c", "node-d")) {
+                nodes.withName(n).delete();
+            }
+        }
+    }
 }

@@ -3,6 +3,7 @@ package dev.meshauth.agent.node.source;
 import dev.meshauth.policy.k8s.ClusterWatch;
 import dev.meshauth.policy.k8s.IdentityWatch;
 import dev.meshauth.policy.k8s.PolicyWatch;
+import dev.meshauth.policy.nodeid.NodeIds;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +29,7 @@ public final class KubernetesSource implements ClusterSource {
     private final KubernetesClient client;
     private final Duration syncTimeout;
     private final Duration debounce;
+    private final NodeIds nodeIds;
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("meshauth-k8s-source").factory());
     private volatile Consumer<ClusterSnapshot> onChange;
@@ -36,9 +38,10 @@ public final class KubernetesSource implements ClusterSource {
     private PolicyWatch policies;
     private IdentityWatch identities;
 
-    /** Over {@code client} (closed with this source). */
-    public KubernetesSource(KubernetesClient client, Duration syncTimeout, Duration debounce) {
+    /** Over {@code client} (closed with this source), numbering nodes with {@code nodeIds}. */
+    public KubernetesSource(KubernetesClient client, Duration syncTimeout, Duration debounce, NodeIds nodeIds) {
         this.client = client;
+        this.nodeIds = nodeIds;
         this.syncTimeout = syncTimeout;
         this.debounce = debounce;
     }
@@ -46,7 +49,7 @@ public final class KubernetesSource implements ClusterSource {
     @Override
     public ClusterSnapshot start(Consumer<ClusterSnapshot> listener) throws IOException, InterruptedException {
         Duration resync = Duration.ofMinutes(10);
-        cluster = ClusterWatch.start(client, resync, this::changed);
+        cluster = ClusterWatch.start(client, resync, nodeIds, this::changed);
         policies = PolicyWatch.start(client, resync, p -> changed());
         identities = IdentityWatch.start(client, resync, i -> changed());
         long deadline = System.nanoTime() + syncTimeout.toNanos();

@@ -1,6 +1,8 @@
 package dev.meshauth.agent.node.source;
 
 import dev.meshauth.agent.k8s.KubeClients;
+import dev.meshauth.policy.nodeid.NodeIdStore;
+import dev.meshauth.policy.nodeid.NodeIds;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,11 +39,19 @@ public sealed interface SourceConfig {
      *
      * @param kubeconfig  a kubeconfig file; empty: in-cluster service account (or $KUBECONFIG, ~/.kube/config)
      * @param syncTimeout how long the informers may take to list everything at start
+     * @param nodeIdsFile where this agent's node numbering persists across restarts; empty: for the process's
+     *                    life only
      */
-    record Kubernetes(Optional<Path> kubeconfig, Duration syncTimeout) implements SourceConfig {
+    record Kubernetes(Optional<Path> kubeconfig, Duration syncTimeout, Optional<Path> nodeIdsFile) implements SourceConfig {
+        /** Node ids for the process's life only. */
+        public Kubernetes(Optional<Path> kubeconfig, Duration syncTimeout) {
+            this(kubeconfig, syncTimeout, Optional.empty());
+        }
+
         @Override
         public ClusterSource open() throws IOException {
-            return new KubernetesSource(KubeClients.create(kubeconfig), syncTimeout, Duration.ofMillis(100));
+            NodeIds ids = nodeIdsFile.isPresent() ? NodeIds.persistent(new NodeIdStore(nodeIdsFile.get())) : NodeIds.inMemory();
+            return new KubernetesSource(KubeClients.create(kubeconfig), syncTimeout, Duration.ofMillis(100), ids);
         }
     }
 }

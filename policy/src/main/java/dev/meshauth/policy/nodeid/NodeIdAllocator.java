@@ -1,0 +1,96 @@
+package dev.meshauth.policy.nodeid;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Numbers nodes for auth keys when Cilium's own ids are not used (meshauth's standalone datapath). Ids
+ * are 1 to 65,535 (0 is this node in Cilium's key). A node keeps its id while it exists and, through
+ * {@link NodeIdStore}, across restarts, so pinned auth entries stay meaningful. A freed id is reused
+ * only when every id has been used once, oldest freed first: an id comes back as late as possible, after
+ * garbage collection long removed the entries of the node that had it. A node that returns gets its old
+ * id back if nobody took it meanwhile. Not thread-safe: one owner (the cluster watch) calls it.
+ */
+public final class NodeIdAllocator {
+    /** The largest id: the auth key's remote_node_id is 16 bits. */
+    public static final int MAX_ID = 0xFFFF;
+
+    /**
+     * What the allocator holds, as stored.
+     *
+     * @param assigned live nodes and their ids
+     * @param next     the lowest id never used
+     * @param freed    ids given back, oldest first, with the node that last had each
+     */
+    public record State(Map<String, Integer> assigned, int next, List<Freed> freed) {
+        /** Copies. */
+        public State {
+            assigned = Map.copyOf(assigned);
+            freed = List.copyOf(freed);
+        }
+
+        /** Nothing allocated yet. */
+        public static final State EMPTY = new State(Map.of(), 1, List.of());
+    }
+
+    /**
+     * An id given back.
+     *
+     * @param id   the id
+     * @param node the node that had it
+     */
+    public record Freed(int id, String node) {
+    }
+
+    private final Map<String, Integer> assigned = new HashMap<>();
+    private final Deque<Freed> freed = new ArrayDeque<>();
+    private int next;
+
+    /** From a stored state. */
+    public NodeIdAllocator(State s) {
+        if (s.next() < 1 || s.next() > MAX_ID + 1) {
+            throw new IllegalArgumentException("next id must be 1.." + (MAX_ID + 1) + ", got " + s.next());
+        }
+        assigned.putAll(s.assigned());
+        freed.addAll(s.freed());
+        next = s.next();
+    }
+
+    /** The id of {@code node}, allocating one if it has none; empty when all 65,535 are taken by live nodes. */
+    public Optional<Integer> idOf(String node) {
+        Integer id = assigned.get(node);
+        if (id != null) {
+            return Optional.of(id);
+        }
+        Optional<Freed> own = freed.stream().filter(f -> f.node().equals(node)).findFirst();
+        if (own.isPresent()) {
+            freed.remove(own.get());
+            id = own.get().id();
+        } else if (next <= MAX_ID) {
+            id = next++;
+        } else if (!freed.isEmpty()) {
+            id = freed.pollFirst().id();
+        } else {
+            return Optional.empty();
+        }
+        assigned.put(node, id);
+        return Optional.of(id);
+    }
+
+    /** {@code node} is gone: its id may be reused, as late as possible. */
+    public void release(String node) {
+        Integer id = assigned.remove(node);
+        if (id != null) {
+            freed.addLast(new Freed(id, node));
+        }
+    }
+
+    /** What to store. */
+    public State state() {
+        return new State(assigned, next, List.copyOf(freed));
+    }
+}
