@@ -3,7 +3,6 @@ package dev.meshauth.agent.node;
 import dev.meshauth.agent.node.source.ClusterSnapshot;
 import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.cilium.CiliumNodeMap;
-import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.endpoint.NodeInfo;
 
 import java.net.Inet4Address;
@@ -11,16 +10,15 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Feeding Cilium's datapath: node ids must be the ones Cilium's datapath computes, which it reads from
  * its own node map by the peer's node IP. This renumbers a cluster view with those ids; a node Cilium has
- * not given an id yet is left out with its endpoints (its pairs cannot be keyed until it has one), and
- * named so the agent can say so and try again. This node keeps id 0 (Cilium's "local node").
+ * not given an id yet is left out of the nodes (its endpoints stay, so policy and check still see them; their
+ * pairs cannot be keyed until it has one), and named so the agent can say so and try again. This node keeps
+ * id 0 (Cilium's "local node").
  */
 final class CiliumNodeIds implements AutoCloseable {
     /** A renumbered view, and the nodes left out. */
@@ -41,23 +39,21 @@ final class CiliumNodeIds implements AutoCloseable {
     Translation translate(ClusterSnapshot c, String self) throws BpfException {
         List<NodeInfo> nodes = new ArrayList<>();
         List<String> missing = new ArrayList<>();
-        Set<String> kept = new HashSet<>();
         for (NodeInfo n : c.nodes()) {
             if (n.name().equals(self)) {
                 nodes.add(new NodeInfo(n.name(), 0, n.internalIp()));
-                kept.add(n.name());
                 continue;
             }
             Optional<Integer> id = ipv4(n.internalIp()).isPresent() ? map.nodeId(ipv4(n.internalIp()).get()) : Optional.empty();
             if (id.isPresent()) {
                 nodes.add(new NodeInfo(n.name(), id.get(), n.internalIp()));
-                kept.add(n.name());
             } else {
                 missing.add(n.name() + " (" + n.internalIp() + ")");
             }
         }
-        List<Endpoint> endpoints = c.endpoints().stream().filter(e -> kept.contains(e.node())).toList();
-        return new Translation(new ClusterSnapshot(nodes, endpoints, c.policies(), c.identities()), List.copyOf(missing));
+        // Endpoints of a node without an id stay: policy still sees them (check explains why their pairs wait);
+        // the node's absence keeps their pairs out of the required set and the datapath, never keyed as node 0.
+        return new Translation(new ClusterSnapshot(nodes, c.endpoints(), c.policies(), c.identities()), List.copyOf(missing));
     }
 
     private static Optional<Inet4Address> ipv4(String ip) {

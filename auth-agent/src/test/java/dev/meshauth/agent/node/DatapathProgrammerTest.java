@@ -222,4 +222,23 @@ class DatapathProgrammerTest {
         program(t, eps, e);
         assertThat(t.writes).isEmpty();
     }
+
+    @Test
+    void anEndpointOfANodeWithoutAnIdIsLeftOutOfTheIpcacheNeverTakenForThisNode() throws Exception {
+        Endpoint stray = endpoint("stray", 1009, "node-9", "198.18.9.90", "stray"); // node-9: not numbered yet
+        List<Endpoint> eps = List.of(DEATHSTAR, TIEFIGHTER, stray);
+        RecordingDatapathTables t = new RecordingDatapathTables();
+        program(t, eps, engine(eps, """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: rule1}
+                spec:
+                  endpointSelector: {matchLabels: {class: deathstar}}
+                  ingress:
+                  - fromEndpoints: [{matchLabels: {org: empire}}]
+                """));
+        assertThat(t.ipcache).containsEntry(Ipv4Prefix.host("198.18.1.10"), new IpcacheEntry(1001, 0))
+                .containsEntry(Ipv4Prefix.host("198.18.2.20"), new IpcacheEntry(1002, 2))
+                .doesNotContainKey(Ipv4Prefix.host("198.18.9.90"));
+    }
 }

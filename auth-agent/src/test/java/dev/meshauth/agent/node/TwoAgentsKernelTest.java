@@ -103,6 +103,14 @@ class TwoAgentsKernelTest {
                 // Cilium has not given node-2 an id yet: nothing can be keyed, and the agent says why.
                 assertThat(a1.required()).isEmpty();
                 assertThat(a1.view().cluster().unkeyed()).containsExactly("node-2 (127.0.0.2)");
+                // The check API says so too, and never keys the pair as node 0 (this node).
+                var check = new AgentStatusApi(a1.view()).handle(new dev.meshauth.agent.status.StatusServer.Request("/v1/check",
+                        java.util.Map.of("from", "tiefighter", "to", "deathstar", "port", "80")));
+                assertThat(check).isInstanceOfSatisfying(dev.meshauth.agent.status.StatusServer.Response.Json.class, j -> {
+                    var c = (dev.meshauth.agent.status.StatusModel.Check) j.body();
+                    assertThat(c.verdict()).isEqualTo("auth-required-missing");
+                    assertThat(c.reason()).contains("node node-2 has no node id yet");
+                });
                 // Cilium's agent allocates id 42 for node-2 (node_v4_add_entry): the pair follows within seconds.
                 try (var arena = java.lang.foreign.Arena.ofConfined()) {
                     var key = arena.allocate(20);
