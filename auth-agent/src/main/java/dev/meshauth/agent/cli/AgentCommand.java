@@ -3,6 +3,7 @@ package dev.meshauth.agent.cli;
 import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.node.Agent;
 import dev.meshauth.agent.node.AgentConfig;
+import dev.meshauth.agent.node.DatapathMode;
 import dev.meshauth.agent.node.source.SourceConfig;
 import dev.meshauth.bpf.auth.AuthMapLayout;
 import io.spiffe.spiffeid.TrustDomain;
@@ -81,11 +82,11 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--mesh-auth-signal-backoff-duration", defaultValue = "PT1S", description = "Default: ${DEFAULT-VALUE}.")
     Duration signalBackoff;
 
-    @Option(names = "--datapath", defaultValue = "cilium",
+    @Option(names = "--datapath", paramLabel = "cilium|standalone|memory", defaultValue = "cilium",
             description = "cilium: fill the pinned auth map for Cilium's datapath; standalone: also load meshauth's own"
                     + " enforcement program on this node's endpoints and consume its signals; memory: no kernel"
                     + " (development). Default: ${DEFAULT-VALUE}.")
-    String datapath;
+    DatapathMode datapath;
 
     @Option(names = "--auth-map", description = "Pin path of the auth map (default: ${DEFAULT-VALUE}).")
     Path authMap = AuthMapLayout.DEFAULT_PIN_PATH;
@@ -94,7 +95,7 @@ public final class AgentCommand implements Callable<Integer> {
             description = "Where the remote node ids in auth keys come from: cilium (Cilium's node map, as Cilium's datapath"
                     + " computes them; the default with --datapath cilium) or source (the endpoints file or CiliumNode order;"
                     + " the default otherwise).")
-    String nodeIds;
+    NodeIdSource nodeIds;
 
     @Option(names = "--cilium-node-map", paramLabel = "PATH", defaultValue = "/sys/fs/bpf/tc/globals/cilium_node_map_v2",
             description = "Cilium's pinned node map (read-only). Default: ${DEFAULT-VALUE}.")
@@ -116,7 +117,7 @@ public final class AgentCommand implements Callable<Integer> {
 
     @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
             description = "Log lines as text or as one JSON object each. Default: ${DEFAULT-VALUE}.")
-    String logFormat;
+    LogFormat logFormat;
 
     @Option(names = "--node-ids-file", paramLabel = "PATH|off", defaultValue = "/var/run/meshauth/node-ids",
             description = "Kubernetes source: where this agent's numbering of nodes (the remote node ids of meshauth's own"
@@ -156,28 +157,24 @@ public final class AgentCommand implements Callable<Integer> {
             throw usage("--node-name is required (or node-name in the --config file)");
         }
         Optional<Path> map = switch (datapath) {
-            case "cilium", "standalone" -> Optional.of(authMap);
-            case "memory" -> Optional.empty();
-            default -> throw usage("--datapath must be cilium, standalone or memory, got '" + datapath + "'");
+            case CILIUM, STANDALONE -> Optional.of(authMap);
+            case MEMORY -> Optional.empty();
         };
-        AuthManagerOptions opts = new AuthManagerOptions(queueSize, signalBackoff, 8, Duration.ofMillis(500),
-                Duration.ofSeconds(30), Duration.ofMinutes(1), proactive);
-        if (!logFormat.equals("text") && !logFormat.equals("json")) {
-            throw usage("--log-format must be text or json, got '" + logFormat + "'");
-        }
+        AuthManagerOptions d = AuthManagerOptions.DEFAULTS;
+        AuthManagerOptions opts = new AuthManagerOptions(queueSize, signalBackoff, d.workers(), d.retryMin(), d.retryMax(),
+                d.refreshBefore(), proactive);
         Optional<Path> status = statusSocket.equals("off") ? Optional.empty() : Optional.of(Path.of(statusSocket));
         boolean fromCilium = switch (nodeIds) {
-            case "auto" -> datapath.equals("cilium");
-            case "cilium" -> true;
-            case "source" -> false;
-            default -> throw usage("--node-ids must be cilium or source, got '" + nodeIds + "'");
+            case AUTO -> datapath == DatapathMode.CILIUM;
+            case CILIUM -> true;
+            case SOURCE -> false;
         };
-        if (fromCilium && datapath.equals("standalone")) {
+        if (fromCilium && datapath == DatapathMode.STANDALONE) {
             throw usage("--node-ids cilium is for feeding Cilium's datapath; meshauth's own (--datapath standalone) uses the"
                     + " source's node ids");
         }
         return new AgentConfig(nodeName, source(), adminSocket, TrustDomain.parse(trustDomain), port, map,
-                datapath.equals("standalone"), gcInterval, opts, connectTimeout, status, metrics(),
+                datapath == DatapathMode.STANDALONE, gcInterval, opts, connectTimeout, status, metrics(),
                 fromCilium ? Optional.of(ciliumNodeMap) : Optional.empty());
     }
 

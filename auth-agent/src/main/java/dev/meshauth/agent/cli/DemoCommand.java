@@ -67,7 +67,7 @@ public final class DemoCommand implements Callable<Integer> {
                 return ExitCodes.FAILURE;
             }
         }
-        Demo demo = new Demo(out, options);
+        Demo demo = new Demo(out, options, Main::runInto);
         Thread hook = new Thread(demo::close, "meshauth-demo-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         boolean keepRunning = false;

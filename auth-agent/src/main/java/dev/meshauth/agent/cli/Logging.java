@@ -16,12 +16,11 @@ final class Logging {
     private Logging() {
     }
 
-    /** Switches the root logger to {@code format}: "text" (no change) or "json". */
-    static void use(String format) {
+    /** Switches the root logger to {@code format} (text: no change). */
+    static void use(LogFormat format) {
         switch (format) {
-            case "text" -> { }
-            case "json" -> json();
-            default -> throw new IllegalArgumentException("--log-format must be text or json, got '" + format + "'");
+            case TEXT -> { }
+            case JSON -> json();
         }
     }
 

@@ -17,6 +17,14 @@ public final class Main {
         return execute(newCommandLine(), args);
     }
 
+    /** Runs the command line with its output and errors into {@code out} (the demo's steps). */
+    public static int runInto(java.io.PrintWriter out, String... args) {
+        CommandLine cl = newCommandLine();
+        cl.setOut(out);
+        cl.setErr(out);
+        return cl.execute(args);
+    }
+
     /** Runs {@code args} on {@code cl} (a tree from {@link #newCommandLine}), config files included. */
     static int execute(CommandLine cl, String... args) {
         try {

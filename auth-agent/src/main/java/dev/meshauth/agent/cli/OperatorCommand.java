@@ -74,7 +74,7 @@ public final class OperatorCommand implements Callable<Integer> {
 
     @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
             description = "Log lines as text or as one JSON object each. Default: ${DEFAULT-VALUE}.")
-    String logFormat;
+    LogFormat logFormat;
 
     @Option(names = "--once", description = "Reconcile once and exit: 0 if every entry is as desired, 1 otherwise.")
     boolean once;

@@ -3,7 +3,6 @@ package dev.meshauth.agent.demo;
 import com.sun.net.httpserver.HttpServer;
 import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.events.GcReason;
-import dev.meshauth.agent.cli.Main;
 import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.agent.node.Agent;
 import dev.meshauth.agent.node.AgentConfig;
@@ -53,6 +52,7 @@ public final class Demo implements AutoCloseable {
 
     private final PrintWriter out;
     private final DemoOptions options;
+    private final Commands commands;
     private final Deque<AutoCloseable> cleanup = new ArrayDeque<>();
     private Path dir;
     private int step;
@@ -60,23 +60,21 @@ public final class Demo implements AutoCloseable {
     private Path sock2;
 
     /** A demo printing to {@code out}, kernel datapath, ahead-of-traffic auth, cleaned up at the end. */
-    public Demo(PrintWriter out, boolean interactive) {
-        this(out, new DemoOptions(interactive, false, false, false));
+    public Demo(PrintWriter out, boolean interactive, Commands commands) {
+        this(out, new DemoOptions(interactive, false, false, false), commands);
     }
 
-    /** A demo printing to {@code out}. */
-    public Demo(PrintWriter out, DemoOptions options) {
+    /** A demo printing to {@code out}, running the CLI steps with {@code commands}. */
+    public Demo(PrintWriter out, DemoOptions options, Commands commands) {
         this.out = out;
         this.options = options;
+        this.commands = commands;
     }
 
     /** Runs a meshauth command with its output into the demo's. */
     private int cli(String... args) {
         out.flush();
-        picocli.CommandLine cl = Main.newCommandLine();
-        cl.setOut(out);
-        cl.setErr(out);
-        int rc = cl.execute(args);
+        int rc = commands.run(out, args);
         out.flush();
         return rc;
     }

@@ -106,8 +106,9 @@ public final class Agent implements AutoCloseable {
                     id -> view.current().localIdentities().contains(id));
             this.server = life.add("mutual auth listener", MutualAuthServer.start(new MutualAuthServer.Options(
                     first.self().internalIp(), config.port(), HANDSHAKE_TIMEOUT, 256), store, clock));
+            MutualAuthClient.Options d = MutualAuthClient.Options.DEFAULTS;
             MutualAuthClient client = life.add("mutual auth client", new MutualAuthClient(new MutualAuthClient.Options(
-                    config.connectTimeout(), Duration.ofSeconds(2), 64), store, clock));
+                    config.connectTimeout(), d.verdictTimeout(), d.maxConcurrent()), store, clock));
             ExecutorService workers = Executors.newThreadPerTaskExecutor(
                     Thread.ofVirtual().name("meshauth-auth-worker-", 0).factory());
             life.add("auth workers", workers, () -> {

@@ -48,8 +48,8 @@ public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket
                 statusSocket, metrics, Optional.empty());
     }
 
-    /** The datapath mode's name, as {@code --datapath} spells it. */
-    public String datapathMode() {
-        return standalone ? "standalone" : authMap.isPresent() ? "cilium" : "memory";
+    /** The datapath mode. */
+    public DatapathMode datapathMode() {
+        return standalone ? DatapathMode.STANDALONE : authMap.isPresent() ? DatapathMode.CILIUM : DatapathMode.MEMORY;
     }
 }

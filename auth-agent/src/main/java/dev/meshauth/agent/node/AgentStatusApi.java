@@ -97,7 +97,7 @@ final class AgentStatusApi implements StatusServer.Handler {
         return new StatusModel.AgentStatus(c.nodeName(), version(), agent.startedAt(), now, spire, c.trustDomain().getName(),
                 bundle, new StatusModel.Svids(svids.size(), earliest),
                 new StatusModel.Listener(s.self().internalIp(), l.port(), l.provider(), l.accepted(), l.refused()),
-                new StatusModel.Datapath(c.datapathMode(), agent.authMap().location(), held, max), auth,
+                new StatusModel.Datapath(c.datapathMode().toString(), agent.authMap().location(), held, max), auth,
                 problems(spire, svids, missing, held, st, max), verbose ? peers(s) : List.of());
     }
 

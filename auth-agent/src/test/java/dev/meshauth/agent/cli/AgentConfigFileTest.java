@@ -37,7 +37,7 @@ class AgentConfigFileTest {
         assertThat(c.nodeName()).isEqualTo("node-2");
         assertThat(c.source()).isEqualTo(new SourceConfig.Files(Path.of("/etc/meshauth/endpoints.yaml"),
                 List.of(Path.of("/etc/meshauth/policies"), Path.of("/etc/meshauth/extra.yaml")), java.util.Optional.empty()));
-        assertThat(c.datapathMode()).isEqualTo("memory");
+        assertThat(c.datapathMode()).isEqualTo(dev.meshauth.agent.node.DatapathMode.MEMORY);
         assertThat(c.gcInterval()).isEqualTo(Duration.ofMinutes(1));
         assertThat(c.trustDomain().getName()).isEqualTo("example.org");
         assertThat(c.manager().queueSize()).as("the flag wins over the file").isEqualTo(16);
@@ -82,5 +82,17 @@ class AgentConfigFileTest {
         assertThat(parse("agent", "--node-name", "n1", "--kubeconfig", dir.resolve("kc").toString()).source())
                 .isEqualTo(new SourceConfig.Kubernetes(java.util.Optional.of(dir.resolve("kc")), Duration.ofMinutes(2),
                         java.util.Optional.of(Path.of("/var/run/meshauth/node-ids"))));
+    }
+
+    @Test
+    void aValueOutsideAFlagsChoicesIsRefusedNamingThem() {
+        CliRun r = CliRun.of("agent", "--node-name", "node-1", "--endpoints", "e.yaml", "--policies", "p.yaml",
+                "--datapath", "kernel");
+        assertThat(r.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.err()).contains("'--datapath'").contains("cilium").contains("standalone").contains("memory")
+                .contains("'kernel'");
+        CliRun f = CliRun.of("operator", "--log-format", "xml");
+        assertThat(f.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(f.err()).contains("'--log-format'").contains("json").contains("'xml'");
     }
 }

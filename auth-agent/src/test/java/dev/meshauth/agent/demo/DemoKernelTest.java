@@ -70,7 +70,7 @@ class DemoKernelTest {
     void everyStepBehavesAsTheGuideSaysAndNothingIsLeftBehind() throws Exception {
         HostState before = host();
         StringWriter text = new StringWriter();
-        try (Demo demo = new Demo(new PrintWriter(text), false)) {
+        try (Demo demo = new Demo(new PrintWriter(text), false, dev.meshauth.agent.cli.Main::runInto)) {
             demo.run();
         }
         String out = text.toString();
@@ -92,7 +92,7 @@ class DemoKernelTest {
     void reactiveShowsTheFirstPacketDropCiliumHas() throws Exception {
         HostState before = host();
         StringWriter text = new StringWriter();
-        try (Demo demo = new Demo(new PrintWriter(text), new DemoOptions(false, true, false, false))) {
+        try (Demo demo = new Demo(new PrintWriter(text), new DemoOptions(false, true, false, false), dev.meshauth.agent.cli.Main::runInto)) {
             demo.run();
         }
         String out = text.toString();

@@ -28,7 +28,7 @@ class DemoRealSpireKernelTest {
         DemoKernelTest.HostState before = DemoKernelTest.host();
         List<ProcessHandle> spireBefore = spireProcesses();
         StringWriter text = new StringWriter();
-        try (Demo demo = new Demo(new PrintWriter(text), new DemoOptions(false, false, false, false, true))) {
+        try (Demo demo = new Demo(new PrintWriter(text), new DemoOptions(false, false, false, false, true), dev.meshauth.agent.cli.Main::runInto)) {
             demo.run();
         }
         String out = text.toString();

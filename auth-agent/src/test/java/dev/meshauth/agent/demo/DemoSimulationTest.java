@@ -13,7 +13,7 @@ class DemoSimulationTest {
     @Test
     void theSimulationIsLabelledAndEveryVerdictMatchesTheGuide() throws Exception {
         StringWriter text = new StringWriter();
-        try (Demo demo = new Demo(new PrintWriter(text), new DemoOptions(false, false, false, true))) {
+        try (Demo demo = new Demo(new PrintWriter(text), new DemoOptions(false, false, false, true), dev.meshauth.agent.cli.Main::runInto)) {
             demo.run();
         }
         String out = text.toString();
