@@ -36,16 +36,14 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.random.RandomGenerator;
 
 /**
@@ -65,6 +63,7 @@ public final class Agent implements AutoCloseable {
     private final Lifecycle life = new Lifecycle("agent");
     private final AgentConfig config;
     private final Clocks time;
+    private final ExecutorService loop;
     private final Instant startedAt;
     private final EventLog events = new EventLog(1024);
     private final SpireLink spire = new SpireLink();
@@ -79,23 +78,32 @@ public final class Agent implements AutoCloseable {
     private volatile InetSocketAddress metricsAddress;
     private AgentView statusView;
 
-    private Agent(AgentConfig config, InstantSource clock) throws BpfException, IOException, PolicyException,
-            InterruptedException {
+    private Agent(AgentConfig config, Clocks time, boolean ownsScheduler) throws BpfException, IOException,
+            PolicyException, InterruptedException {
         this.config = config;
+        this.time = time;
+        InstantSource clock = time.clock();
         this.startedAt = clock.instant();
         life.start();
         try {
-            Clocks system = Clocks.system("meshauth-agent");
-            this.time = new Clocks(clock, system.ticker(), life.add("loop", system.scheduler(), () -> {
-                system.scheduler().shutdownNow();
-                system.scheduler().awaitTermination(5, TimeUnit.SECONDS);
-            }));
+            if (ownsScheduler) {
+                life.add("timers", time.scheduler(), () -> {
+                    time.scheduler().shutdownNow();
+                    time.scheduler().awaitTermination(5, TimeUnit.SECONDS);
+                });
+            }
+            ExecutorService loop = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon().name("meshauth-agent").factory());
+            life.add("loop", loop, () -> {
+                loop.shutdownNow();
+                loop.awaitTermination(5, TimeUnit.SECONDS);
+            });
+            this.loop = loop;
             Optional<CiliumNodeIds> ciliumIds = config.ciliumNodeMap().isPresent()
                     ? Optional.of(life.add("cilium node map", CiliumNodeIds.open(config.ciliumNodeMap().get())))
                     : Optional.empty();
             this.source = life.add("source", config.source().open());
             Needs needs = new Needs(config.nodeName(), ciliumIds, source.describe());
-            this.view = new ClusterView(time.scheduler(), needs);
+            this.view = new ClusterView(loop, needs);
             ClusterView.State first = view.install(source.start(view::offer));
             this.authMap = life.add("auth map", config.authMap().isPresent()
                     ? KernelAuthMap.openOrCreate(config.authMap().get(), AuthMapLayout.DEFAULT_MAX_ENTRIES)
@@ -123,9 +131,9 @@ public final class Agent implements AutoCloseable {
             view.attach(this::applied); // programs the first view, then every later one
             identities.subscribe(new IdentityEvents(spire, manager, () -> view.current().required(), events, clock));
             long gc = config.gcInterval().toMillis();
-            time.scheduler().scheduleWithFixedDelay(this::gc, gc, gc, TimeUnit.MILLISECONDS);
+            every(Duration.ofMillis(gc), this::gc);
             if (ciliumIds.isPresent()) {
-                time.scheduler().scheduleWithFixedDelay(() -> view.rederiveIf(needs::renumbered), 5, 5, TimeUnit.SECONDS);
+                every(Duration.ofSeconds(5), () -> view.rederiveIf(needs::renumbered));
             }
             life.running();
         } catch (Exception | Error e) {
@@ -148,7 +156,23 @@ public final class Agent implements AutoCloseable {
      */
     public static Agent start(AgentConfig config, InstantSource clock) throws BpfException, IOException, PolicyException,
             InterruptedException {
-        return new Agent(config, clock);
+        Clocks system = Clocks.system("meshauth-agent-timers");
+        return new Agent(config, new Clocks(clock, system.ticker(), system.scheduler()), true);
+    }
+
+    /**
+     * Starts the agent on {@code time}: its timed work (GC, renumbering, the datapath clock, the auth
+     * manager's refresh, retries and deadlines) runs on {@code time}'s scheduler, which the caller owns.
+     */
+    public static Agent start(AgentConfig config, Clocks time) throws BpfException, IOException, PolicyException,
+            InterruptedException {
+        return new Agent(config, time, false);
+    }
+
+    /** Runs {@code task} on the agent's loop every {@code period}, timed by the injected scheduler. */
+    private void every(Duration period, Runnable task) {
+        time.scheduler().scheduleWithFixedDelay(() -> loop.execute(task), period.toNanos(), period.toNanos(),
+                TimeUnit.NANOSECONDS);
     }
 
     private Datapath startDatapath() throws BpfException {
@@ -158,7 +182,7 @@ public final class Agent implements AutoCloseable {
             events.accept(new AuthEvent.AuthRequiredDrop(time.clock().instant(), sig.key()));
             manager.request(sig.key(), Origin.SIGNAL);
         }));
-        time.scheduler().scheduleWithFixedDelay(this::syncClock, 60, 60, TimeUnit.SECONDS);
+        every(Duration.ofSeconds(60), this::syncClock);
         return dp;
     }
 
@@ -170,28 +194,13 @@ public final class Agent implements AutoCloseable {
         }
         if (config.metrics().isPresent()) {
             AgentMetrics metrics = new AgentMetrics(new AgentMetrics.Sources(manager::stats, authMap::maxEntries,
-                    this::svidExpirations, identities::reconnects, spire::bundleChanges));
+                    () -> identities.svids().entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
+                            e -> e.getValue().notAfter())), identities::reconnects, spire::bundleChanges));
             life.add("metrics subscription", events.subscribe(metrics));
             MetricsServer m = life.add("metrics endpoint", MetricsServer.start(config.metrics().get(), metrics.registry(),
-                    this::notReady));
+                    () -> spire.notReady(config.adminSocket())));
             metricsAddress = m.address();
         }
-    }
-
-    private Map<Long, Instant> svidExpirations() {
-        Map<Long, Instant> out = new HashMap<>();
-        identities.svids().forEach((id, s) -> out.put(id, s.notAfter()));
-        return out;
-    }
-
-    /** What keeps this agent from being ready; empty when ready (SVIDs synced, map open, listener up). */
-    List<String> notReady() {
-        List<String> out = new ArrayList<>();
-        if (!spire.svidsSynced()) {
-            out.add("SVIDs not synced from the SPIRE agent at " + config.adminSocket()
-                    + (spire.lastError() == null ? "" : " (" + spire.lastError() + ")"));
-        }
-        return out;
     }
 
     /** A view was applied (on the loop): program the datapath, authenticate new pairs, collect what is gone. */

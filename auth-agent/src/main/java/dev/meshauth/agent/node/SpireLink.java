@@ -47,6 +47,12 @@ final class SpireLink {
         return before != null && !now.containsAll(before) ? Optional.of(Set.copyOf(now)) : Optional.empty();
     }
 
+    /** What keeps the agent from being ready; empty when ready (the SVIDs arrived once). */
+    java.util.List<String> notReady(java.nio.file.Path adminSocket) {
+        return svidsSynced ? java.util.List.of() : java.util.List.of("SVIDs not synced from the SPIRE agent at " + adminSocket
+                + (lastError == null ? "" : " (" + lastError + ")"));
+    }
+
     boolean connected() {
         return connected;
     }

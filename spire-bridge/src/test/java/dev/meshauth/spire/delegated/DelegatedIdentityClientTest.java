@@ -18,6 +18,7 @@ import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The node agent's Delegated Identity subscription against the dev server, over the admin socket. */
@@ -64,12 +65,8 @@ class DelegatedIdentityClientTest {
         throw new AssertionError("no " + type.getSimpleName() + " within " + WAIT);
     }
 
-    private void awaitIdentities(Set<Long> expected) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline && !client.svids().keySet().equals(expected)) {
-            Thread.sleep(20);
-        }
-        assertThat(client.svids().keySet()).isEqualTo(expected);
+    private void awaitIdentities(Set<Long> expected) {
+        eventually("SVIDs held for " + expected, WAIT, () -> client.svids().keySet().equals(expected));
     }
 
     @Test
@@ -107,11 +104,8 @@ class DelegatedIdentityClientTest {
         awaitIdentities(Set.of(1000L, 2000L));
         java.security.cert.X509Certificate oldRoot = devSpire.server().ca().certificate();
         var next = devSpire.server().revokeCa();
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline && !(client.roots().equals(List.of(next.certificate()))
-                && client.svids().size() == 2 && client.svids().values().stream().allMatch(s -> signedBy(s, next.certificate())))) {
-            Thread.sleep(20);
-        }
+        eventually("the new root and two SVIDs signed by it", WAIT, () -> client.roots().equals(List.of(next.certificate()))
+                && client.svids().size() == 2 && client.svids().values().stream().allMatch(s -> signedBy(s, next.certificate())));
         assertThat(client.roots()).containsExactly(next.certificate()).doesNotContain(oldRoot);
         assertThat(client.svids().keySet()).containsExactlyInAnyOrder(1000L, 2000L);
         assertThat(client.svids().values()).allSatisfy(s -> assertThat(signedBy(s, next.certificate()))
@@ -169,10 +163,7 @@ class DelegatedIdentityClientTest {
         Set<Long> ids = LongStream.rangeClosed(1, 10_000).boxed().collect(Collectors.toSet());
         var result = registrar().reconcile(ids);
         assertThat(result.created()).isEqualTo(10_000);
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline && client.svids().size() < 10_000) {
-            Thread.sleep(100);
-        }
+        eventually("10,000 SVIDs held", Duration.ofSeconds(120), () -> client.svids().size() == 10_000);
         assertThat(client.svids().keySet()).isEqualTo(ids);
         List<IdentityEvent> rejected = events.stream().filter(IdentityEvent.SvidRejected.class::isInstance).toList();
         assertThat(rejected).isEmpty();
