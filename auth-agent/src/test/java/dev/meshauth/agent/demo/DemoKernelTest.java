@@ -11,12 +11,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -54,12 +54,13 @@ class DemoKernelTest {
     }
 
     static void assertNothingLeft(HostState before) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        HostState after = host();
-        while (!after.equals(before) && System.nanoTime() < deadline) { // programs are freed after an RCU grace period
-            Thread.sleep(100);
-            after = host();
+        // Programs are freed after an RCU grace period: wait for the host to be as before, bounded.
+        try {
+            eventually("the host as before the demo", Duration.ofSeconds(10), () -> host().equals(before));
+        } catch (AssertionError e) {
+            // the assertions below name what differs
         }
+        HostState after = host();
         assertThat(after.namespaces()).as("namespaces").isEqualTo(before.namespaces());
         assertThat(after.links()).as("host links").isEqualTo(before.links());
         assertThat(after.programs()).as("meshauth programs").isEqualTo(before.programs());

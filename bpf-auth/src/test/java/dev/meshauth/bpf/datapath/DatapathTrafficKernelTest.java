@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -125,11 +126,7 @@ class DatapathTrafficKernelTest {
             }
             assertThat(connects(net)).as("after close nothing is attached").isTrue();
             // The kernel frees the program after an RCU grace period: wait for it, bounded.
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (BpfProgram.exists(programId) && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertThat(BpfProgram.exists(programId)).as("program freed after close").isFalse();
+            eventually("program freed after close", java.time.Duration.ofSeconds(10), () -> !BpfProgram.exists(programId));
         }
     }
 }

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import static dev.meshauth.testing.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -50,10 +51,7 @@ class FileSourceTest {
             assertThat(second.policies()).hasSize(2);
 
             Files.writeString(policies.resolve("two.yml"), POLICY.formatted(2).replace("required", "requird"));
-            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            while (s.problems().isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
+            eventually("the bad edit reported", Duration.ofSeconds(5), () -> !s.problems().isEmpty());
             assertThat(s.problems().values()).singleElement().asString().contains("did you mean 'required'");
             assertThat(changes).as("a bad edit is not applied").isEmpty();
 
@@ -86,11 +84,8 @@ class FileSourceTest {
             assertThat(s.problems().get(two.toString())).contains("did you mean 'required'");
 
             Files.writeString(two, POLICY.formatted(2)); // fixed: the problem goes; the view is the same
-            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            while (!s.problems().isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(20); // the file source polls on real time
-            }
-            assertThat(s.problems()).isEmpty();
+            eventually("the problem gone (the file source polls on real time)", Duration.ofSeconds(5),
+                    () -> s.problems().isEmpty());
         }
     }
 
