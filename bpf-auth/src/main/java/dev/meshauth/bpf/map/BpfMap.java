@@ -47,6 +47,17 @@ public final class BpfMap implements AutoCloseable {
      * @throws BpfException if the kernel refuses (EPERM without CAP_BPF, EINVAL for an unsupported type)
      */
     public static BpfMap create(MapSpec spec) throws BpfException {
+        return create(spec, BpfMap::readInfo);
+    }
+
+    /** Reads a map's info from its descriptor (production: BPF_OBJ_GET_INFO_BY_FD). */
+    @FunctionalInterface
+    interface InfoReader {
+        MapInfo read(Fd fd, String object) throws BpfException;
+    }
+
+    /** As {@link #create(MapSpec)}, reading the new map's info with {@code infoReader} (tests inject a failure). */
+    static BpfMap create(MapSpec spec, InfoReader infoReader) throws BpfException {
         String object = "map " + spec.name();
         Btf btf = null;
         try {
@@ -68,7 +79,7 @@ public final class BpfMap implements AutoCloseable {
             }
             Fd fd = new Fd((int) call.invokeOrThrow(object));
             try {
-                return new BpfMap(fd, readInfo(fd, object), Optional.empty());
+                return new BpfMap(fd, infoReader.read(fd, object), Optional.empty());
             } catch (BpfException | RuntimeException e) {
                 fd.close(); // created, but nobody would own it
                 throw e;
