@@ -44,6 +44,7 @@ public final class DelegatedIdentityClient implements AutoCloseable {
     private final ManagedChannel channel;
     private final DelegatedIdentityGrpc.DelegatedIdentityStub stub;
     private final ScheduledExecutorService loop;
+    private final ScheduledExecutorService timers; // reconnect delays; the loop itself unless injected
     private final IdentityState state;
     private final Stream svidStream = new Stream("x509-svids");
     private final Stream bundleStream = new Stream("x509-bundles");
@@ -55,13 +56,14 @@ public final class DelegatedIdentityClient implements AutoCloseable {
             new java.util.concurrent.atomic.AtomicReference<>();
 
     private DelegatedIdentityClient(DelegatedIdentityOptions options, InstantSource clock, Backoff svidBackoff,
-            Backoff bundleBackoff) {
+            Backoff bundleBackoff, Optional<ScheduledExecutorService> timers) {
         this.options = options;
         this.clock = clock;
         this.channel = UnixSockets.channel(options.adminSocket(), options.maxMessageBytes());
         this.stub = DelegatedIdentityGrpc.newStub(channel);
         this.loop = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("spire-delegated-identity").factory());
+        this.timers = timers.orElse(loop);
         this.state = new IdentityState(options.trustDomain());
         svidStream.backoff = svidBackoff;
         bundleStream.backoff = bundleBackoff;
@@ -76,7 +78,19 @@ public final class DelegatedIdentityClient implements AutoCloseable {
     /** Starts both subscriptions with the given backoffs (tests). */
     public static DelegatedIdentityClient start(DelegatedIdentityOptions options, InstantSource clock, Backoff svidBackoff,
             Backoff bundleBackoff, Consumer<IdentityEvent> listener) {
-        DelegatedIdentityClient c = new DelegatedIdentityClient(options, clock, svidBackoff, bundleBackoff);
+        DelegatedIdentityClient c = new DelegatedIdentityClient(options, clock, svidBackoff, bundleBackoff, Optional.empty());
+        c.subscribe(listener);
+        return c;
+    }
+
+    /**
+     * As above, with reconnect delays timed by {@code timers} (the caller's; a fake clock's scheduler in
+     * tests): a stream that went down is reopened when {@code timers} runs the delay, on this client's loop.
+     */
+    public static DelegatedIdentityClient start(DelegatedIdentityOptions options, InstantSource clock, Backoff svidBackoff,
+            Backoff bundleBackoff, ScheduledExecutorService timers, Consumer<IdentityEvent> listener) {
+        DelegatedIdentityClient c = new DelegatedIdentityClient(options, clock, svidBackoff, bundleBackoff,
+                Optional.of(timers));
         c.subscribe(listener);
         return c;
     }
@@ -86,7 +100,7 @@ public final class DelegatedIdentityClient implements AutoCloseable {
      * it build what consumes its events (which may read it) first.
      */
     public static DelegatedIdentityClient create(DelegatedIdentityOptions options, InstantSource clock) {
-        return new DelegatedIdentityClient(options, clock, Backoff.standard(), Backoff.standard());
+        return new DelegatedIdentityClient(options, clock, Backoff.standard(), Backoff.standard(), Optional.empty());
     }
 
     /** Opens both subscriptions, delivering events to {@code listener}; call once. */
@@ -175,7 +189,11 @@ public final class DelegatedIdentityClient implements AutoCloseable {
         LOG.warn("SPIRE Delegated Identity stream down, reconnecting: stream={} admin_socket={} retry_in_ms={} reason=\"{}\"",
                 s.name, options.adminSocket(), delay.toMillis(), reason);
         emit(new IdentityEvent.StreamDown(s.name, reason));
-        loop.schedule(reopen, delay.toNanos(), TimeUnit.NANOSECONDS);
+        try {
+            timers.schedule(() -> execute(reopen), delay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the timers' owner is shutting down: so are we
+        }
     }
 
     private String describe(Throwable t) {

@@ -168,4 +168,32 @@ class DelegatedIdentityClientTest {
         List<IdentityEvent> rejected = events.stream().filter(IdentityEvent.SvidRejected.class::isInstance).toList();
         assertThat(rejected).isEmpty();
     }
+
+    @Test
+    void aStreamThatWentDownIsReopenedWhenItsBackoffElapsesOnTheInjectedTimersAndNotBefore() throws Exception {
+        devSpire = DevSpire.start(clock);
+        dev.meshauth.testing.FakeClock timers = new dev.meshauth.testing.FakeClock();
+        Backoff svid = new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(2), RandomGenerator.of("L64X128MixRandom"));
+        Backoff bundle = new Backoff(Duration.ofSeconds(3), Duration.ofSeconds(3), RandomGenerator.of("L64X128MixRandom"));
+        client = DelegatedIdentityClient.start(DelegatedIdentityOptions.defaults(devSpire.config().adminSocket(), DevSpire.TD),
+                clock, svid, bundle, timers.scheduler(), events::add);
+        await(IdentityEvent.StreamUp.class, u -> u.stream().equals("x509-svids"));
+        devSpire.stop();
+        Set<String> down = new java.util.HashSet<>();
+        while (down.size() < 2) { // in either order
+            down.add(await(IdentityEvent.StreamDown.class, d -> true).stream());
+        }
+        devSpire.startAgain();
+        assertThat(timers.pendingDelays()).as("one reopen per stream, at its backoff")
+                .containsExactly(Duration.ofSeconds(2), Duration.ofSeconds(3));
+        events.clear();
+        timers.advance(Duration.ofMillis(1999));
+        assertThat(timers.pendingDelays()).hasSize(2);
+        timers.advance(Duration.ofMillis(1));
+        await(IdentityEvent.StreamUp.class, u -> u.stream().equals("x509-svids"));
+        assertThat(events).noneMatch(e -> e instanceof IdentityEvent.StreamUp u && u.stream().equals("x509-bundles"));
+        timers.advance(Duration.ofSeconds(1));
+        await(IdentityEvent.StreamUp.class, u -> u.stream().equals("x509-bundles"));
+        assertThat(client.reconnects()).isEqualTo(2);
+    }
 }
