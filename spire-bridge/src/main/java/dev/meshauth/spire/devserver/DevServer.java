@@ -28,8 +28,11 @@ public final class DevServer implements AutoCloseable {
     private final List<io.grpc.Server> tcpServers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final DevEntryService entryService;
     private final ScheduledExecutorService rotation;
+    private final boolean ownsRotation;
+    private volatile java.util.concurrent.ScheduledFuture<?> ticking;
 
-    private DevServer(DevServerConfig config, EntryStore store, SvidIssuer issuer, JwtIssuer jwt) throws IOException {
+    private DevServer(DevServerConfig config, EntryStore store, SvidIssuer issuer, JwtIssuer jwt,
+            java.util.Optional<ScheduledExecutorService> rotation) throws IOException {
         this.config = config;
         this.store = store;
         this.issuer = issuer;
@@ -58,7 +61,9 @@ public final class DevServer implements AutoCloseable {
             }
             throw e;
         }
-        this.rotation = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("dev-spire-rotation").factory());
+        this.ownsRotation = rotation.isEmpty();
+        this.rotation = rotation.orElseGet(() -> Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("dev-spire-rotation").factory()));
     }
 
     /**
@@ -67,17 +72,32 @@ public final class DevServer implements AutoCloseable {
      * @throws IOException if a socket cannot be bound or the data directory cannot be used
      */
     public static DevServer start(DevServerConfig config, InstantSource clock) throws IOException {
+        return start(config, clock, java.util.Optional.empty());
+    }
+
+    /**
+     * As above, with the rotation tick (every second) timed by {@code rotation}, the caller's (a fake
+     * clock's scheduler in tests, with that clock as {@code clock}).
+     */
+    public static DevServer start(DevServerConfig config, InstantSource clock, ScheduledExecutorService rotation)
+            throws IOException {
+        return start(config, clock, java.util.Optional.of(rotation));
+    }
+
+    private static DevServer start(DevServerConfig config, InstantSource clock,
+            java.util.Optional<ScheduledExecutorService> rotation) throws IOException {
         DevCa ca = config.dataDir().isPresent()
                 ? DevCa.loadOrCreate(config.dataDir().get(), config.trustDomain(), clock.instant())
                 : DevCa.create(config.trustDomain(), clock.instant());
         EntryStore store = new EntryStore(config.trustDomain(), config.dataDir().map(d -> d.resolve("entries.pb")), clock);
         SvidIssuer issuer = new SvidIssuer(ca, config.svidTtl(), clock);
         registerDelegates(config, store);
-        DevServer server = new DevServer(config, store, issuer, new JwtIssuer(java.time.Duration.ofMinutes(5), clock));
+        DevServer server = new DevServer(config, store, issuer, new JwtIssuer(java.time.Duration.ofMinutes(5), clock),
+                rotation);
         LOG.warn("DEVELOPMENT SPIRE SERVER: for development and tests only, never production: trust_domain={}"
                 + " workload_socket={} admin_socket={} server_socket={}", config.trustDomain().getName(),
                 config.workloadSocket(), config.adminSocket(), config.serverSocket());
-        server.rotation.scheduleWithFixedDelay(server::tick, 1, 1, TimeUnit.SECONDS);
+        server.ticking = server.rotation.scheduleWithFixedDelay(server::tick, 1, 1, TimeUnit.SECONDS);
         return server;
     }
 
@@ -213,7 +233,12 @@ public final class DevServer implements AutoCloseable {
 
     @Override
     public void close() {
-        rotation.shutdownNow();
+        if (ticking != null) {
+            ticking.cancel(false);
+        }
+        if (ownsRotation) {
+            rotation.shutdownNow();
+        }
         subscriptions.closeAll();
         tcpServers.forEach(io.grpc.Server::shutdownNow);
         servers.forEach(UnixSockets.UnixServer::close);

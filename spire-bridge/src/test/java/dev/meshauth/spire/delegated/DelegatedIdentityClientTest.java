@@ -196,4 +196,19 @@ class DelegatedIdentityClientTest {
         await(IdentityEvent.StreamUp.class, u -> u.stream().equals("x509-bundles"));
         assertThat(client.reconnects()).isEqualTo(2);
     }
+
+    @Test
+    void theDevServersRotationRunsOnTheInjectedSchedulerAsFakeTimePassesHalfLife() throws Exception {
+        dev.meshauth.testing.FakeClock fake = new dev.meshauth.testing.FakeClock(Instant.parse("2026-11-26T12:00:00Z"));
+        devSpire = DevSpire.start(fake, fake.scheduler());
+        client = DelegatedIdentityClient.start(DelegatedIdentityOptions.defaults(devSpire.config().adminSocket(), DevSpire.TD),
+                fake, fastBackoff(), fastBackoff(), events::add);
+        registrar().reconcile(Set.of(1000L));
+        IdentityEvent.SvidAdded added = await(IdentityEvent.SvidAdded.class, a -> a.identity() == 1000);
+        fake.advance(Duration.ofMinutes(31)); // SVID TTL 1 h: the dev server's 1 s tick passes half-life
+        IdentityEvent.SvidRotated rotated = await(IdentityEvent.SvidRotated.class, r -> r.identity() == 1000);
+        assertThat(rotated.previous().serial()).isEqualTo(added.svid().serial());
+        assertThat(rotated.svid().notBefore()).as("issued at fake half-life (backdated 10 s)")
+                .isEqualTo(Instant.parse("2026-11-26T12:29:50Z"));
+    }
 }

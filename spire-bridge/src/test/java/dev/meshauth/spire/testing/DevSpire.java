@@ -22,19 +22,35 @@ public final class DevSpire implements AutoCloseable {
     private final ManagedChannel entryChannel;
     private final InstantSource clock;
     private final DevServerConfig config;
+    private final java.util.Optional<java.util.concurrent.ScheduledExecutorService> rotation;
 
-    private DevSpire(Path dir, DevServerConfig config, InstantSource clock) throws IOException {
+    private DevSpire(Path dir, DevServerConfig config, InstantSource clock,
+            java.util.Optional<java.util.concurrent.ScheduledExecutorService> rotation) throws IOException {
         this.dir = dir;
         this.clock = clock;
         this.config = config;
-        this.server = DevServer.start(config, clock);
+        this.rotation = rotation;
+        this.server = serve();
         this.entryChannel = UnixSockets.channel(config.serverSocket(), 64 << 20);
     }
 
     /** Starts one. */
     public static DevSpire start(InstantSource clock) throws IOException {
         Path dir = Files.createTempDirectory("meshauth-devspire");
-        return new DevSpire(dir, DevServerConfig.under(dir, TD).withDataDir(dir.resolve("data")), clock);
+        return new DevSpire(dir, DevServerConfig.under(dir, TD).withDataDir(dir.resolve("data")), clock,
+                java.util.Optional.empty());
+    }
+
+    /** Starts one whose rotation tick is timed by {@code rotation} (a fake clock's scheduler). */
+    public static DevSpire start(InstantSource clock, java.util.concurrent.ScheduledExecutorService rotation)
+            throws IOException {
+        Path dir = Files.createTempDirectory("meshauth-devspire");
+        return new DevSpire(dir, DevServerConfig.under(dir, TD).withDataDir(dir.resolve("data")), clock,
+                java.util.Optional.of(rotation));
+    }
+
+    private DevServer serve() throws IOException {
+        return rotation.isPresent() ? DevServer.start(config, clock, rotation.get()) : DevServer.start(config, clock);
     }
 
     /** The running server. */
@@ -45,7 +61,7 @@ public final class DevSpire implements AutoCloseable {
     /** Stops and starts the server on the same sockets and data directory (streams break). */
     public void restart() throws IOException {
         server.close();
-        server = DevServer.start(config, clock);
+        server = serve();
     }
 
     /** Stops the server only. */
@@ -55,7 +71,7 @@ public final class DevSpire implements AutoCloseable {
 
     /** Starts it again after {@link #stop}. */
     public void startAgain() throws IOException {
-        server = DevServer.start(config, clock);
+        server = serve();
     }
 
     /** Entry API. */
