@@ -150,7 +150,9 @@ final class AgentStatusApi implements StatusServer.Handler {
             Optional<AuthEvent> last = recent.reversed().stream().filter(e -> switch (e) {
                 case AuthEvent.HandshakeSucceeded ok -> ok.key().remoteNodeId() == n.id();
                 case AuthEvent.HandshakeFailed f -> f.key().remoteNodeId() == n.id();
-                default -> false;
+                case AuthEvent.AuthRequiredDrop _ -> false; // not a handshake with the peer
+                case AuthEvent.EntryDeleted _ -> false;
+                case AuthEvent.SvidRotated _ -> false;
             }).findFirst();
             out.add(new StatusModel.Peer(n.name(), n.id(), n.internalIp() + ":" + agent.config().port(), entries,
                     last.map(e -> e instanceof AuthEvent.HandshakeFailed f ? "failed: " + f.reason().label() : "succeeded").orElse(null),
