@@ -19,6 +19,14 @@ public final class Eventually {
      * threw, if any, after {@code timeout}.
      */
     public static void eventually(String what, Duration timeout, Callable<Boolean> condition) {
+        eventually(what, timeout, POLL, condition);
+    }
+
+    /**
+     * As above, checking every {@code poll} (for conditions that cost a request each). An
+     * {@link AssertionError} thrown by the condition fails at once: it states an invariant, not progress.
+     */
+    public static void eventually(String what, Duration timeout, Duration poll, Callable<Boolean> condition) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Exception last = null;
         while (true) {
@@ -38,11 +46,32 @@ public final class Eventually {
                 }
                 throw e;
             }
-            LockSupport.parkNanos(POLL.toNanos());
-            if (Thread.interrupted()) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted while waiting for: " + what);
+            pause(poll, what);
+        }
+    }
+
+    /** Checks {@code condition} every {@code poll} for {@code period}; fails at the first time it does not hold. */
+    public static void holds(String what, Duration period, Duration poll, Callable<Boolean> condition) {
+        long end = System.nanoTime() + period.toNanos();
+        while (System.nanoTime() - end < 0) {
+            boolean ok;
+            try {
+                ok = Boolean.TRUE.equals(condition.call());
+            } catch (Exception e) {
+                throw new AssertionError("stopped holding: " + what + " (" + e + ")", e);
             }
+            if (!ok) {
+                throw new AssertionError("stopped holding within " + period.toMillis() + " ms: " + what);
+            }
+            pause(poll, what);
+        }
+    }
+
+    private static void pause(Duration poll, String what) {
+        LockSupport.parkNanos(poll.toNanos());
+        if (Thread.interrupted()) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting for: " + what);
         }
     }
 

@@ -34,9 +34,9 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 
 import static dev.meshauth.testing.Eventually.eventually;
+import static dev.meshauth.testing.Eventually.holds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -160,8 +160,8 @@ class AgentsRealSpireKernelTest {
         spire.server().kill();
         try {
             // The agents keep serving what they hold: nothing is withdrawn while the server is away.
-            holdsFor(() -> present(node1, PAIR) && node1.view().identities().svid(1002).isPresent(), Duration.ofSeconds(8),
-                    "node-1 keeps the pair and the SVIDs while the server is down");
+            holds("node-1 keeps the pair and the SVIDs while the server is down", Duration.ofSeconds(8), Duration.ofMillis(200),
+                    () -> present(node1, PAIR) && node1.view().identities().svid(1002).isPresent());
             assertThat(deletions(node1)).isEqualTo(deletions);
         } finally {
             spire.server().start();
@@ -256,13 +256,4 @@ class AgentsRealSpireKernelTest {
         }
     }
 
-    // Real processes, real time: poll with a deadline (there is no event to wait on across processes).
-
-    private static void holdsFor(BooleanSupplier c, Duration period, String what) throws InterruptedException {
-        long end = System.nanoTime() + period.toNanos();
-        while (System.nanoTime() < end) {
-            assertThat(c.getAsBoolean()).as(what).isTrue();
-            Thread.sleep(200);
-        }
-    }
 }

@@ -1,13 +1,13 @@
 package dev.meshauth.policy.endpoint;
 
+import dev.meshauth.policy.io.AtomicFiles;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -118,16 +118,6 @@ public final class IdentityAllocator {
     private void write(Path f) throws IOException {
         StringBuilder sb = new StringBuilder("# meshauth standalone identities: <id> <labels>\n");
         new TreeMap<>(byLabels).forEach((k, v) -> sb.append(v).append(' ').append(k).append('\n'));
-        Path tmp = Files.createTempFile(f.getParent(), f.getFileName() + ".", ".tmp");
-        try {
-            Files.writeString(tmp, sb);
-            try {
-                Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.replace(f, sb);
     }
 }

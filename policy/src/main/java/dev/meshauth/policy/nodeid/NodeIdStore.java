@@ -1,12 +1,12 @@
 package dev.meshauth.policy.nodeid;
 
+import dev.meshauth.policy.io.AtomicFiles;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -82,19 +82,7 @@ public final class NodeIdStore {
                 .forEach(e -> b.append("node ").append(e.getKey()).append(' ').append(e.getValue()).append('\n'));
         b.append("next ").append(s.next()).append('\n');
         s.freed().forEach(f -> b.append("freed ").append(f.id()).append(' ').append(f.node()).append('\n'));
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName() + ".", ".tmp");
-        try {
-            Files.writeString(tmp, b, StandardCharsets.UTF_8);
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.replace(file, b);
     }
 
     /** The file. */
