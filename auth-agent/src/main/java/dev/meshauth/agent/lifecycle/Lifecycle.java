@@ -115,9 +115,4 @@ public final class Lifecycle implements AutoCloseable {
         }
         state = State.CLOSED;
     }
-
-    /** Names of what is registered, newest first (tests, logs). */
-    public synchronized java.util.List<String> components() {
-        return hooks.stream().map(Hook::name).toList();
-    }
 }
