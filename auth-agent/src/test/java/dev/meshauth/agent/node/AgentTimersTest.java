@@ -45,14 +45,21 @@ class AgentTimersTest {
                     "--endpoints", files.endpoints().toString())).isZero();
             AgentConfig node1 = new AgentConfig("node-1", new SourceConfig.Files(files.endpoints(), List.of(files.policy()),
                     Optional.empty()), spireConfig.adminSocket(), TD, files.port(), Optional.empty(), false, GC,
-                    AuthManagerOptions.DEFAULTS, Duration.ofSeconds(5), Optional.empty(), Optional.empty());
+                    new AuthManagerOptions(1024, Duration.ofSeconds(1), 4, Duration.ofSeconds(1), Duration.ofSeconds(1),
+                            Duration.ofMinutes(1)), Duration.ofSeconds(5), Optional.empty(), Optional.empty());
             AgentConfig node2 = files.memoryAgent("node-2", spireConfig.adminSocket(), Optional.empty(), Optional.empty());
             try (Agent a1 = Agent.start(node1, new Clocks(fake, fake.ticker(), fake.scheduler()));
                     Agent a2 = Agent.start(node2, InstantSource.system())) {
-                eventually("the pair authenticated ahead of traffic", Duration.ofSeconds(20),
-                        () -> a1.authMap().get(PAIR).isPresent());
+                // The first attempts may fail while the SVIDs arrive; their retries wait on the fake clock, so
+                // time moves a second per poll until the pair holds (well before the first GC at 5 min).
+                eventually("the pair authenticated ahead of traffic", Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+                    fake.advance(Duration.ofSeconds(1));
+                    return a1.authMap().get(PAIR).isPresent();
+                });
+                Duration sinceStart = Duration.ofNanos(fake.nanoTime());
+                assertThat(sinceStart).isLessThan(GC.minusSeconds(10));
                 a1.authMap().delete(PAIR); // behind the agent's back
-                fake.advance(GC.minusSeconds(1));
+                fake.advance(GC.minus(sinceStart).minusSeconds(1)); // the first GC timer fires at 5 min after start
                 assertThat(a1.manager().stats().repaired()).as("no GC before its interval").isZero();
                 assertThat(a1.authMap().get(PAIR)).isEmpty();
                 fake.advance(Duration.ofSeconds(1));
