@@ -188,12 +188,12 @@ public final class DelegatedIdentityClient implements AutoCloseable {
         reconnects.incrementAndGet();
         LOG.warn("SPIRE Delegated Identity stream down, reconnecting: stream={} admin_socket={} retry_in_ms={} reason=\"{}\"",
                 s.name, options.adminSocket(), delay.toMillis(), reason);
-        emit(new IdentityEvent.StreamDown(s.name, reason));
         try {
             timers.schedule(() -> execute(reopen), delay.toNanos(), TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // the timers' owner is shutting down: so are we
         }
+        emit(new IdentityEvent.StreamDown(s.name, reason)); // after the reopen is scheduled: a listener sees it pending
     }
 
     private String describe(Throwable t) {
