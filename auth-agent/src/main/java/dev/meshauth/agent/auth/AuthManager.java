@@ -244,15 +244,16 @@ public final class AuthManager implements AutoCloseable {
 
     /** Required keys the kernel map lacks or holds expired (pending or failing), read from the kernel. */
     public Set<AuthKey> missing() throws BpfException {
+        return missing(held());
+    }
+
+    /** Required keys that {@code held} (a {@link #held()} snapshot) lacks or holds expired. */
+    public Set<AuthKey> missing(List<Held> held) {
         Instant now = time.clock().instant();
-        Map<AuthKey, AuthInfo> kernel = cache.kernel();
-        Set<AuthKey> out = new HashSet<>();
-        for (AuthKey k : required) {
-            AuthInfo i = kernel.get(k);
-            if (i == null || !i.isValidAt(now)) {
-                out.add(k);
-            }
-        }
+        Set<AuthKey> valid = new HashSet<>();
+        held.stream().filter(h -> AuthInfo.expiringAt(h.expiresAt()).isValidAt(now)).forEach(h -> valid.add(h.key()));
+        Set<AuthKey> out = new HashSet<>(required);
+        out.removeAll(valid);
         return out;
     }
 

@@ -88,8 +88,9 @@ final class AgentStatusApi implements StatusServer.Handler {
                 agent.spire().lastError(), agent.identities().reconnects(), agent.spire().bundleChanges());
         Map<String, Long> gc = new TreeMap<>();
         st.gcDeleted().forEach((k, v) -> gc.put(k.label(), v));
-        int missing = agent.auth().missing().size(); // read from the kernel map: the truth, not the cache
-        int held = agent.auth().held().size();
+        List<AuthManager.Held> entries = agent.auth().held(); // read once from the kernel map: the truth, not the cache
+        int missing = agent.auth().missing(entries).size();
+        int held = entries.size();
         AgentView.Listener l = agent.listener();
         StatusModel.Auth auth = new StatusModel.Auth(s.required().size(), held, st.pending(), missing, st.succeeded(),
                 st.failed(), st.dropped(), st.coalesced(), gc);
@@ -98,7 +99,7 @@ final class AgentStatusApi implements StatusServer.Handler {
                 bundle, new StatusModel.Svids(svids.size(), earliest),
                 new StatusModel.Listener(s.self().internalIp(), l.port(), l.provider(), l.accepted(), l.refused()),
                 new StatusModel.Datapath(c.datapathMode().toString(), agent.authMap().location(), held, max), auth,
-                problems(spire, svids, missing, held, st, max), verbose ? peers(s) : List.of());
+                problems(spire, svids, missing, held, st, max), verbose ? peers(s, entries) : List.of());
     }
 
     private List<String> problems(StatusModel.Spire spire, Map<Long, WorkloadSvid> svids, int missing, int held,
@@ -138,9 +139,8 @@ final class AgentStatusApi implements StatusServer.Handler {
         return out;
     }
 
-    private List<StatusModel.Peer> peers(ClusterView.State s) throws BpfException {
+    private List<StatusModel.Peer> peers(ClusterView.State s, List<AuthManager.Held> held) {
         List<StatusModel.Peer> out = new ArrayList<>();
-        List<AuthManager.Held> held = agent.auth().held();
         List<AuthEvent> recent = agent.events().recent();
         for (NodeInfo n : s.cluster().nodes()) {
             if (n.name().equals(s.self().name())) {
