@@ -140,15 +140,19 @@ public final class AuthManager implements AutoCloseable {
         cache.keys().stream().filter(k -> involves(k, identity)).forEach(k -> request(k, Origin.ROTATION));
     }
 
-    /** An identity's SVID arrived (again): pairs involving it may be authenticated again. */
+    /**
+     * An identity's SVID arrived (again): pairs involving it may be authenticated again, and one in flight
+     * since before a removal runs once more after it (its result is discarded).
+     */
     public void svidAdded(long identity) {
         removals.clear(identity);
+        queue.pendingKeys().stream().filter(k -> involves(k, identity)).forEach(queue::rerunIfPending);
     }
 
     /** An identity's SVID was removed: delete every entry involving it; none is written until it is back. */
     public void svidRemoved(long identity) {
         synchronized (removals.lock) {
-            removals.mark(identity, time.ticker().getAsLong());
+            removals.mark(identity);
             cache.keys().stream().filter(k -> involves(k, identity)).forEach(k -> delete(k, GcReason.SVID_REMOVED));
         }
     }

@@ -72,6 +72,7 @@ final class Authentication implements RequestQueue.Handler {
             return settled(failed(r, FailureReason.UNKNOWN_NODE, "unknown remote node id " + k.remoteNodeId()
                     + ": is the node in the endpoints file or CiliumNode list?", 0, true));
         }
+        long removalsAtStart = removals.now(); // before the check: a removal from here on discards the result
         Optional<Long> gone = removals.removedOf(k);
         if (gone.isPresent()) {
             return settled(failed(r, FailureReason.SVID_REMOVED, "SPIRE removed the SVID of " + gone.get()
@@ -85,15 +86,15 @@ final class Authentication implements RequestQueue.Handler {
         return f.handle((res, err) -> {
             deadline.cancel(false);
             long took = time.ticker().getAsLong() - start;
-            return err == null ? store(r, res, start, took) : handshakeFailed(r, err, took);
+            return err == null ? store(r, res, removalsAtStart, took) : handshakeFailed(r, err, took);
         });
     }
 
-    private RequestQueue.Outcome store(RequestQueue.Request r, HandshakeResult res, long start, long took) {
+    private RequestQueue.Outcome store(RequestQueue.Request r, HandshakeResult res, long removalsAtStart, long took) {
         AuthKey k = r.key();
         try {
             synchronized (removals.lock) {
-                if (removals.removedSince(k, start)) {
+                if (removals.removedSince(k, removalsAtStart)) {
                     return failed(r, FailureReason.SVID_REMOVED,
                             "an SVID of the pair was removed while the handshake ran; nothing written", took, false);
                 }

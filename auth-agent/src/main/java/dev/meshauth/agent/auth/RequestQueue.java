@@ -95,6 +95,13 @@ final class RequestQueue {
         return true;
     }
 
+    /** If {@code key} is queued or in flight, runs it once more afterwards (what it runs with has changed). */
+    void rerunIfPending(AuthKey key) {
+        if (pending.contains(key)) {
+            again.add(key);
+        }
+    }
+
     /** True while {@code key} is queued or in flight. */
     boolean pending(AuthKey key) {
         return pending.contains(key);

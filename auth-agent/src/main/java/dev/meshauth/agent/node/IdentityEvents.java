@@ -49,7 +49,9 @@ final class IdentityEvents implements Consumer<IdentityEvent> {
             }
             case IdentityEvent.SvidRotated r -> {
                 events.accept(new AuthEvent.SvidRotated(clock.instant(), r.identity(), r.svid().serial(), r.svid().notAfter()));
+                manager.svidAdded(r.identity()); // a rotated SVID is held: whatever was removed before is back
                 manager.svidRotated(r.identity());
+                manager.setRequired(required.get());
             }
             case IdentityEvent.SvidRemoved r -> manager.svidRemoved(r.identity());
             case IdentityEvent.SvidAdded a -> {

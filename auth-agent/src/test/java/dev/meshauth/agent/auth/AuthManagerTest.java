@@ -125,6 +125,23 @@ class AuthManagerTest {
     }
 
     @Test
+    void anSvidBackWhileAHandshakeOfItsRemovalIsInFlightIsAuthenticatedAfterIt() throws Exception {
+        auth.hold = true;
+        manager.setRequired(Set.of(TIE));
+        settle(); // the handshake is in flight
+        manager.svidRemoved(2000); // SPIRE drops the SVID (a CA revocation re-issues every SVID)...
+        manager.svidAdded(2000); // ...and issues the new one before the handshake's result is back
+        manager.setRequired(Set.of(TIE)); // coalesced: the key is in flight
+        auth.hold = false;
+        auth.release(); // the old handshake's result: written nothing (the SVID was removed since it began)
+        settle();
+        assertThat(map.get(TIE)).as("authenticated again under the new SVID, not left missing until the next GC")
+                .isPresent();
+        assertThat(auth.callsFor(1000, 2000)).as("the old handshake's result was discarded, a new one ran").isEqualTo(2);
+        assertThat(events).anyMatch(e -> e instanceof AuthEvent.HandshakeFailed f && f.reason() == FailureReason.SVID_REMOVED);
+    }
+
+    @Test
     void everyEventFollowsTheKernelWriteItReports() throws Exception {
         manager.close();
         List<String> seen = new CopyOnWriteArrayList<>();
