@@ -1,8 +1,7 @@
 package dev.meshauth.policy.nodeid;
 
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -47,7 +46,7 @@ public final class NodeIdAllocator {
     }
 
     private final Map<String, Integer> assigned = new HashMap<>();
-    private final Deque<Freed> freed = new ArrayDeque<>();
+    private final LinkedHashMap<String, Integer> freed = new LinkedHashMap<>(); // node -> id it had, oldest first
     private int next;
 
     /** From a stored state. */
@@ -56,7 +55,7 @@ public final class NodeIdAllocator {
             throw new IllegalArgumentException("next id must be 1.." + (MAX_ID + 1) + ", got " + s.next());
         }
         assigned.putAll(s.assigned());
-        freed.addAll(s.freed());
+        s.freed().forEach(f -> freed.put(f.node(), f.id()));
         next = s.next();
     }
 
@@ -66,14 +65,15 @@ public final class NodeIdAllocator {
         if (id != null) {
             return Optional.of(id);
         }
-        Optional<Freed> own = freed.stream().filter(f -> f.node().equals(node)).findFirst();
-        if (own.isPresent()) {
-            freed.remove(own.get());
-            id = own.get().id();
+        Integer own = freed.remove(node);
+        if (own != null) {
+            id = own;
         } else if (next <= MAX_ID) {
             id = next++;
         } else if (!freed.isEmpty()) {
-            id = freed.pollFirst().id();
+            var oldest = freed.entrySet().iterator();
+            id = oldest.next().getValue();
+            oldest.remove();
         } else {
             return Optional.empty();
         }
@@ -81,16 +81,22 @@ public final class NodeIdAllocator {
         return Optional.of(id);
     }
 
+    /** True if {@code node} holds an id now. */
+    public boolean has(String node) {
+        return assigned.containsKey(node);
+    }
+
     /** {@code node} is gone: its id may be reused, as late as possible. */
     public void release(String node) {
         Integer id = assigned.remove(node);
         if (id != null) {
-            freed.addLast(new Freed(id, node));
+            freed.remove(node);
+            freed.put(node, id);
         }
     }
 
     /** What to store. */
     public State state() {
-        return new State(assigned, next, List.copyOf(freed));
+        return new State(assigned, next, freed.entrySet().stream().map(e -> new Freed(e.getValue(), e.getKey())).toList());
     }
 }

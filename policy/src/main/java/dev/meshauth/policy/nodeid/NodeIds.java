@@ -37,9 +37,9 @@ public final class NodeIds {
 
     /** The id of {@code node}, allocated (and saved) if new; empty if every id is taken by a live node. */
     public synchronized Optional<Integer> idOf(String node) {
-        NodeIdAllocator.State before = allocator.state();
+        boolean known = allocator.has(node);
         Optional<Integer> id = allocator.idOf(node);
-        if (!allocator.state().equals(before)) {
+        if (!known && id.isPresent()) {
             save();
         }
         return id;
@@ -47,9 +47,8 @@ public final class NodeIds {
 
     /** {@code node} is gone. */
     public synchronized void release(String node) {
-        NodeIdAllocator.State before = allocator.state();
-        allocator.release(node);
-        if (!allocator.state().equals(before)) {
+        if (allocator.has(node)) {
+            allocator.release(node);
             save();
         }
     }
