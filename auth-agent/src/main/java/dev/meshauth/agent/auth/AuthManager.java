@@ -145,8 +145,9 @@ public final class AuthManager implements AutoCloseable {
      * since before a removal runs once more after it (its result is discarded).
      */
     public void svidAdded(long identity) {
-        removals.clear(identity);
-        queue.pendingKeys().stream().filter(k -> involves(k, identity)).forEach(queue::rerunIfPending);
+        if (removals.clear(identity)) { // a handshake in flight since before the removal writes nothing: redo it
+            queue.pendingKeys().stream().filter(k -> involves(k, identity)).forEach(queue::rerunIfPending);
+        }
     }
 
     /** An identity's SVID was removed: delete every entry involving it; none is written until it is back. */

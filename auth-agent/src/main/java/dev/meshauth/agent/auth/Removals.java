@@ -33,9 +33,11 @@ final class Removals {
     /**
      * {@code identity}'s SVID is back: new handshakes may run. A handshake that began before the removal
      * still writes nothing (it may have used the old SVID).
+     *
+     * @return true if it had been removed
      */
-    void clear(long identity) {
-        gone.remove(identity);
+    boolean clear(long identity) {
+        return gone.remove(identity);
     }
 
     /** An identity of {@code k} whose SVID is removed now. */
