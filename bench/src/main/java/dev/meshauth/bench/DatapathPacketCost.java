@@ -55,7 +55,7 @@ public final class DatapathPacketCost {
     private static void measure(Path pin, int entries) throws BpfException {
         AuthKey pair = new AuthKey(1000, 2000, 7, AuthType.SPIRE);
         try (KernelAuthMap auth = KernelAuthMap.openOrCreate(pin, 1 << 21);
-                Datapath dp = Datapath.create(auth, DatapathOptions.DEFAULTS, new ClockOffset())) {
+                Datapath dp = Datapath.create(auth, DatapathOptions.defaults(dev.meshauth.agent.node.PolicyLookupOrder.forDatapath()), new ClockOffset())) {
             AuthInfo valid = AuthInfo.expiringAt(Instant.now().plusSeconds(3600));
             Map<AuthKey, AuthInfo> fill = new LinkedHashMap<>();
             for (int i = 0; fill.size() < entries - 1; i++) {

@@ -80,7 +80,7 @@ public final class IptablesVsBpf {
         Path root = Files.createTempDirectory("meshauth-bench-bpffs");
         BpfFs.ensureMounted(root);
         try (KernelAuthMap auth = KernelAuthMap.openOrCreate(root.resolve("auth"), 1 << 21);
-                Datapath dp = Datapath.create(auth, DatapathOptions.DEFAULTS, new ClockOffset())) {
+                Datapath dp = Datapath.create(auth, DatapathOptions.defaults(dev.meshauth.agent.node.PolicyLookupOrder.forDatapath()), new ClockOffset())) {
             AuthKey pair = new AuthKey(1000, 2000, 7, AuthType.SPIRE);
             AuthInfo valid = AuthInfo.expiringAt(Instant.now().plusSeconds(3600));
             auth.put(pair, valid);

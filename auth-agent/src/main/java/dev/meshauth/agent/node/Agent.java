@@ -176,7 +176,7 @@ public final class Agent implements AutoCloseable {
     }
 
     private Datapath startDatapath() throws BpfException {
-        Datapath dp = life.add("datapath", Datapath.create((KernelAuthMap) authMap, DatapathOptions.DEFAULTS,
+        Datapath dp = life.add("datapath", Datapath.create((KernelAuthMap) authMap, DatapathOptions.defaults(PolicyLookupOrder.forDatapath()),
                 new ClockOffset()));
         life.add("datapath signals", dp.subscribe(sig -> {
             events.accept(new AuthEvent.AuthRequiredDrop(time.clock().instant(), sig.key()));

@@ -13,7 +13,7 @@ import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.endpoint.NodeInfo;
-import dev.meshauth.policy.eval.EntryValue;
+import dev.meshauth.policy.eval.Verdict;
 import dev.meshauth.policy.model.Direction;
 import dev.meshauth.spire.svid.WorkloadSvid;
 
@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -260,45 +261,42 @@ final class AgentStatusApi implements StatusServer.Handler {
             case "UDP" -> 17;
             default -> throw new IllegalArgumentException("protocol must be TCP or UDP, got '" + protocol + "'");
         };
-        Optional<EntryValue> egress = s.engine().lookup(from.identity(), to.identity(), port, proto, Direction.EGRESS);
-        Optional<EntryValue> ingress = s.engine().lookup(to.identity(), from.identity(), port, proto, Direction.INGRESS);
         String f = from.id();
         String t = to.id();
-        if (egress.isPresent() && egress.get().deny()) {
-            return json(new StatusModel.Check(f, t, port, protocol, "denied-by-policy", "disabled", null,
-                    "egress of " + f + " denied: " + String.join(", ", egress.get().reasons()), from.node()));
-        }
-        if (ingress.isPresent() && ingress.get().deny()) {
-            return json(new StatusModel.Check(f, t, port, protocol, "denied-by-policy", "disabled", null,
-                    "ingress of " + t + " denied: " + String.join(", ", ingress.get().reasons()), to.node()));
-        }
-        boolean ingressAuth = ingress.filter(v -> v.authType() != dev.meshauth.policy.model.AuthType.DISABLED).isPresent();
-        boolean egressAuth = egress.filter(v -> v.authType() != dev.meshauth.policy.model.AuthType.DISABLED).isPresent();
-        if (!ingressAuth && !egressAuth) {
-            String why = ingress.or(() -> egress).map(v -> "allowed by " + String.join(", ", v.reasons()))
-                    .orElse("no policy selects either endpoint");
-            return json(new StatusModel.Check(f, t, port, protocol, "allowed", "disabled", null, why + "; no authentication"
-                    + " required", to.node()));
-        }
-        Endpoint local = ingressAuth ? to : from;
-        Endpoint remote = ingressAuth ? from : to;
-        EntryValue rule = ingressAuth ? ingress.get() : egress.get();
+        return switch (s.engine().verdict(from.identity(), to.identity(), port, proto)) {
+            case Verdict.Denied d -> {
+                Endpoint side = d.side() == Direction.EGRESS ? from : to;
+                yield json(new StatusModel.Check(f, t, port, protocol, "denied-by-policy", "disabled", null,
+                        sideName(d.side()) + side.id() + " denied: " + String.join(", ", d.reasons()), side.node()));
+            }
+            case Verdict.Allowed a -> json(new StatusModel.Check(f, t, port, protocol, "allowed", "disabled", null,
+                    (a.selected() ? "allowed by " + String.join(", ", a.reasons()) : "no policy selects either endpoint")
+                            + "; no authentication required", to.node()));
+            case Verdict.AuthRequired a -> authCheck(s, a, a.side() == Direction.INGRESS ? to : from,
+                    a.side() == Direction.INGRESS ? from : to, f, t, port, protocol);
+        };
+    }
+
+    private static String sideName(Direction side) {
+        return side == Direction.INGRESS ? "ingress of " : "egress of ";
+    }
+
+    /** An auth-required verdict against this node's auth map. */
+    private StatusServer.Response authCheck(ClusterView.State s, Verdict.AuthRequired a, Endpoint local, Endpoint remote,
+            String f, String t, int port, String protocol) throws BpfException {
         if (!local.node().equals(s.self().name())) {
             return new StatusServer.Response.Json(409, Map.of("error", "the pair is enforced on node " + local.node()
                     + ", this agent serves " + s.self().name() + ": ask that node's agent (its --status-socket)"));
         }
-        String authType = rule.authType().toString();
-        String because = (ingressAuth ? "ingress of " : "egress of ") + local.id() + " requires " + authType + " by "
-                + String.join(", ", rule.reasons());
-        java.util.OptionalInt remoteNode = remote.node().equals(local.node()) ? java.util.OptionalInt.of(0)
-                : s.cluster().nodes().stream().filter(n -> n.name().equals(remote.node())).mapToInt(NodeInfo::id).findFirst();
-        if (remoteNode.isEmpty()) { // never keyed as 0: that is this node
+        String authType = a.type().toString();
+        String because = sideName(a.side()) + local.id() + " requires " + authType + " by " + String.join(", ", a.reasons());
+        OptionalInt remoteNode = NodeInfo.remoteNodeId(local.node(), remote.node(), NodeInfo.idsByName(s.cluster().nodes()));
+        if (remoteNode.isEmpty()) {
             return json(new StatusModel.Check(f, t, port, protocol, "auth-required-missing", authType, null,
                     because + "; " + remote.id() + "'s node " + remote.node() + " has no node id yet, so the pair cannot be"
                             + " authenticated until it has one", local.node()));
         }
-        AuthKey key = new AuthKey(local.identity(), remote.identity(), remoteNode.getAsInt(),
-                new AuthType(rule.authType().code()));
+        AuthKey key = new AuthKey(a.localIdentity(), a.remoteIdentity(), remoteNode.getAsInt(), new AuthType(a.type().code()));
         Optional<AuthInfo> entry = agent.authMap().get(key);
         Instant now = agent.clock().instant();
         if (entry.isEmpty()) {

@@ -74,14 +74,12 @@ final class DatapathProgrammer {
     }
 
     private static Map<Ipv4Prefix, IpcacheEntry> ipcache(List<NodeInfo> nodes, List<Endpoint> endpoints, NodeInfo self) {
-        Map<String, Integer> nodeIds = new HashMap<>();
-        nodes.forEach(n -> nodeIds.put(n.name(), n.id()));
+        Map<String, Integer> nodeIds = NodeInfo.idsByName(nodes);
         Map<Ipv4Prefix, IpcacheEntry> out = new HashMap<>();
         for (Endpoint e : endpoints) {
-            Integer node = e.node().equals(self.name()) ? Integer.valueOf(0) : nodeIds.get(e.node());
-            if (node != null) { // an endpoint of a node without an id is left out (world), never taken for local (0)
-                out.put(Ipv4Prefix.host(e.ipv4()), new IpcacheEntry(e.identity(), node));
-            }
+            // an endpoint of a node without an id is left out (world), never taken for local (0)
+            NodeInfo.remoteNodeId(self.name(), e.node(), nodeIds).ifPresent(node ->
+                    out.put(Ipv4Prefix.host(e.ipv4()), new IpcacheEntry(e.identity(), node)));
         }
         return out;
     }

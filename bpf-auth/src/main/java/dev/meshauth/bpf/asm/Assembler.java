@@ -122,7 +122,7 @@ public final class Assembler {
 
     /** {@code dst = &map} for the map named {@code mapName}; its fd is filled in at load. */
     public Assembler ldMap(Reg dst, String mapName) {
-        return add(new Insn(Insn.LD_IMM64 | CLASS_LD, dst, Reg.values()[Insn.PSEUDO_MAP_FD], 0, 0, null, mapName));
+        return add(new Insn(Insn.LD_IMM64 | CLASS_LD, dst, Reg.of(Insn.PSEUDO_MAP_FD), 0, 0, null, mapName));
     }
 
     /** {@code if (dst op imm) goto label} (64-bit compare). */

@@ -15,7 +15,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  */
 public record AuthSignal(AuthKey key) {
     /** Record size in bytes. */
-    public static final int SIZE = 16;
+    public static final int SIZE = (int) DatapathCodecs.SIGNAL_MSG.byteSize();
+    private static final int NR = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "signal_nr");
+    private static final int KEY = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "auth");
 
     /**
      * Parses a ring buffer record.
@@ -24,14 +26,14 @@ public record AuthSignal(AuthKey key) {
      */
     public static AuthSignal parse(MemorySegment record) {
         if (record.byteSize() != SIZE) {
-            throw new IllegalArgumentException("auth signal must be 16 bytes, got " + record.byteSize());
+            throw new IllegalArgumentException("auth signal must be " + SIZE + " bytes, got " + record.byteSize());
         }
-        int nr = record.get(JAVA_INT.withByteAlignment(1), 0);
+        int nr = record.get(JAVA_INT.withByteAlignment(1), NR);
         if (nr != EnforcementProgram.SIGNAL_AUTH_REQUIRED) {
             throw new IllegalArgumentException("unexpected signal number " + nr);
         }
-        MemorySegment aligned = java.lang.foreign.Arena.ofAuto().allocate(12, 4);
-        aligned.copyFrom(record.asSlice(4, 12));
+        MemorySegment aligned = java.lang.foreign.Arena.ofAuto().allocate(AuthMapLayout.KEY);
+        aligned.copyFrom(record.asSlice(KEY, AuthMapLayout.KEY.byteSize()));
         return new AuthSignal(AuthMapLayout.KEY_CODEC.decode(aligned, 0));
     }
 }

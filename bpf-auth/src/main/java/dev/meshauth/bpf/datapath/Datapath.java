@@ -59,7 +59,8 @@ public final class Datapath implements AutoCloseable {
         DatapathMaps maps = new DatapathMaps(authMap, options);
         BpfProgram program = null;
         try {
-            program = BpfProgram.load("meshauth_ing", ProgramType.SCHED_CLS, EnforcementProgram.build(), maps.fds());
+            program = BpfProgram.load("meshauth_ing", ProgramType.SCHED_CLS, EnforcementProgram.build(options.lookupOrder()),
+                    maps.fds());
             Datapath d = new Datapath(maps, program, clock);
             d.syncClock();
             d.setSignalInterval(options.signalInterval());
@@ -202,7 +203,7 @@ public final class Datapath implements AutoCloseable {
             MemorySegment k = arena.allocate(JAVA_INT);
             MemorySegment v = arena.allocate(8L * cpus, 8);
             for (Counter c : Counter.values()) {
-                k.set(JAVA_INT, 0, c.ordinal());
+                k.set(JAVA_INT, 0, c.index());
                 long sum = 0;
                 if (maps.counters.lookup(k, v)) {
                     for (int cpu = 0; cpu < cpus; cpu++) {

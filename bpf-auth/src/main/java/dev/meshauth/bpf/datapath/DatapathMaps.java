@@ -54,11 +54,12 @@ final class DatapathMaps implements AutoCloseable {
                     DatapathCodecs.POLICY_KEY, DatapathCodecs.POLICY_VALUE, o.policyEntries(), MapFlags.NO_PREALLOC)),
                     DatapathCodecs.POLICY, DatapathCodecs.VERDICT));
             config = own(BpfMap.create(MapSpec.of("meshauth_cfg", MapType.ARRAY, 4, 8, 2, 0)));
-            signalRate = own(BpfMap.create(MapSpec.of("meshauth_sigrl", MapType.LRU_HASH, 12, 8,
+            signalRate = own(BpfMap.create(MapSpec.of("meshauth_sigrl", MapType.LRU_HASH,
+                    (int) dev.meshauth.bpf.auth.AuthMapLayout.KEY.byteSize(), 8,
                     o.signalRateEntries(), 0)));
             signals = own(BpfMap.create(MapSpec.of("meshauth_sig", MapType.RINGBUF, 0, 0, o.ringBufferBytes(), 0)));
             counters = own(BpfMap.create(MapSpec.of("meshauth_cnt", MapType.PERCPU_ARRAY, 4, 8,
-                    Counter.values().length, 0)));
+                    Counter.mapSize(), 0)));
         } catch (BpfException | RuntimeException e) {
             close();
             throw e;

@@ -7,6 +7,8 @@ import dev.meshauth.bpf.asm.JmpOp;
 import dev.meshauth.bpf.asm.Program;
 import dev.meshauth.bpf.asm.Size;
 
+import java.util.List;
+
 import static dev.meshauth.bpf.asm.Reg.R0;
 import static dev.meshauth.bpf.asm.Reg.R1;
 import static dev.meshauth.bpf.asm.Reg.R10;
@@ -31,10 +33,9 @@ import static dev.meshauth.bpf.asm.Reg.R9;
  *   <li>TCP/UDP header unreadable (truncated, not a fragment): <b>drop</b> (fail closed: the port is
  *       unknown). Non-first fragments carry no ports and match only any-port entries.</li>
  *   <li>Remote identity from the ipcache by source address (world, 2, if absent), with its node id.</li>
- *   <li>Policy lookup, first hit wins, most specific first:
- *       (remote, port, proto), (remote, any port, proto), (remote, any, any),
- *       (any remote, port, proto), (any remote, any port, proto), (any, any, any).
- *       No hit: <b>drop</b> (default-deny for a selected endpoint). Deny: <b>drop</b>.</li>
+ *   <li>Policy lookup, first hit wins, in the order it is built with (the policy engine's
+ *       {@code LookupStep.ORDER}: most specific first). No hit: <b>drop</b> (default-deny for a selected
+ *       endpoint). Deny: <b>drop</b>.</li>
  *   <li>Allow without auth type: <b>pass</b>. With one: look up {local, remote, remote node, type} in the
  *       auth map; <b>pass</b> if {@code now < expiration}, {@code now = (ktime_get_ns() >> 9) + offset}
  *       (config[0], written by the agent). Otherwise <b>drop</b> and, at most once per key per interval
@@ -51,16 +52,38 @@ public final class EnforcementProgram {
     /** Identity of addresses the ipcache does not know (Cilium's reserved:world). */
     public static final int WORLD_IDENTITY = 2;
 
+    // Struct field offsets, from the layouts the maps are created with (one definition).
+    private static final int PK_LOCAL = DatapathCodecs.offset(DatapathCodecs.POLICY_KEY, "local_id");
+    private static final int PK_REMOTE = DatapathCodecs.offset(DatapathCodecs.POLICY_KEY, "remote_id");
+    private static final int PK_DPORT = DatapathCodecs.offset(DatapathCodecs.POLICY_KEY, "dport");
+    private static final int PK_PROTO = DatapathCodecs.offset(DatapathCodecs.POLICY_KEY, "proto");
+    private static final int PK_DIR = DatapathCodecs.offset(DatapathCodecs.POLICY_KEY, "dir");
+    private static final int PV_DENY = DatapathCodecs.offset(DatapathCodecs.POLICY_VALUE, "deny");
+    private static final int PV_AUTH_TYPE = DatapathCodecs.offset(DatapathCodecs.POLICY_VALUE, "auth_type");
+    private static final int IV_IDENTITY = DatapathCodecs.offset(DatapathCodecs.IPCACHE_VALUE, "sec_identity");
+    private static final int IV_NODE = DatapathCodecs.offset(DatapathCodecs.IPCACHE_VALUE, "node_id");
+    private static final int LK_PREFIXLEN = DatapathCodecs.offset(DatapathCodecs.IPCACHE_KEY, "prefixlen");
+    private static final int LK_ADDR = DatapathCodecs.offset(DatapathCodecs.IPCACHE_KEY, "addr");
+    private static final int SIG_NR = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "signal_nr");
+    private static final int SIG_AUTH = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "auth");
+    private static final int AK_LOCAL = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "auth", "local_sec_label") - SIG_AUTH;
+    private static final int AK_REMOTE = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "auth", "remote_sec_label")
+            - SIG_AUTH;
+    private static final int AK_NODE = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "auth", "remote_node_id") - SIG_AUTH;
+    private static final int AK_TYPE = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "auth", "auth_type") - SIG_AUTH;
+    private static final int AK_PAD = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "auth", "pad") - SIG_AUTH;
+    private static final int RECORD_SIZE = (int) DatapathCodecs.SIGNAL_MSG.byteSize();
+
     // Stack layout (offsets from r10).
     private static final int SCRATCH_KEY = -4;      // u32 key for config/endpoints lookups
     private static final int COUNTER_KEY = -8;      // u32 counter index
     private static final int IP_HDR = -48;          // 20 bytes of IPv4 header
     private static final int PORTS = -52;           // sport(2) dport(2), network order
     private static final int TRUNCATED = -56;       // u32: L4 header unreadable
-    private static final int LPM_KEY = -64;         // {u32 prefixlen; u32 addr}
-    private static final int POLICY_KEY = -80;      // {u32 local; u32 remote; u16 dport; u8 proto; u8 dir}
-    private static final int RECORD = -96;          // {u32 signal_nr; auth_key (12)}: 16 bytes
-    private static final int AUTH_KEY = -92;        // auth_key inside the record
+    private static final int LPM_KEY = -64;         // struct ipcache_key
+    private static final int POLICY_KEY = -80;      // struct policy_key
+    private static final int RECORD = -96;          // struct signal_msg: 16 bytes
+    private static final int AUTH_KEY = RECORD + SIG_AUTH; // the auth_key inside the record
     private static final int NOW_NS = -104;         // u64 ktime
     private static final int ETH_HLEN = 14;
     private static final int SKB_PROTOCOL = 16;     // offsetof(struct __sk_buff, protocol), network order
@@ -69,8 +92,12 @@ public final class EnforcementProgram {
     private EnforcementProgram() {
     }
 
-    /** Assembles the program; maps are referenced by the names in {@link DatapathMaps}. */
-    public static Program build() {
+    /**
+     * Assembles the program, probing the policy map in {@code lookupOrder}; maps are referenced by the
+     * names in {@link DatapathMaps}.
+     */
+    public static Program build(List<LookupStep> lookupOrder) {
+        List<LookupStep> order = LookupStep.checkOrder(lookupOrder);
         Assembler a = new Assembler();
         a.mov(R6, R1);
         a.st(Size.W, R10, TRUNCATED, 0).st(Size.W, R10, PORTS, 0);
@@ -94,7 +121,7 @@ public final class EnforcementProgram {
         a.label("endpoint");
         ipcacheLookup(a, IP_HDR + 16);
         a.jmp(JmpOp.JEQ, R0, 0, "pass");
-        a.ldx(Size.W, R7, R0, 0);
+        a.ldx(Size.W, R7, R0, IV_IDENTITY);
         a.stx(Size.W, R10, SCRATCH_KEY, R7);
         a.ldMap(R1, DatapathMaps.ENDPOINTS).mov(R2, R10).add(R2, SCRATCH_KEY).call(Helper.MAP_LOOKUP_ELEM);
         a.jmp(JmpOp.JEQ, R0, 0, "pass");
@@ -104,29 +131,26 @@ public final class EnforcementProgram {
         // Remote identity and node from the source address.
         ipcacheLookup(a, IP_HDR + 12);
         a.jmp(JmpOp.JEQ, R0, 0, "world");
-        a.ldx(Size.W, R1, R0, 0).stx(Size.W, R10, AUTH_KEY + 4, R1);
-        a.ldx(Size.H, R1, R0, 4).stx(Size.H, R10, AUTH_KEY + 8, R1);
+        a.ldx(Size.W, R1, R0, IV_IDENTITY).stx(Size.W, R10, AUTH_KEY + AK_REMOTE, R1);
+        a.ldx(Size.H, R1, R0, IV_NODE).stx(Size.H, R10, AUTH_KEY + AK_NODE, R1);
         a.ja("remote_known");
         a.label("world");
-        a.st(Size.W, R10, AUTH_KEY + 4, WORLD_IDENTITY).st(Size.H, R10, AUTH_KEY + 8, 0);
+        a.st(Size.W, R10, AUTH_KEY + AK_REMOTE, WORLD_IDENTITY).st(Size.H, R10, AUTH_KEY + AK_NODE, 0);
         a.label("remote_known");
-        a.stx(Size.W, R10, AUTH_KEY, R7);
+        a.stx(Size.W, R10, AUTH_KEY + AK_LOCAL, R7);
 
-        // Policy: most specific first.
-        a.stx(Size.W, R10, POLICY_KEY, R7).st(Size.B, R10, POLICY_KEY + 11, Direction.INGRESS.ordinal());
-        boolean[][] order = {
-            {false, false, false}, {false, true, false}, {false, true, true},
-            {true, false, false}, {true, true, false}, {true, true, true}};
-        for (boolean[] o : order) {
-            policyLookup(a, o[0], o[1], o[2]);
+        // Policy: in the engine's order, first hit wins.
+        a.stx(Size.W, R10, POLICY_KEY + PK_LOCAL, R7).st(Size.B, R10, POLICY_KEY + PK_DIR, Direction.INGRESS.wire());
+        for (LookupStep step : order) {
+            policyLookup(a, step);
             a.jmp(JmpOp.JNE, R0, 0, "verdict");
         }
         a.ja("drop_policy");
 
         a.label("verdict");
-        a.ldx(Size.B, R1, R0, 0).jmp(JmpOp.JNE, R1, 0, "drop_policy");
-        a.ldx(Size.B, R9, R0, 1).jmp(JmpOp.JEQ, R9, 0, "pass");
-        a.stx(Size.B, R10, AUTH_KEY + 10, R9).st(Size.B, R10, AUTH_KEY + 11, 0);
+        a.ldx(Size.B, R1, R0, PV_DENY).jmp(JmpOp.JNE, R1, 0, "drop_policy");
+        a.ldx(Size.B, R9, R0, PV_AUTH_TYPE).jmp(JmpOp.JEQ, R9, 0, "pass");
+        a.stx(Size.B, R10, AUTH_KEY + AK_TYPE, R9).st(Size.B, R10, AUTH_KEY + AK_PAD, 0);
         a.ldMap(R1, DatapathMaps.AUTH).mov(R2, R10).add(R2, AUTH_KEY).call(Helper.MAP_LOOKUP_ELEM);
         a.jmp(JmpOp.JEQ, R0, 0, "auth_missing");
         a.ldx(Size.DW, R8, R0, 0);
@@ -150,8 +174,8 @@ public final class EnforcementProgram {
         a.label("emit");
         a.ldMap(R1, DatapathMaps.SIGNAL_RATE).mov(R2, R10).add(R2, AUTH_KEY).mov(R3, R10).add(R3, NOW_NS)
                 .mov(R4, 0).call(Helper.MAP_UPDATE_ELEM);
-        a.st(Size.W, R10, RECORD, SIGNAL_AUTH_REQUIRED);
-        a.ldMap(R1, DatapathMaps.SIGNALS).mov(R2, R10).add(R2, RECORD).mov(R3, 16).mov(R4, 0)
+        a.st(Size.W, R10, RECORD + SIG_NR, SIGNAL_AUTH_REQUIRED);
+        a.ldMap(R1, DatapathMaps.SIGNALS).mov(R2, R10).add(R2, RECORD).mov(R3, RECORD_SIZE).mov(R4, 0)
                 .call(Helper.RINGBUF_OUTPUT);
         a.jmp(JmpOp.JEQ, R0, 0, "emitted");
         count(a, Counter.SIGNALS_LOST);
@@ -181,25 +205,25 @@ public final class EnforcementProgram {
 
     /** r0 = ipcache lookup of the /32 whose address is the u32 at stack offset {@code addrOff}. */
     private static void ipcacheLookup(Assembler a, int addrOff) {
-        a.st(Size.W, R10, LPM_KEY, 32).ldx(Size.W, R1, R10, addrOff).stx(Size.W, R10, LPM_KEY + 4, R1);
+        a.st(Size.W, R10, LPM_KEY + LK_PREFIXLEN, 32).ldx(Size.W, R1, R10, addrOff).stx(Size.W, R10, LPM_KEY + LK_ADDR, R1);
         a.ldMap(R1, DatapathMaps.IPCACHE).mov(R2, R10).add(R2, LPM_KEY).call(Helper.MAP_LOOKUP_ELEM);
     }
 
-    private static void policyLookup(Assembler a, boolean anyRemote, boolean anyPort, boolean anyProto) {
-        if (anyRemote) {
-            a.st(Size.W, R10, POLICY_KEY + 4, 0);
+    private static void policyLookup(Assembler a, LookupStep step) {
+        if (step.anyRemote()) {
+            a.st(Size.W, R10, POLICY_KEY + PK_REMOTE, 0);
         } else {
-            a.ldx(Size.W, R1, R10, AUTH_KEY + 4).stx(Size.W, R10, POLICY_KEY + 4, R1);
+            a.ldx(Size.W, R1, R10, AUTH_KEY + AK_REMOTE).stx(Size.W, R10, POLICY_KEY + PK_REMOTE, R1);
         }
-        if (anyPort) {
-            a.st(Size.H, R10, POLICY_KEY + 8, 0);
+        if (step.anyPort()) {
+            a.st(Size.H, R10, POLICY_KEY + PK_DPORT, 0);
         } else {
-            a.ldx(Size.H, R1, R10, PORTS + 2).fromBigEndian(R1, 16).stx(Size.H, R10, POLICY_KEY + 8, R1);
+            a.ldx(Size.H, R1, R10, PORTS + 2).fromBigEndian(R1, 16).stx(Size.H, R10, POLICY_KEY + PK_DPORT, R1);
         }
-        if (anyProto) {
-            a.st(Size.B, R10, POLICY_KEY + 10, 0);
+        if (step.anyProtocol()) {
+            a.st(Size.B, R10, POLICY_KEY + PK_PROTO, 0);
         } else {
-            a.stx(Size.B, R10, POLICY_KEY + 10, R8);
+            a.stx(Size.B, R10, POLICY_KEY + PK_PROTO, R8);
         }
         a.ldMap(R1, DatapathMaps.POLICY).mov(R2, R10).add(R2, POLICY_KEY).call(Helper.MAP_LOOKUP_ELEM);
     }
@@ -212,7 +236,7 @@ public final class EnforcementProgram {
     /** Bumps counter {@code c}; each counter is bumped at one place, so its name makes the label unique. */
     private static void count(Assembler a, Counter c) {
         String skip = "counted_" + c.name().toLowerCase(java.util.Locale.ROOT);
-        a.st(Size.W, R10, COUNTER_KEY, c.ordinal());
+        a.st(Size.W, R10, COUNTER_KEY, c.index());
         a.ldMap(R1, DatapathMaps.COUNTERS).mov(R2, R10).add(R2, COUNTER_KEY).call(Helper.MAP_LOOKUP_ELEM);
         a.jmp(JmpOp.JEQ, R0, 0, skip);
         a.ldx(Size.DW, R1, R0, 0).add(R1, 1).stx(Size.DW, R0, 0, R1);

@@ -50,7 +50,7 @@ class DatapathCreateFailureKernelTest {
                 throw new IllegalStateException("wall clock unavailable");
             };
             ClockOffset clock = new ClockOffset(broken, System::nanoTime);
-            assertThatThrownBy(() -> Datapath.create(auth, DatapathOptions.DEFAULTS, clock))
+            assertThatThrownBy(() -> Datapath.create(auth, TestOptions.DEFAULTS, clock))
                     .hasMessageContaining("wall clock unavailable");
             assertThat(bpfDescriptors()).isEqualTo(before);
         }

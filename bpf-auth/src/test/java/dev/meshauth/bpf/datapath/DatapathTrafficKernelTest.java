@@ -76,7 +76,7 @@ class DatapathTrafficKernelTest {
     void tcpConnectNeedsAnAuthenticatedPair() throws Exception {
         try (TestNetwork net = TestNetwork.create("dp", 40);
                 KernelAuthMap authMap = KernelAuthMap.openOrCreate(bpffs.resolve("traffic_auth"), 1024);
-                Datapath datapath = Datapath.create(authMap, DatapathOptions.DEFAULTS, new ClockOffset());
+                Datapath datapath = Datapath.create(authMap, TestOptions.DEFAULTS, new ClockOffset());
                 ServerSocket server = acceptingServer(net)) {
             datapath.putIpcache(Ipv4Prefix.host(net.addrB()), new IpcacheEntry(SERVER_ID, 0));
             datapath.putIpcache(Ipv4Prefix.host(net.addrA()), new IpcacheEntry(CLIENT_ID, CLIENT_NODE));
@@ -116,7 +116,7 @@ class DatapathTrafficKernelTest {
                 KernelAuthMap authMap = KernelAuthMap.openOrCreate(bpffs.resolve("detach_auth"), 1024);
                 ServerSocket server = acceptingServer(net)) {
             int programId;
-            try (Datapath datapath = Datapath.create(authMap, DatapathOptions.DEFAULTS, new ClockOffset())) {
+            try (Datapath datapath = Datapath.create(authMap, TestOptions.DEFAULTS, new ClockOffset())) {
                 programId = datapath.programId();
                 datapath.putIpcache(Ipv4Prefix.host(net.addrB()), new IpcacheEntry(SERVER_ID, 0));
                 datapath.setIngressEnforced(SERVER_ID, true); // no allow entry at all: everything drops

@@ -55,7 +55,7 @@ class EnforcementProgramKernelTest {
     @BeforeEach
     void setUp() throws Exception {
         authMap = KernelAuthMap.openOrCreate(bpffs.resolve("auth_" + SEQ.incrementAndGet()), 1024);
-        datapath = Datapath.create(authMap, DatapathOptions.DEFAULTS, new ClockOffset());
+        datapath = Datapath.create(authMap, TestOptions.DEFAULTS, new ClockOffset());
         datapath.putIpcache(Ipv4Prefix.host(DEATHSTAR), new IpcacheEntry(DEATHSTAR_ID, 0));
         datapath.putIpcache(Ipv4Prefix.host(UNSELECTED), new IpcacheEntry(4000, 0));
         datapath.putIpcache(Ipv4Prefix.host(TIEFIGHTER), new IpcacheEntry(TIEFIGHTER_ID, REMOTE_NODE));

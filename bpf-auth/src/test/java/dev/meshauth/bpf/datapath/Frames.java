@@ -4,43 +4,43 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /** Builds Ethernet frames for PROG_TEST_RUN: IPv4 TCP/UDP, ARP, IPv6, truncated and fragmented. */
-final class Frames {
+public final class Frames {
     private Frames() {
     }
 
-    static byte[] tcp(String src, String dst, int sport, int dport) {
+    public static byte[] tcp(String src, String dst, int sport, int dport) {
         return ipv4(src, dst, 6, 0, l4(sport, dport, 20));
     }
 
-    static byte[] udp(String src, String dst, int sport, int dport) {
+    public static byte[] udp(String src, String dst, int sport, int dport) {
         return ipv4(src, dst, 17, 0, l4(sport, dport, 8));
     }
 
     /** A non-first IPv4 fragment (offset 185 * 8 bytes): it carries no L4 header. */
-    static byte[] tcpFragment(String src, String dst) {
+    public static byte[] tcpFragment(String src, String dst) {
         return ipv4(src, dst, 6, 185, new byte[40]);
     }
 
     /** An IPv4 TCP packet cut right after the IP header. */
-    static byte[] tcpTruncatedAfterIpHeader(String src, String dst) {
+    public static byte[] tcpTruncatedAfterIpHeader(String src, String dst) {
         return ipv4(src, dst, 6, 0, new byte[0]);
     }
 
     /** An IPv4 TCP packet whose IHL claims 4 words (16 bytes), below the minimum of 5. */
-    static byte[] badIhl(String src, String dst) {
+    public static byte[] badIhl(String src, String dst) {
         byte[] f = tcp(src, dst, 1, 80);
         f[14] = 0x44;
         return f;
     }
 
-    static byte[] arp() {
+    public static byte[] arp() {
         ByteBuffer b = ByteBuffer.allocate(42).order(ByteOrder.BIG_ENDIAN);
         eth(b, 0x0806);
         b.putShort((short) 1).putShort((short) 0x0800).put((byte) 6).put((byte) 4).putShort((short) 1);
         return b.array();
     }
 
-    static byte[] ipv6Tcp() {
+    public static byte[] ipv6Tcp() {
         ByteBuffer b = ByteBuffer.allocate(14 + 40 + 20).order(ByteOrder.BIG_ENDIAN);
         eth(b, 0x86dd);
         b.putInt(0x60000000).putShort((short) 20).put((byte) 6).put((byte) 64);

@@ -171,22 +171,71 @@ public final class PolicyEngine {
     }
 
     /**
-     * The verdict the datapath reaches for one packet: empty means "allowed, no policy selects the
-     * endpoint"; a present value is the entry that matched, or a synthetic default-deny.
+     * The policy entry the datapath hits for one packet, probing in {@link LookupStep#ORDER}: empty means
+     * "allowed, no policy selects the endpoint"; a present value is the entry that matched, or a
+     * synthetic default-deny.
      */
     public Optional<EntryValue> lookup(long local, long remote, int port, int protocol, Direction dir) {
         if (!enforced(dir).contains(local)) {
             return Optional.empty();
         }
-        long[][] order = {{remote, port, protocol}, {remote, 0, protocol}, {remote, 0, 0}, {0, port, protocol},
-            {0, 0, protocol}, {0, 0, 0}};
-        for (long[] o : order) {
-            EntryValue v = entries.get(new EntryKey(local, o[0], (int) o[1], (int) o[2], dir));
+        for (LookupStep step : LookupStep.ORDER) {
+            EntryValue v = entries.get(step.key(local, remote, port, protocol, dir));
             if (v != null) {
                 return Optional.of(v);
             }
         }
-        return Optional.of(new EntryValue(true, AuthType.DISABLED, false, Set.of("default deny (selected, no rule allows)")));
+        return Optional.of(DEFAULT_DENY);
+    }
+
+    private static final EntryValue DEFAULT_DENY = new EntryValue(true, AuthType.DISABLED, false,
+            Set.of("default deny (selected, no rule allows)"));
+
+    /**
+     * One side's verdict, as the datapath of the {@code local} endpoint reaches it for a packet to or from
+     * {@code remote} (world, 2, for an address it does not know).
+     */
+    public Verdict verdict(long local, long remote, int port, int protocol, Direction dir) {
+        Optional<EntryValue> hit = lookup(local, remote, port, protocol, dir);
+        if (hit.isEmpty()) {
+            return new Verdict.Allowed(false, Set.of());
+        }
+        EntryValue v = hit.get();
+        if (v.deny()) {
+            return new Verdict.Denied(dir, v.reasons());
+        }
+        if (v.authType() == AuthType.DISABLED) {
+            return new Verdict.Allowed(true, v.reasons());
+        }
+        return new Verdict.AuthRequired(dir, v.authType(), local, remote, v.reasons());
+    }
+
+    /**
+     * The verdict for traffic from identity {@code from} to identity {@code to}: the sender's egress
+     * policy and the receiver's ingress policy both apply. A deny on either side drops (egress first, as
+     * the packet meets it first); otherwise the receiver's auth requirement, else the sender's, must be
+     * met; otherwise it passes.
+     */
+    public Verdict verdict(long from, long to, int port, int protocol) {
+        Verdict egress = verdict(from, to, port, protocol, Direction.EGRESS);
+        Verdict ingress = verdict(to, from, port, protocol, Direction.INGRESS);
+        if (egress instanceof Verdict.Denied) {
+            return egress;
+        }
+        if (ingress instanceof Verdict.Denied) {
+            return ingress;
+        }
+        if (ingress instanceof Verdict.AuthRequired) {
+            return ingress;
+        }
+        if (egress instanceof Verdict.AuthRequired) {
+            return egress;
+        }
+        Verdict.Allowed in = (Verdict.Allowed) ingress;
+        Verdict.Allowed out = (Verdict.Allowed) egress;
+        Set<String> reasons = new TreeSet<>(in.reasons());
+        reasons.addAll(out.reasons());
+        return new Verdict.Allowed(in.selected() || out.selected(), reasons);
     }
 
     /** Output 3: every auth type traffic between {@code local} and {@code remote} can demand. */
@@ -195,8 +244,9 @@ public final class PolicyEngine {
         for (Direction dir : Direction.values()) {
             for (int port : probePorts(local)) {
                 for (int proto : PROBE_PROTOCOLS) {
-                    lookup(local, remote, port, proto, dir).filter(v -> !v.deny() && v.authType() != AuthType.DISABLED)
-                            .ifPresent(v -> out.add(v.authType()));
+                    if (verdict(local, remote, port, proto, dir) instanceof Verdict.AuthRequired a) {
+                        out.add(a.type());
+                    }
                 }
             }
         }
@@ -217,8 +267,7 @@ public final class PolicyEngine {
      * identity pairs that some auth-requiring entry can match are probed.
      */
     public Set<AuthRequirement> requiredAuth(List<Endpoint> endpoints, List<NodeInfo> nodes) {
-        Map<String, Integer> nodeIds = new HashMap<>();
-        nodes.forEach(n -> nodeIds.put(n.name(), n.id()));
+        Map<String, Integer> nodeIds = NodeInfo.idsByName(nodes);
         Map<Long, Set<String>> nodesOf = new HashMap<>();
         for (Endpoint e : endpoints) {
             if (!ReservedIdentity.isReserved(e.identity())) {
@@ -247,12 +296,8 @@ public final class PolicyEngine {
                             if (local == remote && localNode.equals(remoteNode) && endpointsOn(endpoints, local, localNode) < 2) {
                                 continue; // an endpoint talking to itself is not authenticated
                             }
-                            // remote_node_id 0 means this node (Cilium's auth key): a node without an id
-                            // cannot be keyed at all, so its pairs wait until it has one.
-                            Integer id = localNode.equals(remoteNode) ? Integer.valueOf(0) : nodeIds.get(remoteNode);
-                            if (id != null) {
-                                out.add(new AuthRequirement(localNode, local, remote, id, t));
-                            }
+                            NodeInfo.remoteNodeId(localNode, remoteNode, nodeIds).ifPresent(id ->
+                                    out.add(new AuthRequirement(localNode, local, remote, id, t)));
                         }
                     }
                 }
@@ -289,14 +334,19 @@ public final class PolicyEngine {
     private void explainOne(List<Explanation> out, Endpoint from, Endpoint to, long local, long remote, Direction dir) {
         for (int port : probePorts(local)) {
             for (int proto : PROBE_PROTOCOLS) {
-                Optional<EntryValue> v = lookup(local, remote, port, proto, dir);
-                if (v.isEmpty()) {
+                Verdict v = verdict(local, remote, port, proto, dir);
+                String text = switch (v) {
+                    case Verdict.Allowed a when !a.selected() -> null;
+                    case Verdict.Allowed a -> "allow";
+                    case Verdict.Denied d -> "deny";
+                    case Verdict.AuthRequired r -> "allow+auth";
+                };
+                if (text == null) {
                     continue;
                 }
-                EntryValue e = v.get();
-                String verdict = e.deny() ? "deny" : e.authType() == AuthType.DISABLED ? "allow" : "allow+auth";
-                out.add(new Explanation(from.name(), to.name(), dir, Math.max(port, 0), proto == 6 ? "TCP" : "UDP", verdict,
-                        e.authType(), String.join(", ", e.reasons())));
+                AuthType type = v instanceof Verdict.AuthRequired r ? r.type() : AuthType.DISABLED;
+                out.add(new Explanation(from.name(), to.name(), dir, Math.max(port, 0), Protocol.name(proto), text,
+                        type, String.join(", ", v.reasons())));
             }
         }
     }

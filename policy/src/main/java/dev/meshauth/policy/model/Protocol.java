@@ -14,4 +14,14 @@ public enum Protocol {
     public int number() {
         return number;
     }
+
+    /** "TCP", "UDP" or "ANY" for an IP protocol number (0 is ANY); "proto N" for any other. */
+    public static String name(int number) {
+        for (Protocol p : values()) {
+            if (p.number == number) {
+                return p.name();
+            }
+        }
+        return "proto " + number;
+    }
 }
