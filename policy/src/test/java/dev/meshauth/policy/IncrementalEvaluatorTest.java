@@ -86,11 +86,12 @@ class IncrementalEvaluatorTest {
                             + ((i + 1) % 500) + "}}]\n")));
         }
         inc.putPolicies("p7", PolicyEngineTest.policies(PolicyEngineTest.cnp("prod",
-                "endpointSelector: {matchLabels: {app: app7}}\ningress:\n- authentication: {mode: required}\n")));
+                "endpointSelector: {matchLabels: {app: app7}}\ningress:\n- fromEndpoints: [{}]\n  authentication: {mode: required}\n")));
         assertThat(inc.lastTouched()).isEqualTo(1);
         inc.putIdentity(9999, PolicyEngineTest.ep("new", "prod", 9999, "n", "app", "app3").labels());
-        // app3 is the subject of p3 (identities 259 and the new 9999) and the peer of p2 (identity 258).
-        assertThat(inc.lastTouched()).isEqualTo(3);
+        // app3 is the subject of p3 (identities 259 and the new 9999) and the peer of p2 (identity 258);
+        // p7 admits every prod endpoint ([{}]), so its subject (263) is recomputed too.
+        assertThat(inc.lastTouched()).isEqualTo(4);
         assertThat(inc.snapshot().lookup(7 + 256, 9999, 80, 6, Direction.INGRESS)).hasValueSatisfying(v ->
                 assertThat(v.authType().toString()).isEqualTo("spire"));
     }

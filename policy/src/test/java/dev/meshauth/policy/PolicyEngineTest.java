@@ -124,14 +124,16 @@ class PolicyEngineTest {
                         ingress:
                         - fromEndpoints: [{matchLabels: {app: web}}]
                           toPorts: [{ports: [{port: "80", protocol: TCP}]}]
-                        - authentication: {mode: required}
+                        - fromEndpoints: [{}]
+                          authentication: {mode: required}
                         """), WEB, 80, 6, "auth:spire"),
                 Arguments.of("explicit disabled on the specific rule is kept", cnp("prod", dbSelector + """
                         ingress:
                         - fromEndpoints: [{matchLabels: {app: web}}]
                           toPorts: [{ports: [{port: "80", protocol: TCP}]}]
                           authentication: {mode: disabled}
-                        - authentication: {mode: required}
+                        - fromEndpoints: [{}]
+                          authentication: {mode: required}
                         """), WEB, 80, 6, "allow"),
                 Arguments.of("a namespaced policy admits only its namespace", cnp("prod", dbSelector + """
                         ingress:

@@ -47,13 +47,22 @@ class PolicyParserTest {
                 Arguments.of("unknown protocol", HEAD + """
                           ingress:
                           - toPorts:
-                            - ports: [{port: "53", protocol: SCTP}]
-                        """, "spec.ingress[0].toPorts[0].ports[0].protocol: must be TCP, UDP or ANY, got 'SCTP'"),
-                Arguments.of("named port", HEAD + """
+                            - ports: [{port: "53", protocol: STCP}]
+                        """, "spec.ingress[0].toPorts[0].ports[0].protocol: must be TCP, UDP, SCTP or ANY, got 'STCP'"),
+                Arguments.of("a port that is neither a number nor a name", HEAD + """
                           ingress:
                           - toPorts:
-                            - ports: [{port: http}]
-                        """, "named ports ('http') are not supported"),
+                            - ports: [{port: "HTTP_8080"}]
+                        """, "must be a number 0..65535 or a port name (IANA_SVC_NAME), got 'HTTP_8080'"),
+                Arguments.of("misspelled entity", HEAD + """
+                          ingress:
+                          - fromEntities: [wrold]
+                        """, "spec.ingress[0].fromEntities: unknown entity 'wrold': must be one of all, world,"),
+                Arguments.of("enableDefaultDeny that is not a boolean", HEAD + """
+                          enableDefaultDeny: {ingress: "no"}
+                          ingress:
+                          - fromEntities: [world]
+                        """, "spec.enableDefaultDeny.ingress: must be true or false, got 'no'"),
                 Arguments.of("selector that can never match", HEAD + """
                           ingress:
                           - fromEndpoints:
@@ -75,10 +84,6 @@ class PolicyParserTest {
                           - fromEndpoints: [{}]
                             authentication: {mode: required}
                         """, "spec.ingressDeny[0]: unknown field 'authentication'"),
-                Arguments.of("CIDR rules are not silently ignored", HEAD + """
-                          ingress:
-                          - fromCIDR: [198.18.0.0/16]
-                        """, "spec.ingress[0].fromCIDR: valid in Cilium, but not supported by meshauth"),
                 Arguments.of("wrong apiVersion", HEAD.replace("cilium.io/v2", "cilium.io/v1") , "apiVersion: must be cilium.io/v2"),
                 Arguments.of("misspelled kind", HEAD.replace("CiliumNetworkPolicy", "CiliumNetworkPolcy"),
                         "(did you mean 'CiliumNetworkPolicy'?)"),
@@ -138,17 +143,19 @@ class PolicyParserTest {
         assertThat(p.subject().matchLabels()).containsEntry("app", "db").containsEntry("io.kubernetes.pod.namespace", "ns1");
         var r0 = p.rules().getFirst();
         assertThat(r0.auth()).contains(AuthMode.TEST_ALWAYS_FAIL);
-        assertThat(r0.peers().getFirst().matchLabels()).containsEntry("app", "web")
+        assertThat(r0.peers().endpoints().getFirst().matchLabels()).containsEntry("app", "web")
                 .containsEntry("io.kubernetes.pod.namespace", "ns1");
         assertThat(r0.ports()).extracting(x -> x.port() + "-" + x.endPort() + "/" + x.protocol())
                 .containsExactly("8000-8010/TCP", "53-53/ANY");
-        assertThat(p.rules().get(1).hasL7()).isTrue();
-        assertThat(result.warnings()).singleElement().asString().contains("L7 rules are parsed and kept but not enforced");
+        assertThat(p.rules().get(1).unenforced()).singleElement().asString()
+                .isEqualTo("p.yaml:16: spec.ingress[1].toPorts[0].rules: L7 rules are Cilium's proxy; meshauth enforces"
+                        + " the port and the authentication, not the L7 rules");
+        assertThat(result.warnings()).isEqualTo(p.rules().get(1).unenforced());
         var cw = result.policies().get(1);
         assertThat(cw.clusterwide()).isTrue();
         assertThat(cw.subject().matchLabels()).isEmpty();
         assertThat(cw.rules().getFirst().deny()).isTrue();
-        assertThat(cw.rules().getFirst().peers().getFirst().matchLabels()).doesNotContainKey("io.kubernetes.pod.namespace");
+        assertThat(cw.rules().getFirst().peers().endpoints().getFirst().matchLabels()).doesNotContainKey("io.kubernetes.pod.namespace");
         assertThat(Protocol.valueOf("ANY").number()).isZero();
     }
 }

@@ -31,7 +31,7 @@ public final class StatusCommand implements Callable<Integer> {
     @Mixin
     OutputOption output;
 
-    @Option(names = "--verbose", description = "Add per-peer details.")
+    @Option(names = "--verbose", description = "Add per-peer details and what of the policies is not enforced.")
     boolean verbose;
 
     @Override
@@ -68,6 +68,12 @@ public final class StatusCommand implements Callable<Integer> {
         StatusModel.Auth a = s.auth();
         rows.add(List.of("Auth:", "required " + a.required() + ", held " + a.held() + ", pending " + a.pending() + ", missing "
                 + a.missing() + "; succeeded " + a.succeeded() + ", failed " + a.failed() + ", queue drops " + a.queueDropped()));
+        StatusModel.Policies pol = s.policies();
+        rows.add(List.of("Policies:", pol.count() + ", reserved identities skipped " + pol.reservedSkipped()
+                + ", not enforced " + pol.unenforced().size() + (pol.unenforced().isEmpty() || verbose ? "" : " (--verbose lists them)")));
+        if (verbose) {
+            pol.unenforced().forEach(u -> rows.add(List.of("", u)));
+        }
         long gc = a.gcDeleted().values().stream().mapToLong(Long::longValue).sum();
         if (gc > 0) {
             StringBuilder sb = new StringBuilder();

@@ -100,6 +100,8 @@ final class AgentStatusApi implements StatusServer.Handler {
                 bundle, new StatusModel.Svids(svids.size(), earliest),
                 new StatusModel.Listener(s.self().internalIp(), l.port(), l.provider(), l.accepted(), l.refused()),
                 new StatusModel.Datapath(c.datapathMode().toString(), agent.authMap().location(), held, max), auth,
+                new StatusModel.Policies(s.cluster().policies().size(), st.reservedSkipped(),
+                        s.cluster().policies().stream().flatMap(p -> p.unenforced().stream()).distinct().toList()),
                 problems(spire, svids, missing, held, st, max), verbose ? peers(s, entries) : List.of());
     }
 

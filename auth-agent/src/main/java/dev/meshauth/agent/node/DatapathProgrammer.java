@@ -3,6 +3,7 @@ package dev.meshauth.agent.node;
 import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.bpf.datapath.Direction;
+import dev.meshauth.bpf.datapath.IngressPolicy;
 import dev.meshauth.bpf.datapath.IpcacheEntry;
 import dev.meshauth.bpf.datapath.Ipv4Prefix;
 import dev.meshauth.bpf.datapath.PolicyKey;
@@ -24,8 +25,10 @@ import java.util.Set;
  * identity and node id, 0 for this node), the identities whose ingress is enforced here, and the policy
  * entries of this node's identities. Applies the difference to what the maps hold, make before break,
  * so that at every step a packet gets either the old verdict or the new one, never a drop neither gives:
- * new and changed ipcache and policy entries first, then enforcement switched on (its allow entries
- * exist by then), then enforcement switched off, then stale policy and ipcache entries removed.
+ * new and changed ipcache and policy entries first, then ingress policy switched on or changed (its allow
+ * entries exist by then), then switched off, then stale policy and ipcache entries removed. An identity
+ * is default-deny if a policy selects it with default deny; it has a default-allow ingress policy if it
+ * only has entries ({@code enableDefaultDeny: false}).
  */
 final class DatapathProgrammer {
     private DatapathProgrammer() {
@@ -34,13 +37,19 @@ final class DatapathProgrammer {
     static void apply(DatapathTables dp, List<NodeInfo> nodes, List<Endpoint> endpoints, PolicyEngine engine, NodeInfo self,
             Set<Long> localIdentities) throws BpfException {
         Map<Ipv4Prefix, IpcacheEntry> ipcache = ipcache(nodes, endpoints, self);
-        Set<Long> enforced = new HashSet<>(engine.enforced(dev.meshauth.policy.model.Direction.INGRESS));
-        enforced.retainAll(localIdentities);
+        Map<Long, IngressPolicy> modes = new HashMap<>();
+        for (long id : localIdentities) {
+            if (engine.enforced(dev.meshauth.policy.model.Direction.INGRESS).contains(id)) {
+                modes.put(id, IngressPolicy.DEFAULT_DENY);
+            } else if (engine.hasEntries(id, dev.meshauth.policy.model.Direction.INGRESS)) {
+                modes.put(id, IngressPolicy.DEFAULT_ALLOW);
+            }
+        }
         Map<PolicyKey, PolicyVerdict> policy = policy(engine, localIdentities);
 
         Map<Ipv4Prefix, IpcacheEntry> oldIpcache = dp.ipcache();
         Map<PolicyKey, PolicyVerdict> oldPolicy = dp.policy();
-        Set<Long> oldEnforced = dp.ingressEnforced();
+        Map<Long, IngressPolicy> oldModes = dp.ingressPolicies();
         for (var e : ipcache.entrySet()) { // make
             if (!e.getValue().equals(oldIpcache.get(e.getKey()))) {
                 dp.putIpcache(e.getKey(), e.getValue());
@@ -51,14 +60,14 @@ final class DatapathProgrammer {
                 dp.putPolicy(e.getKey(), e.getValue());
             }
         }
-        for (long id : enforced) {
-            if (!oldEnforced.contains(id)) {
-                dp.setIngressEnforced(id, true);
+        for (var e : modes.entrySet()) {
+            if (e.getValue() != oldModes.get(e.getKey())) {
+                dp.setIngressPolicy(e.getKey(), e.getValue());
             }
         }
-        for (long id : oldEnforced) { // break
-            if (!enforced.contains(id)) {
-                dp.setIngressEnforced(id, false);
+        for (long id : oldModes.keySet()) { // break
+            if (!modes.containsKey(id)) {
+                dp.setIngressPolicy(id, IngressPolicy.NONE);
             }
         }
         for (PolicyKey old : oldPolicy.keySet()) {

@@ -1,13 +1,13 @@
 package dev.meshauth.agent.node;
 
 import dev.meshauth.bpf.BpfException;
+import dev.meshauth.bpf.datapath.IngressPolicy;
 import dev.meshauth.bpf.datapath.IpcacheEntry;
 import dev.meshauth.bpf.datapath.Ipv4Prefix;
 import dev.meshauth.bpf.datapath.PolicyKey;
 import dev.meshauth.bpf.datapath.PolicyVerdict;
 
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The standalone datapath's tables as {@link DatapathProgrammer} writes them. Production:
@@ -20,9 +20,9 @@ interface DatapathTables {
 
     void removeIpcache(Ipv4Prefix prefix) throws BpfException;
 
-    Set<Long> ingressEnforced() throws BpfException;
+    Map<Long, IngressPolicy> ingressPolicies() throws BpfException;
 
-    void setIngressEnforced(long identity, boolean enforced) throws BpfException;
+    void setIngressPolicy(long identity, IngressPolicy policy) throws BpfException;
 
     Map<PolicyKey, PolicyVerdict> policy() throws BpfException;
 

@@ -2,13 +2,13 @@ package dev.meshauth.agent.node;
 
 import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.datapath.Datapath;
+import dev.meshauth.bpf.datapath.IngressPolicy;
 import dev.meshauth.bpf.datapath.IpcacheEntry;
 import dev.meshauth.bpf.datapath.Ipv4Prefix;
 import dev.meshauth.bpf.datapath.PolicyKey;
 import dev.meshauth.bpf.datapath.PolicyVerdict;
 
 import java.util.Map;
-import java.util.Set;
 
 /** The standalone datapath's kernel maps. */
 record KernelDatapathTables(Datapath dp) implements DatapathTables {
@@ -28,13 +28,13 @@ record KernelDatapathTables(Datapath dp) implements DatapathTables {
     }
 
     @Override
-    public Set<Long> ingressEnforced() throws BpfException {
-        return dp.ingressEnforced();
+    public Map<Long, IngressPolicy> ingressPolicies() throws BpfException {
+        return dp.ingressPolicies();
     }
 
     @Override
-    public void setIngressEnforced(long identity, boolean enforced) throws BpfException {
-        dp.setIngressEnforced(identity, enforced);
+    public void setIngressPolicy(long identity, IngressPolicy policy) throws BpfException {
+        dp.setIngressPolicy(identity, policy);
     }
 
     @Override

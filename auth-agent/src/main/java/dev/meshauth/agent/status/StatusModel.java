@@ -14,8 +14,18 @@ public final class StatusModel {
 
     /** {@code GET /v1/status}. */
     public record AgentStatus(String node, String version, Instant startedAt, Instant now, Spire spire, String trustDomain,
-            List<BundleCa> bundle, Svids svids, Listener listener, Datapath datapath, Auth auth, List<String> problems,
-            List<Peer> peers) {
+            List<BundleCa> bundle, Svids svids, Listener listener, Datapath datapath, Auth auth, Policies policies,
+            List<String> problems, List<Peer> peers) {
+    }
+
+    /**
+     * The policies in force.
+     *
+     * @param count           policies (specs) evaluated
+     * @param reservedSkipped auth requests for reserved identities (world, host, ...) skipped, as Cilium skips them
+     * @param unenforced      what of them meshauth does not enforce, one "file:line: path: what" per rule part
+     */
+    public record Policies(int count, long reservedSkipped, List<String> unenforced) {
     }
 
     /** The SPIRE agent connection. */

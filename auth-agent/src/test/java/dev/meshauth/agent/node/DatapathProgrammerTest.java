@@ -1,7 +1,9 @@
 package dev.meshauth.agent.node;
 
 import dev.meshauth.bpf.datapath.Direction;
+import dev.meshauth.bpf.datapath.IngressPolicy;
 import dev.meshauth.bpf.datapath.IpcacheEntry;
+import dev.meshauth.bpf.datapath.LookupStep;
 import dev.meshauth.bpf.datapath.Ipv4Prefix;
 import dev.meshauth.bpf.datapath.PolicyKey;
 import dev.meshauth.bpf.datapath.PolicyVerdict;
@@ -43,7 +45,7 @@ class DatapathProgrammerTest {
     /** The standalone datapath's tables in memory, checking an invariant after every write. Real: KernelDatapathTables. */
     private static final class RecordingDatapathTables implements DatapathTables {
         final Map<Ipv4Prefix, IpcacheEntry> ipcache = new HashMap<>();
-        final Set<Long> enforced = new HashSet<>();
+        final Map<Long, IngressPolicy> enforced = new HashMap<>();
         final Map<PolicyKey, PolicyVerdict> policy = new HashMap<>();
         final List<String> writes = new ArrayList<>();
         Runnable afterWrite = () -> { };
@@ -71,18 +73,18 @@ class DatapathProgrammerTest {
         }
 
         @Override
-        public Set<Long> ingressEnforced() {
-            return Set.copyOf(enforced);
+        public Map<Long, IngressPolicy> ingressPolicies() {
+            return Map.copyOf(enforced);
         }
 
         @Override
-        public void setIngressEnforced(long identity, boolean on) {
-            if (on) {
-                enforced.add(identity);
+        public void setIngressPolicy(long identity, IngressPolicy p) {
+            if (p != IngressPolicy.NONE) {
+                enforced.put(identity, p);
             } else {
                 enforced.remove(identity);
             }
-            wrote((on ? "enforce+ " : "enforce- ") + identity);
+            wrote((p != IngressPolicy.NONE ? "enforce+ " : "enforce- ") + identity);
         }
 
         @Override
@@ -102,20 +104,20 @@ class DatapathProgrammerTest {
             wrote("policy- " + key);
         }
 
-        /** The datapath's ingress verdict (its lookup order: exact, any port, any protocol, then any remote). */
+        /** The datapath's ingress verdict, probing in the order the program is assembled with. */
         String verdict(long local, long remote, int port, int protocol) {
-            if (!enforced.contains(local)) {
+            IngressPolicy mode = enforced.get(local);
+            if (mode == null) {
                 return "allow";
             }
-            long[][] order = {{remote, port, protocol}, {remote, 0, protocol}, {remote, 0, 0}, {0, port, protocol},
-                {0, 0, protocol}, {0, 0, 0}};
-            for (long[] o : order) {
-                PolicyVerdict v = policy.get(new PolicyKey(local, o[0], (int) o[1], (int) o[2], Direction.INGRESS));
+            for (LookupStep s : PolicyLookupOrder.forDatapath()) {
+                PolicyVerdict v = policy.get(new PolicyKey(local, s.anyRemote() ? 0 : remote, s.anyPort() ? 0 : port,
+                        s.anyProtocol() ? 0 : protocol, Direction.INGRESS));
                 if (v != null) {
                     return v.deny() ? "deny" : "allow auth=" + v.authType();
                 }
             }
-            return "drop";
+            return mode == IngressPolicy.DEFAULT_DENY ? "drop" : "allow";
         }
 
         List<String> verdicts() {

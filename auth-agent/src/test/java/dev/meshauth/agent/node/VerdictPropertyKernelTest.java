@@ -41,7 +41,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The policy engine and the kernel agree: for random policy sets (CNP and CCNP, ingress, egress and deny
- * rules, wildcard and label selectors, ports, ranges and protocols, every auth mode), random auth map
+ * rules, wildcard and label selectors, entities, CIDR-only and empty rules, enableDefaultDeny, ports,
+ * ranges, named ports and protocols, every auth mode), random auth map
  * states and random packets, the verdict {@link PolicyEngine#verdict} gives, read against the auth map,
  * equals what the standalone datapath's program does to the packet under {@code BPF_PROG_TEST_RUN}.
  * The datapath is programmed by the production {@link DatapathProgrammer} and assembled with the
@@ -238,8 +239,10 @@ class VerdictPropertyKernelTest {
         "{matchExpressions: [{key: tier, operator: DoesNotExist}]}",
         "{matchLabels: {io.kubernetes.pod.namespace: dev}}", "{matchLabels: {app: db, io.kubernetes.pod.namespace: prod}}"};
     private static final String[] PORT_SPECS = {"{port: '80', protocol: TCP}", "{port: '443'}", "{port: '53', protocol: UDP}",
-        "{port: '8080', endPort: 8082, protocol: TCP}", "{port: '80', protocol: ANY}", "{port: '9999', protocol: UDP}"};
+        "{port: '8080', endPort: 8082, protocol: TCP}", "{port: '80', protocol: ANY}", "{port: '9999', protocol: UDP}",
+        "{port: http}"};
     private static final String[] MODES = {"required", "disabled", "test-always-fail"};
+    private static final String[] ENTITIES = {"world", "cluster", "all", "host", "remote-node", "world, cluster"};
 
     private static String policy(Random rnd, int i) {
         boolean clusterwide = rnd.nextInt(10) < 3;
@@ -247,6 +250,10 @@ class VerdictPropertyKernelTest {
         y.append("kind: ").append(clusterwide ? "CiliumClusterwideNetworkPolicy" : "CiliumNetworkPolicy").append('\n');
         y.append("metadata: {name: p").append(i).append(clusterwide ? "" : ", namespace: " + (rnd.nextBoolean() ? "prod" : "dev"))
                 .append("}\nspec:\n  endpointSelector: ").append(pick(rnd, SELECTORS)).append('\n');
+        if (rnd.nextInt(6) == 0) {
+            y.append("  enableDefaultDeny: {ingress: ").append(rnd.nextBoolean()).append(", egress: ").append(rnd.nextBoolean())
+                    .append("}\n");
+        }
         Map<String, List<String>> sections = new HashMap<>();
         int rules = 1 + rnd.nextInt(3);
         for (int r = 0; r < rules; r++) {
@@ -264,14 +271,21 @@ class VerdictPropertyKernelTest {
     private static String rule(Random rnd, String section) {
         List<String> fields = new ArrayList<>();
         String peers = section.startsWith("ingress") ? "fromEndpoints" : "toEndpoints";
-        int p = rnd.nextInt(10);
-        if (p >= 3) {
+        String entities = section.startsWith("ingress") ? "fromEntities" : "toEntities";
+        int p = rnd.nextInt(14);
+        if (p >= 10) {
+            fields.add(p == 13 ? (section.startsWith("ingress") ? "fromCIDR: [198.18.9.0/24]" : "toCIDR: [198.18.9.0/24]")
+                    : entities + ": [" + pick(rnd, ENTITIES) + "]");
+        } else if (p >= 3) {
             List<String> sels = new ArrayList<>();
             sels.add(p == 3 ? "{}" : pick(rnd, SELECTORS));
             if (rnd.nextInt(4) == 0) {
                 sels.add(pick(rnd, SELECTORS));
             }
             fields.add(peers + ": [" + String.join(", ", sels) + "]");
+        }
+        if (rnd.nextInt(30) == 0) {
+            return "{}"; // selects, admits nothing
         }
         if (rnd.nextInt(10) < 6 || fields.isEmpty()) {
             List<String> ports = new ArrayList<>();

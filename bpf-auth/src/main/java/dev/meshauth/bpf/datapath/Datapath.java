@@ -109,11 +109,25 @@ public final class Datapath implements AutoCloseable {
      * default-deny, unselected ones default-allow.
      */
     public void setIngressEnforced(long identity, boolean enforced) throws BpfException {
-        if (enforced) {
-            maps.endpoints.put((int) identity, 1, UpdateFlag.ANY);
-        } else {
+        setIngressPolicy(identity, enforced ? IngressPolicy.DEFAULT_DENY : IngressPolicy.NONE);
+    }
+
+    /** Sets how traffic into endpoints of {@code identity} is treated. */
+    public void setIngressPolicy(long identity, IngressPolicy policy) throws BpfException {
+        if (policy == IngressPolicy.NONE) {
             maps.endpoints.remove((int) identity);
+        } else {
+            maps.endpoints.put((int) identity, policy.flags(), UpdateFlag.ANY);
         }
+    }
+
+    /** Every identity with an ingress policy, and its kind. */
+    public Map<Long, IngressPolicy> ingressPolicies() throws BpfException {
+        Map<Long, IngressPolicy> out = new java.util.HashMap<>();
+        for (var e : maps.endpoints.entries().entrySet()) {
+            out.put(Integer.toUnsignedLong(e.getKey()), IngressPolicy.fromFlags(e.getValue()));
+        }
+        return out;
     }
 
     /** Writes one policy entry. */
@@ -131,12 +145,14 @@ public final class Datapath implements AutoCloseable {
         return maps.ipcache.entries();
     }
 
-    /** Identities with ingress policy enforced. */
+    /** Identities whose ingress is default-deny. */
     public java.util.Set<Long> ingressEnforced() throws BpfException {
         java.util.Set<Long> out = new java.util.HashSet<>();
-        for (Integer id : maps.endpoints.keys()) {
-            out.add(Integer.toUnsignedLong(id));
-        }
+        ingressPolicies().forEach((id, p) -> {
+            if (p == IngressPolicy.DEFAULT_DENY) {
+                out.add(id);
+            }
+        });
         return out;
     }
 

@@ -28,8 +28,8 @@ import static dev.meshauth.bpf.asm.Reg.R9;
  * <ol>
  *   <li>Not IPv4, IPv4 header unreadable or malformed (version, IHL), or not TCP/UDP: <b>pass</b>. (The
  *       stack discards malformed IPv4 itself; nothing reaches a socket.)</li>
- *   <li>Destination not in the ipcache, or its identity not selected by any ingress policy (endpoints
- *       map): <b>pass</b> (Cilium: an endpoint no policy selects is default-allow).</li>
+ *   <li>Destination not in the ipcache, or its identity has no ingress policy (endpoints map):
+ *       <b>pass</b> (Cilium: an endpoint no policy selects is default-allow).</li>
  *   <li>TCP/UDP header unreadable (truncated, not a fragment): <b>drop</b> (fail closed: the port is
  *       unknown). Non-first fragments carry no ports and match only any-port entries.</li>
  *   <li>Remote identity from the ipcache by source address (world, 2, if absent), with its node id.</li>
@@ -85,6 +85,7 @@ public final class EnforcementProgram {
     private static final int RECORD = -96;          // struct signal_msg: 16 bytes
     private static final int AUTH_KEY = RECORD + SIG_AUTH; // the auth_key inside the record
     private static final int NOW_NS = -104;         // u64 ktime
+    private static final int EP_FLAGS = -108;       // u32 endpoints map flags of the destination
     private static final int ETH_HLEN = 14;
     private static final int SKB_PROTOCOL = 16;     // offsetof(struct __sk_buff, protocol), network order
     private static final int ETH_P_IP_BE = 0x0008;  // htons(0x0800) read as a little-endian u32
@@ -125,7 +126,7 @@ public final class EnforcementProgram {
         a.stx(Size.W, R10, SCRATCH_KEY, R7);
         a.ldMap(R1, DatapathMaps.ENDPOINTS).mov(R2, R10).add(R2, SCRATCH_KEY).call(Helper.MAP_LOOKUP_ELEM);
         a.jmp(JmpOp.JEQ, R0, 0, "pass");
-        a.ldx(Size.W, R1, R0, 0).alu(AluOp.AND, R1, 1).jmp(JmpOp.JEQ, R1, 0, "pass");
+        a.ldx(Size.W, R1, R0, 0).stx(Size.W, R10, EP_FLAGS, R1);
         a.ldx(Size.W, R1, R10, TRUNCATED).jmp(JmpOp.JNE, R1, 0, "drop_policy");
 
         // Remote identity and node from the source address.
@@ -145,6 +146,7 @@ public final class EnforcementProgram {
             policyLookup(a, step);
             a.jmp(JmpOp.JNE, R0, 0, "verdict");
         }
+        a.ldx(Size.W, R1, R10, EP_FLAGS).alu(AluOp.AND, R1, 1).jmp(JmpOp.JEQ, R1, 0, "pass"); // no hit, default-allow
         a.ja("drop_policy");
 
         a.label("verdict");

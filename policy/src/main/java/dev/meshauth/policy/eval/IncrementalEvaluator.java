@@ -83,7 +83,10 @@ public final class IncrementalEvaluator {
             return true;
         }
         for (Rule r : p.rules()) {
-            for (EndpointSelector s : r.peers()) {
+            if (r.peers().allEndpoints()) {
+                return true;
+            }
+            for (EndpointSelector s : r.peers().endpoints()) {
                 if (s.matches(labels)) {
                     return true;
                 }

@@ -6,6 +6,8 @@ import dev.meshauth.policy.endpoint.ReservedIdentity;
 import dev.meshauth.policy.model.AuthType;
 import dev.meshauth.policy.model.Direction;
 import dev.meshauth.policy.model.EndpointSelector;
+import dev.meshauth.policy.model.Entity;
+import dev.meshauth.policy.model.Peers;
 import dev.meshauth.policy.model.Policy;
 import dev.meshauth.policy.model.PortProtocol;
 import dev.meshauth.policy.model.Protocol;
@@ -42,6 +44,8 @@ public final class PolicyEngine {
     private final Set<Long> ingressEnforced;
     private final Set<Long> egressEnforced;
     private final Map<Long, Set<Integer>> portsByLocal;
+    private final Set<Long> ingressWithEntries = new HashSet<>();
+    private final Set<Long> egressWithEntries = new HashSet<>();
 
     PolicyEngine(Map<EntryKey, EntryValue> entries, Set<Long> ingressEnforced, Set<Long> egressEnforced) {
         this.entries = entries;
@@ -49,6 +53,8 @@ public final class PolicyEngine {
         this.egressEnforced = egressEnforced;
         this.portsByLocal = new HashMap<>();
         entries.keySet().forEach(k -> portsByLocal.computeIfAbsent(k.local(), x -> new TreeSet<>()).add(k.port()));
+        entries.keySet().forEach(k -> (k.direction() == Direction.INGRESS ? ingressWithEntries : egressWithEntries)
+                .add(k.local()));
     }
 
     /** Evaluates {@code policies} for the identities of {@code endpoints} (a full pass). */
@@ -76,9 +82,17 @@ public final class PolicyEngine {
         if (subjects.isEmpty()) {
             return new Contribution(raw, ingress, egress);
         }
+        if (p.defaultDenyIngress() && p.rules().stream().anyMatch(r -> r.direction() == Direction.INGRESS)) {
+            ingress.addAll(subjects);
+        }
+        if (p.defaultDenyEgress() && p.rules().stream().anyMatch(r -> r.direction() == Direction.EGRESS)) {
+            egress.addAll(subjects);
+        }
         for (Rule rule : p.rules()) {
-            (rule.direction() == Direction.INGRESS ? ingress : egress).addAll(subjects);
-            List<Long> remotes = rule.peers().isEmpty() ? List.of(0L) : peers(rule.peers(), identities);
+            if (rule.matchesNothing()) {
+                continue; // selects (default-deny above) but admits no peer meshauth can identify
+            }
+            List<Long> remotes = rule.peers().any() ? List.of(0L) : peers(rule.peers(), identities);
             String reason = p.id() + " " + (rule.direction() == Direction.INGRESS ? "ingress" : "egress")
                     + (rule.deny() ? "Deny" : "") + "[" + rule.index() + "]";
             EntryValue value = new EntryValue(rule.deny(), rule.deny() ? AuthType.DISABLED : rule.authType(),
@@ -108,10 +122,17 @@ public final class PolicyEngine {
         return out;
     }
 
-    private static List<Long> peers(List<EndpointSelector> selectors, Map<Long, Map<String, String>> identities) {
+    /** The identities a rule's peers stand for: matching endpoints, and the entities' reserved identities. */
+    private static List<Long> peers(Peers peers, Map<Long, Map<String, String>> identities) {
         Set<Long> out = new TreeSet<>();
-        for (EndpointSelector s : selectors) {
+        for (EndpointSelector s : peers.endpoints()) {
             out.addAll(matching(s, identities));
+        }
+        for (Entity e : peers.entities()) {
+            out.addAll(e.reservedIdentities());
+        }
+        if (peers.allEndpoints()) {
+            out.addAll(identities.keySet());
         }
         return new ArrayList<>(out);
     }
@@ -176,16 +197,21 @@ public final class PolicyEngine {
      * synthetic default-deny.
      */
     public Optional<EntryValue> lookup(long local, long remote, int port, int protocol, Direction dir) {
-        if (!enforced(dir).contains(local)) {
-            return Optional.empty();
-        }
         for (LookupStep step : LookupStep.ORDER) {
             EntryValue v = entries.get(step.key(local, remote, port, protocol, dir));
             if (v != null) {
                 return Optional.of(v);
             }
         }
-        return Optional.of(DEFAULT_DENY);
+        return enforced(dir).contains(local) ? Optional.of(DEFAULT_DENY) : Optional.empty();
+    }
+
+    /**
+     * True if some policy entry has {@code local} on the {@code dir} side: its datapath must look policy up
+     * even if it is not default-deny ({@code enableDefaultDeny: false}).
+     */
+    public boolean hasEntries(long local, Direction dir) {
+        return (dir == Direction.INGRESS ? ingressWithEntries : egressWithEntries).contains(local);
     }
 
     private static final EntryValue DEFAULT_DENY = new EntryValue(true, AuthType.DISABLED, false,

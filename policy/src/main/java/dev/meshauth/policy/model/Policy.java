@@ -13,12 +13,20 @@ import java.util.List;
  * @param subject     the endpointSelector (after namespace restriction)
  * @param rules       all rules, ingress and egress, allow and deny
  * @param source      file:line it came from, for explanations
+ * @param defaultDenyIngress the subject is default-deny at ingress (Cilium: if the policy has ingress or
+ *                    ingressDeny rules, unless {@code enableDefaultDeny.ingress} is false)
+ * @param defaultDenyEgress  the same at egress
  */
 public record Policy(String name, String namespace, boolean clusterwide, EndpointSelector subject, List<Rule> rules,
-        String source) {
+        String source, boolean defaultDenyIngress, boolean defaultDenyEgress) {
     /** Copies. */
     public Policy {
         rules = List.copyOf(rules);
+    }
+
+    /** What of this policy meshauth does not enforce, rule by rule. */
+    public List<String> unenforced() {
+        return rules.stream().flatMap(r -> r.unenforced().stream()).toList();
     }
 
     /** "namespace/name", or "name" for clusterwide. */

@@ -4,6 +4,8 @@ import dev.meshauth.policy.PolicyException;
 import dev.meshauth.policy.model.AuthMode;
 import dev.meshauth.policy.model.Direction;
 import dev.meshauth.policy.model.EndpointSelector;
+import dev.meshauth.policy.model.Entity;
+import dev.meshauth.policy.model.Peers;
 import dev.meshauth.policy.model.Policy;
 import dev.meshauth.policy.model.PortProtocol;
 import dev.meshauth.policy.model.Protocol;
@@ -12,6 +14,7 @@ import dev.meshauth.policy.model.Rule;
 import org.yaml.snakeyaml.nodes.Node;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -22,9 +25,12 @@ import java.util.Set;
 
 /**
  * Reads CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy YAML (multi-document) into
- * {@link Policy} values, reporting every problem with file, line, column and field path. Fields that are
- * valid Cilium but that meshauth does not enforce are refused by name rather than ignored, except L7
- * {@code rules}, which are kept and reported as not enforced.
+ * {@link Policy} values, reporting every problem with file, line, column and field path. Every
+ * Cilium-valid object is accepted: what meshauth cannot enforce (CIDR, FQDN, service, node and group
+ * peers, L7 and TLS rules, named ports, ICMP, host policies) is kept out of the evaluation and reported
+ * on the rule it belongs to, with file:line, so the rest of the object (its authentication above all)
+ * stands. A rule whose only peers are of those kinds admits no peer meshauth can identify: it never widens
+ * to "any peer".
  */
 public final class PolicyParser {
     private static final Set<String> TOP = Set.of("apiVersion", "kind", "metadata", "spec", "specs", "status");
@@ -37,9 +43,21 @@ public final class PolicyParser {
             "fromCIDR", "fromCIDRSet", "fromEntities", "fromRequires", "fromGroups", "fromNodes", "icmps");
     private static final Set<String> EGRESS = Set.of("toEndpoints", "toPorts", "authentication",
             "toCIDR", "toCIDRSet", "toEntities", "toRequires", "toGroups", "toNodes", "toFQDNs", "toServices", "icmps");
-    private static final Set<String> UNSUPPORTED = Set.of("fromCIDR", "fromCIDRSet", "fromEntities", "fromRequires",
-            "fromGroups", "fromNodes", "toCIDR", "toCIDRSet", "toEntities", "toRequires", "toGroups", "toNodes", "toFQDNs",
-            "toServices", "icmps", "nodeSelector", "enableDefaultDeny");
+    /** L3 fields meshauth cannot resolve to identities, and what that means for the standalone datapath. */
+    private static final Map<String, String> UNRESOLVED_PEERS = Map.ofEntries(
+            Map.entry("fromCIDR", "CIDR peers have no identity in meshauth; their traffic is seen as world (2)"),
+            Map.entry("fromCIDRSet", "CIDR peers have no identity in meshauth; their traffic is seen as world (2)"),
+            Map.entry("toCIDR", "CIDR peers have no identity in meshauth"),
+            Map.entry("toCIDRSet", "CIDR peers have no identity in meshauth"),
+            Map.entry("toFQDNs", "DNS-name peers need Cilium's DNS proxy; meshauth does not resolve them"),
+            Map.entry("toServices", "service peers are not resolved by meshauth"),
+            Map.entry("fromNodes", "node peers are not resolved by meshauth (use fromEntities: [remote-node])"),
+            Map.entry("toNodes", "node peers are not resolved by meshauth (use toEntities: [remote-node])"),
+            Map.entry("fromGroups", "cloud-provider groups are not resolved by meshauth"),
+            Map.entry("toGroups", "cloud-provider groups are not resolved by meshauth"),
+            Map.entry("fromRequires", "requirements that narrow other rules' peers are not applied by meshauth"),
+            Map.entry("toRequires", "requirements that narrow other rules' peers are not applied by meshauth"));
+    private static final Set<String> ENABLE_DEFAULT_DENY = Set.of("ingress", "egress");
     private static final Set<String> TO_PORTS = Set.of("ports", "rules", "originatingTLS", "terminatingTLS", "serverNames",
             "listener");
     private static final Set<String> PORT = Set.of("port", "endPort", "protocol");
@@ -50,12 +68,18 @@ public final class PolicyParser {
 
     private final YamlReader r;
     private final List<String> warnings = new ArrayList<>();
+    private final List<String> hostPolicies = new ArrayList<>();
 
     private PolicyParser(String file) {
         this.r = new YamlReader(file);
     }
 
-    /** Parsed policies and warnings (L7 rules not enforced). */
+    /**
+     * Parsed policies and what of them meshauth does not enforce.
+     *
+     * @param policies the policies, each rule with its own {@link Rule#unenforced()} notes
+     * @param warnings every such note, and the host policies (nodeSelector) skipped whole, "file:line: path: what"
+     */
     public record Result(List<Policy> policies, List<String> warnings) {
     }
 
@@ -71,7 +95,9 @@ public final class PolicyParser {
             p.document(doc, out);
         }
         p.r.throwIfProblems();
-        return new Result(List.copyOf(out), List.copyOf(p.warnings));
+        List<String> warnings = new ArrayList<>(p.hostPolicies);
+        warnings.addAll(p.warnings);
+        return new Result(List.copyOf(out), List.copyOf(warnings));
     }
 
     private void document(Node doc, List<Policy> out) {
@@ -123,7 +149,15 @@ public final class PolicyParser {
     private Optional<Policy> spec(Node node, String path, String name, String namespace, boolean clusterwide,
             String source) {
         Map<String, Node> spec = r.mapping(node, path, SPEC);
-        rejectUnsupported(spec, path);
+        if (spec.containsKey("nodeSelector")) {
+            if (spec.containsKey("endpointSelector")) {
+                r.problem(spec.get("nodeSelector"), path + ".nodeSelector", "give endpointSelector or nodeSelector, not both");
+            } else {
+                hostPolicies.add(note(spec.get("nodeSelector"), path + ".nodeSelector", "a host policy (it selects"
+                        + " nodes, not endpoints): not enforced by meshauth, and Cilium never authenticates the host"));
+            }
+            return Optional.empty();
+        }
         if (!spec.containsKey("endpointSelector")) {
             r.problem(node, path + ".endpointSelector", "required: which endpoints the policy applies to");
             return Optional.empty();
@@ -137,7 +171,31 @@ public final class PolicyParser {
         rules(spec, "egress", path, Direction.EGRESS, false, namespace, clusterwide, rules);
         rules(spec, "ingressDeny", path, Direction.INGRESS, true, namespace, clusterwide, rules);
         rules(spec, "egressDeny", path, Direction.EGRESS, true, namespace, clusterwide, rules);
-        return Optional.of(new Policy(name, clusterwide ? "" : namespace, clusterwide, subject, rules, source));
+        // Cilium: default-deny for each direction that has rules, unless enableDefaultDeny says otherwise.
+        boolean denyIngress = spec.containsKey("ingress") || spec.containsKey("ingressDeny");
+        boolean denyEgress = spec.containsKey("egress") || spec.containsKey("egressDeny");
+        if (spec.containsKey("enableDefaultDeny")) {
+            String p = path + ".enableDefaultDeny";
+            Map<String, Node> dd = r.mapping(spec.get("enableDefaultDeny"), p, ENABLE_DEFAULT_DENY);
+            denyIngress = dd.containsKey("ingress") ? bool(dd.get("ingress"), p + ".ingress").orElse(denyIngress) : denyIngress;
+            denyEgress = dd.containsKey("egress") ? bool(dd.get("egress"), p + ".egress").orElse(denyEgress) : denyEgress;
+        }
+        return Optional.of(new Policy(name, clusterwide ? "" : namespace, clusterwide, subject, rules, source, denyIngress,
+                denyEgress));
+    }
+
+    private Optional<Boolean> bool(Node node, String path) {
+        Optional<String> v = r.scalar(node, path);
+        if (v.isPresent() && (v.get().equals("true") || v.get().equals("false"))) {
+            return Optional.of(Boolean.parseBoolean(v.get()));
+        }
+        v.ifPresent(x -> r.problem(node, path, "must be true or false, got '" + x + "'"));
+        return Optional.empty();
+    }
+
+    /** A "file:line: path: message" note about what meshauth does not enforce. */
+    private String note(Node at, String path, String message) {
+        return r.file() + ":" + r.keyLine(at) + ": " + path + ": " + message;
     }
 
     private void rules(Map<String, Node> spec, String key, String path, Direction dir, boolean deny, String namespace,
@@ -153,10 +211,13 @@ public final class PolicyParser {
         for (int i = 0; i < items.size(); i++) {
             String p = path + "." + key + "[" + i + "]";
             Map<String, Node> rule = r.mapping(items.get(i), p, allowed);
-            rejectUnsupported(rule, p);
+            List<String> unenforced = new ArrayList<>();
             String peerKey = dir == Direction.INGRESS ? "fromEndpoints" : "toEndpoints";
+            String entityKey = dir == Direction.INGRESS ? "fromEntities" : "toEntities";
+            boolean hasL3 = false;
             List<EndpointSelector> peers = new ArrayList<>();
             if (rule.containsKey(peerKey)) {
+                hasL3 = true;
                 List<Node> sels = r.sequence(rule.get(peerKey), p + "." + peerKey);
                 for (int j = 0; j < sels.size(); j++) {
                     EndpointSelector s = selector(sels.get(j), p + "." + peerKey + "[" + j + "]");
@@ -166,35 +227,73 @@ public final class PolicyParser {
                     r.problem(rule.get(peerKey), p + "." + peerKey, "an empty list selects nothing; use [{}] for every endpoint");
                 }
             }
+            Set<Entity> entities = EnumSet.noneOf(Entity.class);
+            if (rule.containsKey(entityKey)) {
+                hasL3 = true;
+                entities(rule.get(entityKey), p + "." + entityKey, entities);
+            }
+            for (var e : UNRESOLVED_PEERS.entrySet()) {
+                if (rule.containsKey(e.getKey())) {
+                    hasL3 = true;
+                    unenforced.add(note(rule.get(e.getKey()), p + "." + e.getKey(), e.getValue()
+                            + "; the rule's other peers and its authentication stand"));
+                }
+            }
+            if (rule.containsKey("icmps")) {
+                unenforced.add(note(rule.get("icmps"), p + ".icmps", "ICMP is not filtered by the standalone datapath"
+                        + " (it passes); only TCP and UDP are enforced"));
+            }
             List<PortProtocol> ports = new ArrayList<>();
-            boolean l7 = false;
+            boolean portsResolved = true;
             if (rule.containsKey("toPorts")) {
-                l7 = toPorts(rule.get("toPorts"), p + ".toPorts", ports);
+                portsResolved = toPorts(rule.get("toPorts"), p + ".toPorts", ports, unenforced);
             }
             Optional<AuthMode> auth = Optional.empty();
             if (rule.containsKey("authentication")) {
                 auth = authentication(rule.get("authentication"), p + ".authentication");
             }
-            if (l7) {
-                warnings.add(r.file() + ": " + p + ": L7 rules are parsed and kept but not enforced by meshauth");
-            }
-            out.add(new Rule(dir, deny, peers, ports, auth, i, l7));
+            boolean all = entities.remove(Entity.ALL);
+            entities.remove(Entity.NONE);
+            // No L3 field: an L4-only rule admits every peer; an empty rule ({}) admits none (Cilium).
+            Peers who = all || (!hasL3 && rule.containsKey("toPorts")) ? Peers.ANY : new Peers(false, peers, entities);
+            out.add(new Rule(dir, deny, who, ports, portsResolved, auth, i, unenforced));
+            warnings.addAll(unenforced);
         }
     }
 
-    private boolean toPorts(Node node, String path, List<PortProtocol> out) {
-        boolean l7 = false;
+    private void entities(Node node, String path, Set<Entity> out) {
+        for (Node n : r.sequence(node, path)) {
+            Optional<String> s = r.scalar(n, path);
+            if (s.isEmpty()) {
+                continue;
+            }
+            Optional<Entity> e = Entity.parse(s.get());
+            if (e.isPresent()) {
+                out.add(e.get());
+            } else {
+                String hint = Suggest.closest(s.get(), Entity.names()).map(x -> " (did you mean '" + x + "'?)").orElse("");
+                r.problem(n, path, "unknown entity '" + s.get() + "': must be one of " + String.join(", ", Entity.names())
+                        + hint);
+            }
+        }
+    }
+
+    /** Flattens toPorts into {@code out}; false if ports were named but none can be enforced. */
+    private boolean toPorts(Node node, String path, List<PortProtocol> out, List<String> unenforced) {
         List<Node> items = r.sequence(node, path);
+        boolean skipped = false;
         for (int i = 0; i < items.size(); i++) {
             String p = path + "[" + i + "]";
             Map<String, Node> tp = r.mapping(items.get(i), p, TO_PORTS);
             for (String k : List.of("originatingTLS", "terminatingTLS", "serverNames", "listener")) {
                 if (tp.containsKey(k)) {
-                    r.problem(tp.get(k), p + "." + k, "valid in Cilium, but not supported by meshauth");
+                    unenforced.add(note(tp.get(k), p + "." + k, "TLS interception and Envoy listeners are Cilium's"
+                            + " proxy; meshauth enforces the port and the authentication only"));
                 }
             }
             if (tp.containsKey("rules")) {
-                l7 = true;
+                unenforced.add(note(tp.get("rules"), p + ".rules", "L7 rules are Cilium's proxy; meshauth enforces the"
+                        + " port and the authentication, not the L7 rules"));
             }
             if (!tp.containsKey("ports")) {
                 out.add(PortProtocol.ANY);
@@ -202,13 +301,15 @@ public final class PolicyParser {
             }
             List<Node> ports = r.sequence(tp.get("ports"), p + ".ports");
             for (int j = 0; j < ports.size(); j++) {
-                port(ports.get(j), p + ".ports[" + j + "]").ifPresent(out::add);
+                Optional<PortProtocol> pp = port(ports.get(j), p + ".ports[" + j + "]", unenforced);
+                pp.ifPresent(out::add);
+                skipped |= pp.isEmpty();
             }
         }
-        return l7;
+        return !skipped || !out.isEmpty();
     }
 
-    private Optional<PortProtocol> port(Node node, String path) {
+    private Optional<PortProtocol> port(Node node, String path, List<String> unenforced) {
         Map<String, Node> m = r.mapping(node, path, PORT);
         int port = 0;
         if (m.containsKey("port")) {
@@ -217,7 +318,13 @@ public final class PolicyParser {
                 return Optional.empty();
             }
             if (!s.get().matches("[0-9]+")) {
-                r.problem(m.get("port"), path + ".port", "named ports ('" + s.get() + "') are not supported; use a number");
+                if (s.get().matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?") && s.get().length() <= 15) {
+                    unenforced.add(note(m.get("port"), path + ".port", "named port '" + s.get() + "' is not resolved by"
+                            + " meshauth (it needs the pods' container ports): this port is not enforced"));
+                } else {
+                    r.problem(m.get("port"), path + ".port", "must be a number 0..65535 or a port name (IANA_SVC_NAME),"
+                            + " got '" + s.get() + "'");
+                }
                 return Optional.empty();
             }
             Optional<Long> v = r.integer(m.get("port"), path + ".port", 0, 65535);
@@ -245,10 +352,15 @@ public final class PolicyParser {
         Protocol proto = Protocol.ANY;
         if (m.containsKey("protocol")) {
             String s = r.scalar(m.get("protocol"), path + ".protocol").orElse("ANY");
+            if (s.equals("SCTP")) {
+                unenforced.add(note(m.get("protocol"), path + ".protocol", "SCTP is not enforced by the standalone"
+                        + " datapath (only TCP and UDP): this port is not enforced"));
+                return Optional.empty();
+            }
             try {
                 proto = Protocol.valueOf(s);
             } catch (IllegalArgumentException e) {
-                r.problem(m.get("protocol"), path + ".protocol", "must be TCP, UDP or ANY, got '" + s + "'");
+                r.problem(m.get("protocol"), path + ".protocol", "must be TCP, UDP, SCTP or ANY, got '" + s + "'");
                 return Optional.empty();
             }
         }
@@ -372,12 +484,4 @@ public final class PolicyParser {
         return Optional.empty();
     }
 
-    private void rejectUnsupported(Map<String, Node> m, String path) {
-        for (String k : m.keySet()) {
-            if (UNSUPPORTED.contains(k)) {
-                r.problem(m.get(k), path + "." + k, "valid in Cilium, but not supported by meshauth (identity-based"
-                        + " endpoint rules only); remove it or keep this policy for Cilium");
-            }
-        }
-    }
 }

@@ -26,6 +26,7 @@ import java.util.Set;
 public final class YamlReader {
     private final String file;
     private final List<PolicyException.Problem> problems = new ArrayList<>();
+    private final Map<Node, Node> keys = new java.util.IdentityHashMap<>();
 
     /** A reader for nodes of {@code file}. */
     public YamlReader(String file) {
@@ -104,8 +105,14 @@ public final class YamlReader {
                 continue;
             }
             out.put(key, t.getValueNode());
+            keys.put(t.getValueNode(), k);
         }
         return out;
+    }
+
+    /** The 1-based line where {@code value}'s key is written (its own line if it is no mapping value). */
+    public int keyLine(Node value) {
+        return keys.getOrDefault(value, value).getStartMark().getLine() + 1;
     }
 
     /** A mapping of string to string (labels). */
