@@ -101,7 +101,10 @@ public final class MutualAuthServer implements AutoCloseable {
             }
         }
         this.channel = bound;
-        LOG.info("mutual auth listener up: address={} provider={}", channel.localAddress(), TlsContexts.PROVIDER);
+        LOG.atInfo().setMessage("mutual auth listener up")
+                .addKeyValue("address", channel.localAddress())
+                .addKeyValue("provider", TlsContexts.PROVIDER)
+                .log();
     }
 
     /**
@@ -170,11 +173,15 @@ public final class MutualAuthServer implements AutoCloseable {
                 release.run();
                 if (e.isSuccess()) {
                     accepted.incrementAndGet();
-                    LOG.debug("mutual auth accepted: peer={}", ctx.channel().remoteAddress());
+                    LOG.atDebug().setMessage("mutual auth accepted")
+                            .addKeyValue("peer", ctx.channel().remoteAddress())
+                            .log();
                 } else {
                     refused.incrementAndGet();
-                    LOG.info("mutual auth refused: peer={} reason=\"{}\"", ctx.channel().remoteAddress(),
-                            e.cause().getMessage());
+                    LOG.atInfo().setMessage("mutual auth refused")
+                            .addKeyValue("peer", ctx.channel().remoteAddress())
+                            .addKeyValue("reason", e.cause().getMessage())
+                            .log();
                 }
                 ctx.close(); // SslHandler sends close_notify first on success; an alert already went on failure
             }

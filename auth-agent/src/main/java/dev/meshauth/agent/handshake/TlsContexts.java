@@ -31,8 +31,9 @@ final class TlsContexts {
         if (OpenSsl.isAvailable()) {
             return SslProvider.OPENSSL;
         }
-        LOG.warn("BoringSSL (netty-tcnative) unavailable, using the JDK's TLS for mutual authentication: cause=\"{}\"",
-                OpenSsl.unavailabilityCause() == null ? "unknown" : OpenSsl.unavailabilityCause().toString());
+        LOG.atWarn().setMessage("BoringSSL (netty-tcnative) unavailable, using the JDK's TLS for mutual authentication")
+                .addKeyValue("cause", OpenSsl.unavailabilityCause() == null ? "unknown" : OpenSsl.unavailabilityCause().toString())
+                .log();
         return SslProvider.JDK;
     }
 

@@ -67,7 +67,10 @@ public final class IdentityOperator implements AutoCloseable {
         try {
             last = registrar.reconcile(want);
         } catch (RuntimeException e) {
-            LOG.error("SPIRE entry reconcile failed, will retry: identities={} error=\"{}\"", want.size(), e.getMessage());
+            LOG.atError().setMessage("SPIRE entry reconcile failed, will retry")
+                    .addKeyValue("identities", want.size())
+                    .addKeyValue("error", e.getMessage())
+                    .log();
         }
     }
 

@@ -181,7 +181,9 @@ public final class Datapath implements AutoCloseable {
     private TcxLink attach(String ifname, Optional<Path> netns, TcxDirection dir) throws BpfException {
         TcxLink link = TcxLink.attach(program, ifname, netns, dir);
         links.add(link);
-        LOG.info("datapath attached: {}", link.description());
+        LOG.atInfo().setMessage("datapath attached")
+                .addKeyValue("link", link.description())
+                .log();
         return link;
     }
 
@@ -189,7 +191,9 @@ public final class Datapath implements AutoCloseable {
     public synchronized void detach(TcxLink link) {
         if (links.remove(link)) {
             link.close();
-            LOG.info("datapath detached: {}", link.description());
+            LOG.atInfo().setMessage("datapath detached")
+                    .addKeyValue("link", link.description())
+                    .log();
         }
     }
 

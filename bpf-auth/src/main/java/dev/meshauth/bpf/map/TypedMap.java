@@ -251,8 +251,11 @@ public final class TypedMap<K, V> implements AutoCloseable {
     private synchronized void markRefused(Refused op, BpfException why) {
         if (!isRefused(op)) {
             refused |= 1 << op.ordinal();
-            LOG.info("batch operation refused by the kernel, using single-element operations instead: map={} op={}"
-                    + " reason=\"{}\"", map.label(), op, why.getMessage());
+            LOG.atInfo().setMessage("batch operation refused by the kernel, using single-element operations instead")
+                    .addKeyValue("map", map.label())
+                    .addKeyValue("op", op)
+                    .addKeyValue("reason", why.getMessage())
+                    .log();
         }
     }
 

@@ -122,8 +122,10 @@ public final class RingBufferReader implements AutoCloseable {
             drain();
             int n = Native.epollWait(capture, epoll.get(), events, 4, POLL_TIMEOUT_MS);
             if (n < 0 && Native.errno(capture) != Errno.EINTR.number()) {
-                LOG.error("ring buffer poll failed, stopping reader: map={} errno={}", label,
-                        Errno.symbol(Native.errno(capture)));
+                LOG.atError().setMessage("ring buffer poll failed, stopping reader")
+                        .addKeyValue("map", label)
+                        .addKeyValue("errno", Errno.symbol(Native.errno(capture)))
+                        .log();
                 return;
             }
         }
@@ -148,7 +150,10 @@ public final class RingBufferReader implements AutoCloseable {
                     try {
                         listener.accept(data.asSlice(off + HDR_SIZE, payload));
                     } catch (RuntimeException e) {
-                        LOG.error("ring buffer listener failed on a record; continuing: map={}", label, e);
+                        LOG.atError().setMessage("ring buffer listener failed on a record; continuing")
+                                .addKeyValue("map", label)
+                                .setCause(e)
+                                .log();
                     }
                     count++;
                 }

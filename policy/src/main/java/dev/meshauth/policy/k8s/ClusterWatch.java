@@ -112,7 +112,9 @@ public final class ClusterWatch implements AutoCloseable {
             }
         }
         if (internal.isEmpty()) {
-            LOG.warn("skipping CiliumNode without an IPv4 InternalIP address: name={}", name);
+            LOG.atWarn().setMessage("skipping CiliumNode without an IPv4 InternalIP address")
+                    .addKeyValue("name", name)
+                    .log();
             nodes.remove(name);
             return;
         }
@@ -154,7 +156,9 @@ public final class ClusterWatch implements AutoCloseable {
             Optional<String> ip = Fields.string(status, "networking", "addressing", 0, "ipv4");
             Optional<String> node = Fields.string(status, "networking", "node").map(nodeByIp::get);
             if (id.isEmpty() || ip.isEmpty() || node.isEmpty()) {
-                LOG.debug("CiliumEndpoint not usable yet (identity, IPv4 or node missing): {}", key(r));
+                LOG.atDebug().setMessage("CiliumEndpoint not usable yet (identity, IPv4 or node missing)")
+                        .addKeyValue("endpoint", key(r))
+                        .log();
                 continue;
             }
             Map<String, String> labels = new HashMap<>();

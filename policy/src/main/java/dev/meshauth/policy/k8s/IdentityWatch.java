@@ -74,11 +74,15 @@ public final class IdentityWatch implements AutoCloseable {
         try {
             id = Long.parseLong(name);
         } catch (NumberFormatException e) {
-            LOG.warn("skipping CiliumIdentity with a non-numeric name: name={}", name);
+            LOG.atWarn().setMessage("skipping CiliumIdentity with a non-numeric name")
+                    .addKeyValue("name", name)
+                    .log();
             return false;
         }
         if (id <= 0 || id > 0xFFFF_FFFFL || ReservedIdentity.isReserved(id)) {
-            LOG.warn("skipping CiliumIdentity outside the allocatable range 256..2^32-1: name={}", name);
+            LOG.atWarn().setMessage("skipping CiliumIdentity outside the allocatable range 256..2^32-1")
+                    .addKeyValue("name", name)
+                    .log();
             return false;
         }
         return !Long.valueOf(id).equals(byName.put(name, id));

@@ -86,8 +86,10 @@ public final class PolicyWatch implements AutoCloseable {
             changed();
         } catch (PolicyException e) {
             problems.put(key, e.getMessage());
-            LOG.error("policy refused, its last good version (if any) stays in force: object={} problems=\"{}\"", key,
-                    e.getMessage().replace('\n', ';'));
+            LOG.atError().setMessage("policy refused, its last good version (if any) stays in force")
+                    .addKeyValue("object", key)
+                    .addKeyValue("problems", e.getMessage().replace('\n', ';'))
+                    .log();
         } finally {
             handled.add(key);
         }

@@ -186,8 +186,12 @@ public final class DelegatedIdentityClient implements AutoCloseable {
         s.up = false;
         Duration delay = s.backoff.next();
         reconnects.incrementAndGet();
-        LOG.warn("SPIRE Delegated Identity stream down, reconnecting: stream={} admin_socket={} retry_in_ms={} reason=\"{}\"",
-                s.name, options.adminSocket(), delay.toMillis(), reason);
+        LOG.atWarn().setMessage("SPIRE Delegated Identity stream down, reconnecting")
+                .addKeyValue("stream", s.name)
+                .addKeyValue("admin_socket", options.adminSocket())
+                .addKeyValue("retry_in_ms", delay.toMillis())
+                .addKeyValue("reason", reason)
+                .log();
         try {
             timers.schedule(() -> execute(reopen), delay.toNanos(), TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -235,13 +239,18 @@ public final class DelegatedIdentityClient implements AutoCloseable {
 
     private void emit(IdentityEvent e) {
         if (e instanceof IdentityEvent.SvidRejected r) {
-            LOG.error("SVID from SPIRE rejected, keeping the previous one if any: spiffe_id={} reason=\"{}\"", r.spiffeId(),
-                    r.reason());
+            LOG.atError().setMessage("SVID from SPIRE rejected, keeping the previous one if any")
+                    .addKeyValue("spiffe_id", r.spiffeId())
+                    .addKeyValue("reason", r.reason())
+                    .log();
         }
         try {
             listener.accept(e);
         } catch (RuntimeException ex) {
-            LOG.error("identity event listener failed on {}", e.getClass().getSimpleName(), ex);
+            LOG.atError().setMessage("identity event listener failed")
+                    .addKeyValue("event", e.getClass().getSimpleName())
+                    .setCause(ex)
+                    .log();
         }
     }
 

@@ -94,9 +94,12 @@ public final class DevServer implements AutoCloseable {
         registerDelegates(config, store);
         DevServer server = new DevServer(config, store, issuer, new JwtIssuer(java.time.Duration.ofMinutes(5), clock),
                 rotation);
-        LOG.warn("DEVELOPMENT SPIRE SERVER: for development and tests only, never production: trust_domain={}"
-                + " workload_socket={} admin_socket={} server_socket={}", config.trustDomain().getName(),
-                config.workloadSocket(), config.adminSocket(), config.serverSocket());
+        LOG.atWarn().setMessage("DEVELOPMENT SPIRE SERVER: for development and tests only, never production")
+                .addKeyValue("trust_domain", config.trustDomain().getName())
+                .addKeyValue("workload_socket", config.workloadSocket())
+                .addKeyValue("admin_socket", config.adminSocket())
+                .addKeyValue("server_socket", config.serverSocket())
+                .log();
         server.ticking = server.rotation.scheduleWithFixedDelay(server::tick, 1, 1, TimeUnit.SECONDS);
         return server;
     }
@@ -120,9 +123,13 @@ public final class DevServer implements AutoCloseable {
             if (r.code() != 0 && r.code() != 6) {
                 throw new IllegalStateException("registering the authorized delegate " + d + " failed: " + r.message());
             }
-            LOG.info("dev SPIRE: authorized delegate registered: spiffe_id={} selector=unix:uid:{} (SPIRE needs this entry"
-                    + " too: spire-server entry create -spiffeID {} -selector unix:uid:{} -parentID <node>)", d,
-                    config.delegateUid().getAsLong(), d, config.delegateUid().getAsLong());
+            long uid = config.delegateUid().getAsLong();
+            LOG.atInfo().setMessage("dev SPIRE: authorized delegate registered")
+                    .addKeyValue("spiffe_id", d)
+                    .addKeyValue("selector", "unix:uid:" + uid)
+                    .addKeyValue("spire_needs", "spire-server entry create -spiffeID " + d + " -selector unix:uid:" + uid
+                            + " -parentID <node>")
+                    .log();
         }
     }
 
@@ -195,8 +202,11 @@ public final class DevServer implements AutoCloseable {
                 .build()
                 .start();
         tcpServers.add(server);
-        LOG.warn("DEVELOPMENT SPIRE SERVER: Entry API over TCP with mTLS: address={} server_id={} admin_ids={}",
-                address.getHostString() + ":" + server.getPort(), serverId, adminIds);
+        LOG.atWarn().setMessage("DEVELOPMENT SPIRE SERVER: Entry API over TCP with mTLS")
+                .addKeyValue("address", address.getHostString() + ":" + server.getPort())
+                .addKeyValue("server_id", serverId)
+                .addKeyValue("admin_ids", adminIds)
+                .log();
         return server.getPort();
     }
 

@@ -71,7 +71,9 @@ final class Subscriptions {
                 }
             } catch (RuntimeException e) {
                 subs.remove(s); // the stream is gone (cancelled or failed)
-                LOG.debug("dropping a stream that failed to send: {}", e.toString());
+                LOG.atDebug().setMessage("dropping a stream that failed to send")
+                        .addKeyValue("error", e.toString())
+                        .log();
             }
         }
     }

@@ -143,8 +143,13 @@ public final class EntryRegistrar {
         }
         ReconcileResult result = new ReconcileResult(created, updated, deleted, unchanged, failures, calls);
         if (calls > 0 || !failures.isEmpty()) {
-            LOG.info("SPIRE entries reconciled: created={} updated={} deleted={} unchanged={} failures={}", created, updated,
-                    deleted, unchanged, failures);
+            LOG.atInfo().setMessage("SPIRE entries reconciled")
+                    .addKeyValue("created", created)
+                    .addKeyValue("updated", updated)
+                    .addKeyValue("deleted", deleted)
+                    .addKeyValue("unchanged", unchanged)
+                    .addKeyValue("failures", failures)
+                    .log();
         }
         return result;
     }

@@ -133,7 +133,9 @@ public final class FileSource implements ClusterSource {
             }
         } catch (IOException | RuntimeException e) {
             problems.put(describe(), e.toString());
-            LOG.error("configuration reload failed, the last good state stays: error=\"{}\"", e.toString());
+            LOG.atError().setMessage("configuration reload failed, the last good state stays")
+                    .addKeyValue("error", e.toString())
+                    .log();
         }
     }
 

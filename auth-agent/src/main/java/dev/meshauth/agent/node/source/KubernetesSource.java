@@ -64,8 +64,13 @@ public final class KubernetesSource implements ClusterSource {
         }
         this.onChange = listener;
         ClusterSnapshot first = snapshot();
-        LOG.info("Kubernetes source synced: api={} nodes={} endpoints={} policies={} identities={}", client.getMasterUrl(),
-                first.nodes().size(), first.endpoints().size(), first.policies().size(), first.identities().map(java.util.Set::size).orElse(0));
+        LOG.atInfo().setMessage("Kubernetes source synced")
+                .addKeyValue("api", client.getMasterUrl())
+                .addKeyValue("nodes", first.nodes().size())
+                .addKeyValue("endpoints", first.endpoints().size())
+                .addKeyValue("policies", first.policies().size())
+                .addKeyValue("identities", first.identities().map(java.util.Set::size).orElse(0))
+                .log();
         return first;
     }
 
@@ -95,7 +100,9 @@ public final class KubernetesSource implements ClusterSource {
                 onChange.accept(snapshot());
             }
         } catch (RuntimeException e) {
-            LOG.error("applying a Kubernetes change failed, the last good state stays: error=\"{}\"", e.toString());
+            LOG.atError().setMessage("applying a Kubernetes change failed, the last good state stays")
+                    .addKeyValue("error", e.toString())
+                    .log();
         }
     }
 
