@@ -9,6 +9,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 
+import static dev.meshauth.bpf.sys.BpfAttrs.BTF_LOAD;
+import static dev.meshauth.bpf.sys.BpfAttrs.offset;
+
 /**
  * BTF loaded into the kernel, with the type ids a map's key and value refer to.
  *
@@ -39,11 +42,11 @@ public final class Btf implements AutoCloseable {
             data.copyFrom(MemorySegment.ofArray(blob));
             MemorySegment log = arena.allocate(LOG_SIZE);
             BpfCall call = BpfCall.begin(BpfCommand.BTF_LOAD)
-                    .putAddress(0, data)
-                    .putAddress(8, log)
-                    .putInt(16, blob.length)
-                    .putInt(20, LOG_SIZE)
-                    .putInt(24, 1);
+                    .putAddress(offset(BTF_LOAD, "btf"), data)
+                    .putAddress(offset(BTF_LOAD, "btf_log_buf"), log)
+                    .putInt(offset(BTF_LOAD, "btf_size"), blob.length)
+                    .putInt(offset(BTF_LOAD, "btf_log_size"), LOG_SIZE)
+                    .putInt(offset(BTF_LOAD, "btf_log_level"), 1);
             long r = call.invoke();
             if (r < 0) {
                 String verifier = log.getString(0, StandardCharsets.US_ASCII).strip();

@@ -30,8 +30,21 @@ public final class CiliumNodeMap implements AutoCloseable {
     public static final Path DEFAULT_PIN_PATH = Path.of("/sys/fs/bpf/tc/globals/cilium_node_map_v2");
     /** {@code ENDPOINT_KEY_IPV4}. */
     public static final int FAMILY_IPV4 = 1;
+    /** {@code struct node_key {u16 pad1; u8 pad2; u8 family; union {__be32 ip4; __be32 ip6[4];}}} (bpf/lib/node.h). */
+    static final java.lang.foreign.StructLayout KEY = java.lang.foreign.MemoryLayout.structLayout(
+            ValueLayout.JAVA_SHORT.withName("pad1"), ValueLayout.JAVA_BYTE.withName("pad2"),
+            ValueLayout.JAVA_BYTE.withName("family"),
+            java.lang.foreign.MemoryLayout.sequenceLayout(16, ValueLayout.JAVA_BYTE).withName("ip")).withName("node_key");
+    /** {@code struct node_value {u16 id; u8 spi; u8 pad}} (Cilium 1.15+). */
+    static final java.lang.foreign.StructLayout VALUE = java.lang.foreign.MemoryLayout.structLayout(
+            ValueLayout.JAVA_SHORT.withName("id"), ValueLayout.JAVA_BYTE.withName("spi"), ValueLayout.JAVA_BYTE.withName("pad"))
+            .withName("node_value");
+    private static final long KEY_FAMILY = KEY.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("family"));
+    private static final long KEY_IP = KEY.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("ip"));
+    private static final long VALUE_ID = VALUE.byteOffset(java.lang.foreign.MemoryLayout.PathElement.groupElement("id"));
     /** The layout. */
-    public static final MapSpec SPEC = MapSpec.of("cilium_node_map", MapType.HASH, 20, 4, 16384, MapFlags.NO_PREALLOC);
+    public static final MapSpec SPEC = MapSpec.of("cilium_node_map", MapType.HASH, (int) KEY.byteSize(),
+            (int) VALUE.byteSize(), 16384, MapFlags.NO_PREALLOC);
 
     private final BpfMap map;
 
@@ -51,14 +64,14 @@ public final class CiliumNodeMap implements AutoCloseable {
     /** The id Cilium gave the node with IPv4 address {@code ip}, if any (0 is "none" in Cilium). */
     public Optional<Integer> nodeId(Inet4Address ip) throws BpfException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment key = arena.allocate(20);
-            key.set(ValueLayout.JAVA_BYTE, 3, (byte) FAMILY_IPV4);
-            MemorySegment.copy(ip.getAddress(), 0, key, ValueLayout.JAVA_BYTE, 4, 4); // __be32: network order
-            MemorySegment value = arena.allocate(4);
+            MemorySegment key = arena.allocate(KEY);
+            key.set(ValueLayout.JAVA_BYTE, KEY_FAMILY, (byte) FAMILY_IPV4);
+            MemorySegment.copy(ip.getAddress(), 0, key, ValueLayout.JAVA_BYTE, KEY_IP, 4); // __be32: network order
+            MemorySegment value = arena.allocate(VALUE);
             if (!map.lookup(key, value)) {
                 return Optional.empty();
             }
-            int id = Short.toUnsignedInt(value.get(ValueLayout.JAVA_SHORT.withOrder(ByteOrder.nativeOrder()), 0));
+            int id = Short.toUnsignedInt(value.get(ValueLayout.JAVA_SHORT.withOrder(ByteOrder.nativeOrder()), VALUE_ID));
             return id == 0 ? Optional.empty() : Optional.of(id);
         }
     }

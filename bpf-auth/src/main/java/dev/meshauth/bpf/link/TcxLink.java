@@ -10,6 +10,10 @@ import dev.meshauth.bpf.sys.Fd;
 import java.nio.file.Path;
 import java.util.Optional;
 
+import static dev.meshauth.bpf.sys.BpfAttrs.LINK_CREATE_TCX;
+import static dev.meshauth.bpf.sys.BpfAttrs.LINK_DETACH;
+import static dev.meshauth.bpf.sys.BpfAttrs.offset;
+
 /**
  * A program attached to an interface with tcx ({@code BPF_LINK_CREATE}, kernel 6.6+). The attachment
  * lives as long as the link fd: closing it detaches the program, so a crashed agent leaves nothing
@@ -37,9 +41,9 @@ public final class TcxLink implements AutoCloseable {
         return NetNs.run(netns, () -> {
             int ifindex = NetNs.ifindex(ifname);
             long r = BpfCall.begin(BpfCommand.LINK_CREATE)
-                    .putInt(0, program.fd().get())
-                    .putInt(4, ifindex)
-                    .putInt(8, direction.attachType())
+                    .putInt(offset(LINK_CREATE_TCX, "prog_fd"), program.fd().get())
+                    .putInt(offset(LINK_CREATE_TCX, "target_ifindex"), ifindex)
+                    .putInt(offset(LINK_CREATE_TCX, "attach_type"), direction.attachType())
                     .invoke();
             if (r < 0) {
                 int errno = (int) -r;
@@ -63,7 +67,7 @@ public final class TcxLink implements AutoCloseable {
         if (fd.isClosed()) {
             return;
         }
-        BpfCall.begin(BpfCommand.LINK_DETACH).putInt(0, fd.get()).invoke(); // closing the fd detaches too
+        BpfCall.begin(BpfCommand.LINK_DETACH).putInt(offset(LINK_DETACH, "link_fd"), fd.get()).invoke(); // closing the fd detaches too
         fd.close();
     }
 

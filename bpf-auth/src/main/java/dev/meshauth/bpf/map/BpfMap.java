@@ -5,6 +5,7 @@ import dev.meshauth.bpf.Errno;
 import dev.meshauth.bpf.btf.Btf;
 import dev.meshauth.bpf.btf.BtfBuilder;
 import dev.meshauth.bpf.fs.BpfFs;
+import dev.meshauth.bpf.sys.BpfAttrs;
 import dev.meshauth.bpf.sys.BpfCall;
 import dev.meshauth.bpf.sys.BpfCommand;
 import dev.meshauth.bpf.sys.Fd;
@@ -27,7 +28,40 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * kernel serialises access per element.
  */
 public final class BpfMap implements AutoCloseable {
-    private static final int MAP_INFO_SIZE = 104; // sizeof(struct bpf_map_info), 6.18
+    private static final long MC_MAP_TYPE = BpfAttrs.offset(BpfAttrs.MAP_CREATE, "map_type");
+    private static final long MC_KEY_SIZE = BpfAttrs.offset(BpfAttrs.MAP_CREATE, "key_size");
+    private static final long MC_VALUE_SIZE = BpfAttrs.offset(BpfAttrs.MAP_CREATE, "value_size");
+    private static final long MC_MAX_ENTRIES = BpfAttrs.offset(BpfAttrs.MAP_CREATE, "max_entries");
+    private static final long MC_MAP_FLAGS = BpfAttrs.offset(BpfAttrs.MAP_CREATE, "map_flags");
+    private static final long MC_MAP_NAME = BpfAttrs.offset(BpfAttrs.MAP_CREATE, "map_name");
+    private static final long MC_BTF_FD = BpfAttrs.offset(BpfAttrs.MAP_CREATE, "btf_fd");
+    private static final long MC_BTF_KEY = BpfAttrs.offset(BpfAttrs.MAP_CREATE, "btf_key_type_id");
+    private static final long MC_BTF_VALUE = BpfAttrs.offset(BpfAttrs.MAP_CREATE, "btf_value_type_id");
+    private static final long ELEM_MAP_FD = BpfAttrs.offset(BpfAttrs.MAP_ELEM, "map_fd");
+    private static final long ELEM_KEY = BpfAttrs.offset(BpfAttrs.MAP_ELEM, "key");
+    private static final long ELEM_VALUE = BpfAttrs.offset(BpfAttrs.MAP_ELEM, "value");
+    private static final long ELEM_FLAGS = BpfAttrs.offset(BpfAttrs.MAP_ELEM, "flags");
+    private static final long B_IN = BpfAttrs.offset(BpfAttrs.MAP_BATCH, "in_batch");
+    private static final long B_OUT = BpfAttrs.offset(BpfAttrs.MAP_BATCH, "out_batch");
+    private static final long B_KEYS = BpfAttrs.offset(BpfAttrs.MAP_BATCH, "keys");
+    private static final long B_VALUES = BpfAttrs.offset(BpfAttrs.MAP_BATCH, "values");
+    private static final long B_COUNT = BpfAttrs.offset(BpfAttrs.MAP_BATCH, "count");
+    private static final long B_MAP_FD = BpfAttrs.offset(BpfAttrs.MAP_BATCH, "map_fd");
+    private static final long B_ELEM_FLAGS = BpfAttrs.offset(BpfAttrs.MAP_BATCH, "elem_flags");
+    private static final long PIN_PATHNAME = BpfAttrs.offset(BpfAttrs.OBJ_PIN, "pathname");
+    private static final long PIN_BPF_FD = BpfAttrs.offset(BpfAttrs.OBJ_PIN, "bpf_fd");
+    private static final long PIN_FILE_FLAGS = BpfAttrs.offset(BpfAttrs.OBJ_PIN, "file_flags");
+    private static final long INFO_BPF_FD = BpfAttrs.offset(BpfAttrs.OBJ_GET_INFO_BY_FD, "bpf_fd");
+    private static final long INFO_LEN = BpfAttrs.offset(BpfAttrs.OBJ_GET_INFO_BY_FD, "info_len");
+    private static final long INFO_PTR = BpfAttrs.offset(BpfAttrs.OBJ_GET_INFO_BY_FD, "info");
+    private static final long MI_TYPE = BpfAttrs.offset(BpfAttrs.MAP_INFO, "type");
+    private static final long MI_ID = BpfAttrs.offset(BpfAttrs.MAP_INFO, "id");
+    private static final long MI_KEY_SIZE = BpfAttrs.offset(BpfAttrs.MAP_INFO, "key_size");
+    private static final long MI_VALUE_SIZE = BpfAttrs.offset(BpfAttrs.MAP_INFO, "value_size");
+    private static final long MI_MAX_ENTRIES = BpfAttrs.offset(BpfAttrs.MAP_INFO, "max_entries");
+    private static final long MI_MAP_FLAGS = BpfAttrs.offset(BpfAttrs.MAP_INFO, "map_flags");
+    private static final long MI_NAME = BpfAttrs.offset(BpfAttrs.MAP_INFO, "name");
+    private static final long MI_BTF_ID = BpfAttrs.offset(BpfAttrs.MAP_INFO, "btf_id");
 
     private final Fd fd;
     private final MapInfo info;
@@ -68,14 +102,15 @@ public final class BpfMap implements AutoCloseable {
                 btf = Btf.load(b.build(), keyId, valueId, spec.name());
             }
             BpfCall call = BpfCall.begin(BpfCommand.MAP_CREATE)
-                    .putInt(0, spec.type().number())
-                    .putInt(4, spec.keySize())
-                    .putInt(8, spec.valueSize())
-                    .putInt(12, spec.maxEntries())
-                    .putInt(16, spec.flags())
-                    .putBytes(28, spec.name().getBytes(StandardCharsets.US_ASCII));
+                    .putInt(MC_MAP_TYPE, spec.type().number())
+                    .putInt(MC_KEY_SIZE, spec.keySize())
+                    .putInt(MC_VALUE_SIZE, spec.valueSize())
+                    .putInt(MC_MAX_ENTRIES, spec.maxEntries())
+                    .putInt(MC_MAP_FLAGS, spec.flags())
+                    .putBytes(MC_MAP_NAME, spec.name().getBytes(StandardCharsets.US_ASCII));
             if (btf != null) {
-                call.putInt(48, btf.fd().get()).putInt(52, btf.keyTypeId()).putInt(56, btf.valueTypeId());
+                call.putInt(MC_BTF_FD, btf.fd().get()).putInt(MC_BTF_KEY, btf.keyTypeId())
+                        .putInt(MC_BTF_VALUE, btf.valueTypeId());
             }
             Fd fd = new Fd((int) call.invokeOrThrow(object));
             try {
@@ -122,8 +157,8 @@ public final class BpfMap implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pathname = arena.allocateFrom(path.toString());
             long r = BpfCall.begin(BpfCommand.OBJ_GET)
-                    .putAddress(0, pathname)
-                    .putInt(12, readOnly ? MapFlags.RDONLY : 0)
+                    .putAddress(PIN_PATHNAME, pathname)
+                    .putInt(PIN_FILE_FLAGS, readOnly ? MapFlags.RDONLY : 0)
                     .invokeOrThrow(object);
             Fd fd = new Fd((int) r);
             try {
@@ -171,8 +206,8 @@ public final class BpfMap implements AutoCloseable {
         BpfFs.preparePinDirectory(path);
         try (Arena arena = Arena.ofConfined()) {
             BpfCall.begin(BpfCommand.OBJ_PIN)
-                    .putAddress(0, arena.allocateFrom(path.toString()))
-                    .putInt(8, fd.get())
+                    .putAddress(PIN_PATHNAME, arena.allocateFrom(path.toString()))
+                    .putInt(PIN_BPF_FD, fd.get())
                     .invokeOrThrow(label + " -> " + path);
         }
     }
@@ -183,15 +218,16 @@ public final class BpfMap implements AutoCloseable {
 
     private static MapInfo readInfo(Fd fd, String object) throws BpfException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(MAP_INFO_SIZE, 8);
+            MemorySegment buf = arena.allocate(BpfAttrs.MAP_INFO);
             BpfCall.begin(BpfCommand.OBJ_GET_INFO_BY_FD)
-                    .putInt(0, fd.get())
-                    .putInt(4, MAP_INFO_SIZE)
-                    .putAddress(8, buf)
+                    .putInt(INFO_BPF_FD, fd.get())
+                    .putInt(INFO_LEN, (int) BpfAttrs.MAP_INFO.byteSize())
+                    .putAddress(INFO_PTR, buf)
                     .invokeOrThrow(object);
-            String name = buf.asSlice(24, 16).getString(0, StandardCharsets.US_ASCII);
-            return new MapInfo(buf.get(JAVA_INT, 0), buf.get(JAVA_INT, 4), buf.get(JAVA_INT, 8),
-                    buf.get(JAVA_INT, 12), buf.get(JAVA_INT, 16), buf.get(JAVA_INT, 20), name, buf.get(JAVA_INT, 64));
+            String name = buf.asSlice(MI_NAME, 16).getString(0, StandardCharsets.US_ASCII);
+            return new MapInfo(buf.get(JAVA_INT, MI_TYPE), buf.get(JAVA_INT, MI_ID), buf.get(JAVA_INT, MI_KEY_SIZE),
+                    buf.get(JAVA_INT, MI_VALUE_SIZE), buf.get(JAVA_INT, MI_MAX_ENTRIES), buf.get(JAVA_INT, MI_MAP_FLAGS), name,
+                    buf.get(JAVA_INT, MI_BTF_ID));
         }
     }
 
@@ -246,7 +282,8 @@ public final class BpfMap implements AutoCloseable {
     }
 
     private BpfCall elem(BpfCommand cmd, MemorySegment key, MemorySegment value, long flags) {
-        return BpfCall.begin(cmd).putInt(0, fd.get()).putAddress(8, key).putAddress(16, value).putLong(24, flags);
+        return BpfCall.begin(cmd).putInt(ELEM_MAP_FD, fd.get()).putAddress(ELEM_KEY, key).putAddress(ELEM_VALUE, value)
+                .putLong(ELEM_FLAGS, flags);
     }
 
     private boolean present(long r, BpfCommand cmd) throws BpfException {
@@ -271,10 +308,10 @@ public final class BpfMap implements AutoCloseable {
     public BatchStep lookupBatch(MemorySegment inBatch, MemorySegment outBatch, MemorySegment keys,
             MemorySegment values, int count) throws BpfException {
         BpfCall call = BpfCall.begin(BpfCommand.MAP_LOOKUP_BATCH)
-                .putAddress(0, inBatch).putAddress(8, outBatch).putAddress(16, keys).putAddress(24, values)
-                .putInt(32, count).putInt(36, fd.get());
+                .putAddress(B_IN, inBatch).putAddress(B_OUT, outBatch).putAddress(B_KEYS, keys).putAddress(B_VALUES, values)
+                .putInt(B_COUNT, count).putInt(B_MAP_FD, fd.get());
         long r = call.invoke();
-        int done = call.getInt(32);
+        int done = call.getInt(B_COUNT);
         if (r == -Errno.ENOENT.number()) {
             return new BatchStep(done, true);
         }
@@ -292,8 +329,8 @@ public final class BpfMap implements AutoCloseable {
      */
     public int updateBatch(MemorySegment keys, MemorySegment values, int count, UpdateFlag flag) throws BatchException {
         BpfCall call = BpfCall.begin(BpfCommand.MAP_UPDATE_BATCH)
-                .putAddress(16, keys).putAddress(24, values).putInt(32, count).putInt(36, fd.get())
-                .putLong(40, flag.value());
+                .putAddress(B_KEYS, keys).putAddress(B_VALUES, values).putInt(B_COUNT, count).putInt(B_MAP_FD, fd.get())
+                .putLong(B_ELEM_FLAGS, flag.value());
         return batchResult(call, BpfCommand.MAP_UPDATE_BATCH);
     }
 
@@ -304,14 +341,14 @@ public final class BpfMap implements AutoCloseable {
      */
     public int deleteBatch(MemorySegment keys, int count) throws BatchException {
         BpfCall call = BpfCall.begin(BpfCommand.MAP_DELETE_BATCH)
-                .putAddress(16, keys).putInt(32, count).putInt(36, fd.get());
+                .putAddress(B_KEYS, keys).putInt(B_COUNT, count).putInt(B_MAP_FD, fd.get());
         return batchResult(call, BpfCommand.MAP_DELETE_BATCH);
     }
 
     private int batchResult(BpfCall call, BpfCommand cmd) throws BatchException {
-        int requested = call.getInt(32);
+        int requested = call.getInt(B_COUNT);
         long r = call.invoke();
-        int processed = call.getInt(32);
+        int processed = call.getInt(B_COUNT);
         if (r < 0) {
             // The kernel writes count back only from its per-element loop, which stops before the failing
             // element; a refusal before the loop (EINVAL for elem_flags it does not take) leaves our count.

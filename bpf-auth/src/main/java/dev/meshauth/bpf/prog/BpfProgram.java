@@ -12,6 +12,12 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
+import static dev.meshauth.bpf.sys.BpfAttrs.GET_ID;
+import static dev.meshauth.bpf.sys.BpfAttrs.OBJ_GET_INFO_BY_FD;
+import static dev.meshauth.bpf.sys.BpfAttrs.PROG_INFO;
+import static dev.meshauth.bpf.sys.BpfAttrs.PROG_LOAD;
+import static dev.meshauth.bpf.sys.BpfAttrs.PROG_TEST_RUN;
+import static dev.meshauth.bpf.sys.BpfAttrs.offset;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 
 /**
@@ -24,7 +30,6 @@ public final class BpfProgram implements AutoCloseable {
     private static final int LOG_SIZE = 1 << 20;
     private static final int LOG_SIZE_MAX = 16 << 20;
     private static final int LOG_TAIL_LINES = 40;
-    private static final int PROG_INFO_SIZE = 232; // sizeof(struct bpf_prog_info), 6.18
 
     private final Fd fd;
     private final String name;
@@ -74,14 +79,14 @@ public final class BpfProgram implements AutoCloseable {
     private static long attempt(ProgramType type, Program program, MemorySegment insns, MemorySegment license,
             String name, MemorySegment log, int logSize) {
         return BpfCall.begin(BpfCommand.PROG_LOAD)
-                .putInt(0, type.number())
-                .putInt(4, program.slotCount())
-                .putAddress(8, insns)
-                .putAddress(16, license)
-                .putInt(24, logSize > 0 ? 1 : 0)
-                .putInt(28, logSize)
-                .putAddress(32, log)
-                .putBytes(48, name.getBytes(StandardCharsets.US_ASCII))
+                .putInt(offset(PROG_LOAD, "prog_type"), type.number())
+                .putInt(offset(PROG_LOAD, "insn_cnt"), program.slotCount())
+                .putAddress(offset(PROG_LOAD, "insns"), insns)
+                .putAddress(offset(PROG_LOAD, "license"), license)
+                .putInt(offset(PROG_LOAD, "log_level"), logSize > 0 ? 1 : 0)
+                .putInt(offset(PROG_LOAD, "log_size"), logSize)
+                .putAddress(offset(PROG_LOAD, "log_buf"), log)
+                .putBytes(offset(PROG_LOAD, "prog_name"), name.getBytes(StandardCharsets.US_ASCII))
                 .invoke();
     }
 
@@ -103,16 +108,16 @@ public final class BpfProgram implements AutoCloseable {
             int outSize = packet.length + 256;
             MemorySegment out = arena.allocate(outSize);
             BpfCall call = BpfCall.begin(BpfCommand.PROG_TEST_RUN)
-                    .putInt(0, fd.get())
-                    .putInt(8, packet.length)
-                    .putInt(12, outSize)
-                    .putAddress(16, in)
-                    .putAddress(24, out)
-                    .putInt(32, repeat);
+                    .putInt(offset(PROG_TEST_RUN, "prog_fd"), fd.get())
+                    .putInt(offset(PROG_TEST_RUN, "data_size_in"), packet.length)
+                    .putInt(offset(PROG_TEST_RUN, "data_size_out"), outSize)
+                    .putAddress(offset(PROG_TEST_RUN, "data_in"), in)
+                    .putAddress(offset(PROG_TEST_RUN, "data_out"), out)
+                    .putInt(offset(PROG_TEST_RUN, "repeat"), repeat);
             call.invokeOrThrow("program " + name);
-            int retval = call.getInt(4);
-            int duration = call.getInt(36);
-            int outLen = Math.min(call.getInt(12), outSize);
+            int retval = call.getInt(offset(PROG_TEST_RUN, "retval"));
+            int duration = call.getInt(offset(PROG_TEST_RUN, "duration"));
+            int outLen = Math.min(call.getInt(offset(PROG_TEST_RUN, "data_size_out")), outSize);
             return new TestRunResult(retval, duration, out.asSlice(0, outLen).toArray(JAVA_BYTE));
         }
     }
@@ -120,16 +125,17 @@ public final class BpfProgram implements AutoCloseable {
     /** The kernel-wide program id, as {@code bpftool prog show} prints it. */
     public int id() throws BpfException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment info = arena.allocate(PROG_INFO_SIZE, 8);
-            BpfCall.begin(BpfCommand.OBJ_GET_INFO_BY_FD).putInt(0, fd.get()).putInt(4, PROG_INFO_SIZE)
-                    .putAddress(8, info).invokeOrThrow("program " + name);
-            return info.get(java.lang.foreign.ValueLayout.JAVA_INT, 4);
+            MemorySegment info = arena.allocate(PROG_INFO);
+            BpfCall.begin(BpfCommand.OBJ_GET_INFO_BY_FD).putInt(offset(OBJ_GET_INFO_BY_FD, "bpf_fd"), fd.get())
+                    .putInt(offset(OBJ_GET_INFO_BY_FD, "info_len"), (int) PROG_INFO.byteSize())
+                    .putAddress(offset(OBJ_GET_INFO_BY_FD, "info"), info).invokeOrThrow("program " + name);
+            return info.get(java.lang.foreign.ValueLayout.JAVA_INT, offset(PROG_INFO, "id"));
         }
     }
 
     /** True while the kernel still holds a program with this id (something references it). */
     public static boolean exists(int id) throws BpfException {
-        long r = BpfCall.begin(BpfCommand.PROG_GET_FD_BY_ID).putInt(0, id).invoke();
+        long r = BpfCall.begin(BpfCommand.PROG_GET_FD_BY_ID).putInt(offset(GET_ID, "id"), id).invoke();
         if (r >= 0) {
             new Fd((int) r).close();
             return true;
