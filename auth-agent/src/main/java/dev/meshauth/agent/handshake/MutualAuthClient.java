@@ -1,8 +1,8 @@
 package dev.meshauth.agent.handshake;
 
 import dev.meshauth.agent.events.FailureReason;
-
 import dev.meshauth.spire.SpiffeIds;
+import dev.meshauth.spire.svid.SvidRejectedException;
 import dev.meshauth.spire.svid.WorkloadSvid;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
@@ -12,19 +12,20 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.spiffe.spiffeid.SpiffeId;
 
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 import java.net.InetSocketAddress;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -195,17 +196,25 @@ public final class MutualAuthClient implements AutoCloseable {
         return out;
     }
 
-    private static FailureReason classify(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof CertificateException) {
+    /**
+     * Why a handshake failed, from the types in the cause chain (never from message text): our trust
+     * manager's {@link SvidRejectedException} means the peer's certificate broke a rule; a handshake
+     * timeout is a timeout; any other aborted handshake ({@link SSLHandshakeException}: our side found
+     * nothing wrong, so the peer sent the alert, e.g. unrecognized_name for an identity it holds no SVID
+     * for) means the peer refused us; anything else is a TLS failure.
+     */
+    static FailureReason classify(Throwable t) {
+        boolean aborted = false;
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof SvidRejectedException) {
                 return FailureReason.PEER_CERTIFICATE;
             }
-            String m = String.valueOf(c.getMessage()).toLowerCase(java.util.Locale.ROOT);
-            if (m.contains("alert") || m.contains("handshake_failure") || m.contains("unrecognized_name")) {
-                return FailureReason.PEER_REFUSED;
+            if (c instanceof SslHandshakeTimeoutException) {
+                return FailureReason.TIMEOUT;
             }
+            aborted |= c instanceof SSLHandshakeException;
         }
-        return FailureReason.TLS;
+        return aborted ? FailureReason.PEER_REFUSED : FailureReason.TLS;
     }
 
     private static String rootMessage(Throwable t) {

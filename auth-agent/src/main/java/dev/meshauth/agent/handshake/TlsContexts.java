@@ -1,5 +1,8 @@
 package dev.meshauth.agent.handshake;
 
+import dev.meshauth.spire.SpiffeIds;
+import dev.meshauth.spire.svid.SvidTrustManager;
+import dev.meshauth.spire.svid.VerifiedChains;
 import dev.meshauth.spire.svid.WorkloadSvid;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
@@ -19,6 +22,13 @@ import java.util.Optional;
 final class TlsContexts {
     private static final Logger LOG = LoggerFactory.getLogger(TlsContexts.class);
     static final SslProvider PROVIDER = chooseProvider();
+    /** Chains already verified, shared by every context; {@code -Dmeshauth.tls.noVerifyCache=true} measures cold. */
+    private static final Optional<VerifiedChains> VERIFIED = Boolean.getBoolean("meshauth.tls.noVerifyCache")
+            ? Optional.empty() : Optional.of(new VerifiedChains());
+    /** Clients are agents serving a workload identity: spiffe://td/identity/N (Cilium checks only the chain). */
+    private static final SvidTrustManager.PeerRule AGENT_CLIENTS = new SvidTrustManager.PeerRule(
+            id -> SpiffeIds.identityOf(id).isPresent(), "spiffe://<trust domain>/identity/<n>");
+    private static final java.util.Map<String, SslContext> CLIENTS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private TlsContexts() {
     }
@@ -37,21 +47,21 @@ final class TlsContexts {
         return SslProvider.JDK;
     }
 
-    /** Shared by every context of the process: peers verified once are not re-verified until NotAfter. */
     /** The TLS implementation in use: "boringssl" (netty-tcnative) or "jdk". */
     public static String providerName() {
         return PROVIDER == SslProvider.JDK ? "jdk" : "boringssl";
     }
 
-    static final VerifiedChains VERIFIED = new VerifiedChains();
-    private static final java.util.Map<String, SslContext> CLIENTS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static SvidTrustManager trustManager(IdentityStore store, InstantSource clock, SvidTrustManager.PeerRule servers) {
+        return new SvidTrustManager(store::trustDomain, store::roots, clock, AGENT_CLIENTS, servers, VERIFIED);
+    }
 
     static SslContext server(WorkloadSvid svid, IdentityStore store, InstantSource clock) throws SSLException {
         return SslContextBuilder.forServer(svid.key(), svid.chain().toArray(X509Certificate[]::new))
                 .sslProvider(PROVIDER)
                 .protocols("TLSv1.3")
                 .clientAuth(ClientAuth.REQUIRE)
-                .trustManager(new SvidTrustManager(store, clock, Optional.empty(), VERIFIED))
+                .trustManager(trustManager(store, clock, SvidTrustManager.PeerRule.any()))
                 .build();
     }
 
@@ -77,7 +87,7 @@ final class TlsContexts {
                 .sslProvider(PROVIDER)
                 .protocols("TLSv1.3")
                 .keyManager(svid.key(), svid.chain().toArray(X509Certificate[]::new))
-                .trustManager(new SvidTrustManager(store, clock, Optional.of(expectedServer), VERIFIED))
+                .trustManager(trustManager(store, clock, SvidTrustManager.PeerRule.exactly(expectedServer)))
                 .build();
     }
 }

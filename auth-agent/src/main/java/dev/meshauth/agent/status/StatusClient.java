@@ -101,17 +101,17 @@ public final class StatusClient {
             SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
             ch.connect(UnixDomainSocketAddress.of(socket));
             return ch;
+        } catch (java.net.ConnectException e) {
+            throw new AgentException(0, "no meshauth agent is listening on " + socket
+                    + " (a stale socket file): is `meshauth agent` running?");
         } catch (IOException e) {
-            String m = String.valueOf(e.getMessage());
-            if (m.contains("Permission denied")) {
+            // connect(2) on a Unix socket needs write permission on it (unix(7)); the JDK reports EACCES as a
+            // BindException, so ask the file system instead of reading the exception.
+            if (!Files.isWritable(socket)) {
                 throw new AgentException(0, "permission denied on the agent status socket " + socket
                         + " (mode 0660): run as root or as a member of the socket's group");
             }
-            if (m.contains("Connection refused")) {
-                throw new AgentException(0, "no meshauth agent is listening on " + socket
-                        + " (a stale socket file): is `meshauth agent` running?");
-            }
-            throw new AgentException(0, "cannot connect to the agent at " + socket + ": " + m);
+            throw new AgentException(0, "cannot connect to the agent at " + socket + ": " + e.getMessage());
         }
     }
 

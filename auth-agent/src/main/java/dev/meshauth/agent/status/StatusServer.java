@@ -92,6 +92,15 @@ public final class StatusServer implements AutoCloseable {
         this.acceptor = Thread.ofPlatform().daemon().name("meshauth-status-accept").start(this::acceptLoop);
     }
 
+    /** Whether something accepts connections on {@code socket}. */
+    private static boolean answers(Path socket) {
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /**
      * Binds {@code socket} (creating its directory) and serves.
      *
@@ -103,15 +112,11 @@ public final class StatusServer implements AutoCloseable {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         }
         if (Files.exists(socket)) {
-            try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            if (answers(socket)) {
                 throw new IOException("status socket " + socket + " is in use by another running agent: give this one its"
                         + " own --status-socket");
-            } catch (IOException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith("status socket")) {
-                    throw e;
-                }
-                Files.delete(socket); // stale: left by an agent that was killed
             }
+            Files.delete(socket); // stale: left by an agent that was killed
         }
         ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {

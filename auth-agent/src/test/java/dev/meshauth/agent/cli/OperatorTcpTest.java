@@ -81,7 +81,7 @@ class OperatorTcpTest {
                         "--spire-agent-socket", config.workloadSocket().toString(), "--endpoints", endpoints.toString());
                 assertThat(impostor.code()).isEqualTo(ExitCodes.FAILURE);
                 assertThat(impostor.err()).contains("UNAVAILABLE")
-                        .contains("spiffe://spiffe.cilium/spire/server is not the SPIRE server spiffe://spiffe.cilium/not-the-server");
+                        .contains("server presented spiffe://spiffe.cilium/spire/server, expected the SPIRE server spiffe://spiffe.cilium/not-the-server");
 
                 CliRun both = CliRun.of("operator", "--once", "--spire-server-address", "127.0.0.1:" + adminPort,
                         "--spire-server-socket", config.serverSocket().toString(), "--endpoints", endpoints.toString());

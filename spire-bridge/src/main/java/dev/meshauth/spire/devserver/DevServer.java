@@ -170,9 +170,10 @@ public final class DevServer implements AutoCloseable {
                                 .keyManager(new dev.meshauth.spire.grpc.SpiffeTls.Identity(() -> List.of(cert), kp::getPrivate))))
                 .protocols("TLSv1.3")
                 .clientAuth(io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth.REQUIRE)
-                .trustManager(dev.meshauth.spire.grpc.SpiffeTls.trustManager(config.trustDomain(),
-                        () -> List.of(issuer.ca().certificate()), id -> true, "a workload of " + config.trustDomain(),
-                        java.time.InstantSource.system()))
+                .trustManager(new dev.meshauth.spire.svid.SvidTrustManager(config::trustDomain,
+                        () -> List.of(issuer.ca().certificate()), java.time.InstantSource.system(),
+                        dev.meshauth.spire.svid.SvidTrustManager.PeerRule.any(),
+                        dev.meshauth.spire.svid.SvidTrustManager.PeerRule.any(), java.util.Optional.empty()))
                 .build();
         io.grpc.ServerInterceptor admins = new io.grpc.ServerInterceptor() {
             @Override

@@ -2,29 +2,21 @@ package dev.meshauth.spire.grpc;
 
 import dev.meshauth.spire.SpiffeIds;
 import dev.meshauth.spire.SvidException;
-import dev.meshauth.spire.svid.SvidValidator;
 import io.spiffe.spiffeid.SpiffeId;
-import io.spiffe.spiffeid.TrustDomain;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 import java.net.Socket;
 import java.security.Principal;
 import java.security.PrivateKey;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import java.time.InstantSource;
-import java.util.Collection;
 import java.util.List;
-import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
  * mTLS between SPIFFE workloads for the SPIRE server API over TCP: our certificate comes from a
- * supplier read at every handshake (SVID rotation needs no reconnect logic), and the peer's chain is
- * judged by our X509-SVID validator against the current bundle, then its SPIFFE ID by a predicate (the
- * exact server ID for a client; the admin IDs for the server).
+ * supplier read at every handshake (SVID rotation needs no reconnect logic); the peer is judged by
+ * {@link dev.meshauth.spire.svid.SvidTrustManager}, the one trust decision for SPIFFE peers.
  */
 public final class SpiffeTls {
     private SpiffeTls() {
@@ -77,64 +69,6 @@ public final class SpiffeTls {
             @Override
             public PrivateKey getPrivateKey(String alias) {
                 return id.key().get();
-            }
-        };
-    }
-
-    /**
-     * A trust manager accepting only X509-SVIDs of {@code trustDomain} that chain to {@code roots} and whose
-     * SPIFFE ID {@code authorized} accepts ({@code expected} names what it wanted, for the error).
-     */
-    public static X509ExtendedTrustManager trustManager(TrustDomain trustDomain, Supplier<Collection<X509Certificate>> roots,
-            Predicate<SpiffeId> authorized, String expected, InstantSource clock) {
-        return new X509ExtendedTrustManager() {
-            private void check(X509Certificate[] chain) throws CertificateException {
-                SpiffeId id;
-                try {
-                    id = SvidValidator.validateChain(List.of(chain), trustDomain, roots.get(), clock.instant());
-                } catch (SvidException e) {
-                    throw new CertificateException(e.getMessage(), e);
-                }
-                if (!authorized.test(id)) {
-                    throw new CertificateException("peer " + id + " is not " + expected);
-                }
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-                check(chain);
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-                check(chain);
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-                check(chain);
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-                check(chain);
-            }
-
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                    throws CertificateException {
-                check(chain);
-            }
-
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                    throws CertificateException {
-                check(chain);
-            }
-
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return roots.get().toArray(X509Certificate[]::new);
             }
         };
     }

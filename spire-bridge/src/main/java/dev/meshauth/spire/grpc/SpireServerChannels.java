@@ -1,5 +1,6 @@
 package dev.meshauth.spire.grpc;
 
+import dev.meshauth.spire.svid.SvidTrustManager;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -10,6 +11,8 @@ import javax.net.ssl.SSLException;
 import java.security.cert.X509Certificate;
 import java.time.InstantSource;
 import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -32,8 +35,9 @@ public final class SpireServerChannels {
         var ssl = GrpcSslContexts.forClient()
                 .protocols("TLSv1.3")
                 .keyManager(SpiffeTls.keyManager(me))
-                .trustManager(SpiffeTls.trustManager(trustDomain, roots, serverId::equals, "the SPIRE server " + serverId,
-                        InstantSource.system()))
+                .trustManager(new SvidTrustManager(() -> trustDomain, () -> List.copyOf(roots.get()), InstantSource.system(),
+                        SvidTrustManager.PeerRule.any(), new SvidTrustManager.PeerRule(serverId::equals,
+                                "the SPIRE server " + serverId), Optional.empty()))
                 .build();
         return NettyChannelBuilder.forAddress(host, port)
                 .sslContext(ssl)

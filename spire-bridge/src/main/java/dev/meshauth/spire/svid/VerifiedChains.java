@@ -1,4 +1,4 @@
-package dev.meshauth.agent.handshake;
+package dev.meshauth.spire.svid;
 
 import io.spiffe.spiffeid.SpiffeId;
 
@@ -18,36 +18,24 @@ import java.util.concurrent.ConcurrentHashMap;
  * signature checks (one JDK ECDSA verify costs hundreds of microseconds). Keyed by the SHA-256 of the
  * chain's DER and by the trust bundle it was checked against; an entry is never used past the chain's
  * earliest NotAfter, and a bundle change makes every entry unreachable. Bounded: cleared when full.
+ * Optional: a {@link SvidTrustManager} without one verifies every chain in full.
  */
-final class VerifiedChains {
+public final class VerifiedChains {
     private static final int MAX = 4096;
 
     private record Verified(SpiffeId id, Instant notAfter) {
     }
 
     private final Map<String, Verified> cache = new ConcurrentHashMap<>();
-    private volatile boolean enabled = !Boolean.getBoolean("meshauth.tls.noVerifyCache");
-
-    /** Turns caching off (cold measurements) or on. */
-    void setEnabled(boolean on) {
-        enabled = on;
-        cache.clear();
-    }
 
     /** The SPIFFE ID of a chain verified against {@code roots} and still valid at {@code now}. */
-    Optional<SpiffeId> lookup(X509Certificate[] chain, List<X509Certificate> roots, Instant now) {
-        if (!enabled) {
-            return Optional.empty();
-        }
+    public Optional<SpiffeId> lookup(X509Certificate[] chain, List<X509Certificate> roots, Instant now) {
         Verified v = cache.get(key(chain, roots));
         return v != null && now.isBefore(v.notAfter()) ? Optional.of(v.id()) : Optional.empty();
     }
 
     /** Records a chain that passed full validation. */
-    void remember(X509Certificate[] chain, List<X509Certificate> roots, SpiffeId id) {
-        if (!enabled) {
-            return;
-        }
+    public void remember(X509Certificate[] chain, List<X509Certificate> roots, SpiffeId id) {
         if (cache.size() >= MAX) {
             cache.clear();
         }
