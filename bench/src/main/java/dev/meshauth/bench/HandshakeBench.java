@@ -71,8 +71,7 @@ public final class HandshakeBench {
     static WorkloadSvid svid(DevCa ca, long id) {
         KeyPair kp = CertificateMinter.newKeyPair();
         String uri = "spiffe://spiffe.cilium/identity/" + id;
-        X509Certificate c = ca.sign(CertificateMinter.svid(uri, Instant.now().minusSeconds(60), Instant.now().plusSeconds(3600)),
-                kp.getPublic());
+        X509Certificate c = ca.issue(SpiffeId.parse(uri), kp.getPublic(), Instant.now(), java.time.Duration.ofHours(1));
         return new WorkloadSvid(SpiffeId.parse(uri), OptionalLong.of(id), List.of(c), kp.getPrivate(), "");
     }
 

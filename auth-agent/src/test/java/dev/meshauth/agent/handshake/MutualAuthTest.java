@@ -2,9 +2,10 @@ package dev.meshauth.agent.handshake;
 
 import dev.meshauth.agent.events.FailureReason;
 
-import dev.meshauth.spire.devserver.CertificateMinter;
-import dev.meshauth.spire.devserver.DevCa;
 import dev.meshauth.spire.svid.WorkloadSvid;
+import dev.meshauth.testing.certs.CertSpec;
+import dev.meshauth.testing.certs.CertSpec.Eku;
+import dev.meshauth.testing.certs.TestCa;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import org.bouncycastle.asn1.x509.KeyUsage;
@@ -39,18 +40,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class MutualAuthTest {
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
     private static final Instant NOW = Instant.now();
-    private static final DevCa CA = DevCa.create(TD, NOW.minusSeconds(3600));
-    private static final DevCa FOREIGN = DevCa.create(TD, NOW.minusSeconds(3600));
+    private static final TestCa CA = TestCa.create(TD.toIdString(), NOW.minusSeconds(3600));
+    private static final TestCa FOREIGN = TestCa.create(TD.toIdString(), NOW.minusSeconds(3600));
 
     private FakeIdentityStore serverNode;
     private FakeIdentityStore clientNode;
     private MutualAuthServer server;
     private MutualAuthClient client;
 
-    static WorkloadSvid svid(DevCa ca, long identity, UnaryOperator<CertificateMinter> change, Duration ttl) {
-        KeyPair kp = CertificateMinter.newKeyPair();
+    static WorkloadSvid svid(TestCa ca, long identity, UnaryOperator<CertSpec> change, Duration ttl) {
+        KeyPair kp = TestCa.newKeyPair();
         String id = "spiffe://spiffe.cilium/identity/" + identity;
-        var cert = ca.sign(change.apply(CertificateMinter.svid(id, NOW.minusSeconds(60), NOW.plus(ttl))), kp.getPublic());
+        var cert = ca.svid(id, NOW.minusSeconds(60), NOW.plus(ttl), change, kp.getPublic());
         return new WorkloadSvid(SpiffeId.parse(id), OptionalLong.of(identity), List.of(cert), kp.getPrivate(), "");
     }
 
@@ -121,24 +122,24 @@ class MutualAuthTest {
 
     static Stream<Arguments> badServerCertificates() {
         return Stream.of(
-                Arguments.of("another identity's SVID", (UnaryOperator<CertificateMinter>)
+                Arguments.of("another identity's SVID", (UnaryOperator<CertSpec>)
                         m -> m.withUriSans(List.of("spiffe://spiffe.cilium/identity/1001"))),
-                Arguments.of("a CA as leaf", (UnaryOperator<CertificateMinter>) m -> m.withCa(true)),
-                Arguments.of("keyCertSign on the leaf", (UnaryOperator<CertificateMinter>)
+                Arguments.of("a CA as leaf", (UnaryOperator<CertSpec>) m -> m.withCa(true)),
+                Arguments.of("keyCertSign on the leaf", (UnaryOperator<CertSpec>)
                         m -> m.withKeyUsage(KeyUsage.digitalSignature | KeyUsage.keyCertSign, true)),
-                Arguments.of("a foreign trust domain", (UnaryOperator<CertificateMinter>)
+                Arguments.of("a foreign trust domain", (UnaryOperator<CertSpec>)
                         m -> m.withUriSans(List.of("spiffe://example.org/identity/1000"))),
-                Arguments.of("expired", (UnaryOperator<CertificateMinter>)
+                Arguments.of("expired", (UnaryOperator<CertSpec>)
                         m -> m.withValidity(NOW.minusSeconds(7200), NOW.minusSeconds(10))),
-                Arguments.of("not yet valid", (UnaryOperator<CertificateMinter>)
+                Arguments.of("not yet valid", (UnaryOperator<CertSpec>)
                         m -> m.withValidity(NOW.plusSeconds(600), NOW.plusSeconds(7200))),
-                Arguments.of("EKU without clientAuth", (UnaryOperator<CertificateMinter>)
-                        m -> m.withExtKeyUsage(List.of("serverAuth"))));
+                Arguments.of("EKU without clientAuth", (UnaryOperator<CertSpec>)
+                        m -> m.withExtKeyUsage(List.of(Eku.SERVER_AUTH))));
     }
 
     @ParameterizedTest(name = "server with {0} is rejected by the client")
     @MethodSource("badServerCertificates")
-    void clientRejectsBadServerCertificates(String name, UnaryOperator<CertificateMinter> change) {
+    void clientRejectsBadServerCertificates(String name, UnaryOperator<CertSpec> change) {
         serverNode.svids.put(1000L, svid(CA, 1000, change, Duration.ofHours(1)));
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
                 e -> assertThat(e.reason()).isEqualTo(FailureReason.PEER_CERTIFICATE));

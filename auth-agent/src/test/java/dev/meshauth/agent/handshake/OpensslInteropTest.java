@@ -1,6 +1,6 @@
 package dev.meshauth.agent.handshake;
 
-import dev.meshauth.spire.devserver.DevCa;
+import dev.meshauth.testing.certs.TestCa;
 import dev.meshauth.spire.svid.WorkloadSvid;
 import io.spiffe.spiffeid.TrustDomain;
 import org.junit.jupiter.api.Assumptions;
@@ -28,7 +28,7 @@ class OpensslInteropTest {
                 .encodeToString(der) + "\n-----END " + type + "-----\n";
     }
 
-    private static int sClient(Path dir, WorkloadSvid client, DevCa trust, int port) throws Exception {
+    private static int sClient(Path dir, WorkloadSvid client, TestCa trust, int port) throws Exception {
         Path cert = Files.writeString(dir.resolve("c.pem"), pem("CERTIFICATE", client.leaf().getEncoded()));
         Path key = Files.writeString(dir.resolve("k.pem"), pem("PRIVATE KEY", client.key().getEncoded()));
         Path ca = Files.writeString(dir.resolve("ca.pem"), pem("CERTIFICATE", trust.certificate().getEncoded()));
@@ -45,8 +45,8 @@ class OpensslInteropTest {
     void opensslClientWithAValidSvidIsAcceptedAndWithAForeignCaIsNot(@TempDir Path dir) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/openssl")), "openssl not installed");
         Instant now = Instant.now();
-        DevCa ca = DevCa.create(TD, now.minusSeconds(60));
-        DevCa foreign = DevCa.create(TD, now.minusSeconds(60));
+        TestCa ca = TestCa.create(TD.toIdString(), now.minusSeconds(60));
+        TestCa foreign = TestCa.create(TD.toIdString(), now.minusSeconds(60));
         FakeIdentityStore node = new FakeIdentityStore(TD, List.of(ca.certificate()));
         node.svids.put(1000L, MutualAuthTest.svid(ca, 1000, m -> m, Duration.ofHours(1)));
         node.local.add(1000L);

@@ -37,8 +37,8 @@ public final class DevCa {
     /** A new in-memory CA. */
     public static DevCa create(TrustDomain td, Instant now) {
         KeyPair kp = CertificateMinter.newKeyPair();
-        X509Certificate cert = CertificateMinter.ca(td.toIdString(), "CN=meshauth dev CA,O=meshauth,C=US",
-                now.minusSeconds(60), now.plus(CA_TTL)).sign(kp.getPublic(), null, kp.getPrivate());
+        X509Certificate cert = CertificateMinter.selfSignedCa(td.toIdString(), "CN=meshauth dev CA,O=meshauth,C=US",
+                now.minusSeconds(60), now.plus(CA_TTL), kp);
         return new DevCa(td, cert, kp.getPrivate());
     }
 
@@ -93,12 +93,7 @@ public final class DevCa {
         if (notAfter.isAfter(certificate.getNotAfter().toInstant())) {
             notAfter = certificate.getNotAfter().toInstant();
         }
-        return CertificateMinter.svid(id.toString(), now.minusSeconds(10), notAfter).sign(key, certificate, this.key);
-    }
-
-    /** Signs whatever {@code profile} describes with this CA (tests use it to mint broken certificates). */
-    public X509Certificate sign(CertificateMinter profile, PublicKey key) {
-        return profile.sign(key, certificate, this.key);
+        return CertificateMinter.svid(id.toString(), now.minusSeconds(10), notAfter, key, certificate, this.key);
     }
 
     /** The root certificate, the trust bundle's only member. */

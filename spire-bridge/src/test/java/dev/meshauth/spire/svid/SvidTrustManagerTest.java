@@ -1,7 +1,6 @@
 package dev.meshauth.spire.svid;
 
-import dev.meshauth.spire.devserver.CertificateMinter;
-import dev.meshauth.spire.devserver.DevCa;
+import dev.meshauth.testing.certs.TestCa;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import org.junit.jupiter.api.Test;
@@ -22,13 +21,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class SvidTrustManagerTest {
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
     private static final Instant NOW = Instant.parse("2026-12-02T00:00:00Z");
-    private static final DevCa CA = DevCa.create(TD, NOW.minusSeconds(3600));
-    private static final DevCa OTHER_CA = DevCa.create(TD, NOW.minusSeconds(3600));
+    private static final TestCa CA = TestCa.create(TD.toIdString(), NOW.minusSeconds(3600));
+    private static final TestCa OTHER_CA = TestCa.create(TD.toIdString(), NOW.minusSeconds(3600));
 
-    private static X509Certificate[] svid(DevCa ca, String id) {
-        KeyPair kp = CertificateMinter.newKeyPair();
-        return new X509Certificate[] {ca.sign(CertificateMinter.svid(id, NOW.minusSeconds(60), NOW.plus(Duration.ofHours(1))),
-                kp.getPublic())};
+    private static X509Certificate[] svid(TestCa ca, String id) {
+        KeyPair kp = TestCa.newKeyPair();
+        return new X509Certificate[] {ca.svid(id, NOW.minusSeconds(60), NOW.plus(Duration.ofHours(1)), m -> m, kp.getPublic())};
     }
 
     private static SvidTrustManager tm(AtomicReference<List<X509Certificate>> roots, SvidTrustManager.PeerRule clients,

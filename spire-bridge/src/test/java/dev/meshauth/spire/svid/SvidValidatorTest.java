@@ -3,8 +3,9 @@ package dev.meshauth.spire.svid;
 import dev.meshauth.spire.SpiffeIds;
 import dev.meshauth.spire.SvidException;
 import dev.meshauth.spire.SvidRule;
-import dev.meshauth.spire.devserver.CertificateMinter;
-import dev.meshauth.spire.devserver.DevCa;
+import dev.meshauth.testing.certs.CertSpec;
+import dev.meshauth.testing.certs.CertSpec.Eku;
+import dev.meshauth.testing.certs.TestCa;
 import io.spiffe.spiffeid.TrustDomain;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.junit.jupiter.api.Test;
@@ -26,13 +27,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class SvidValidatorTest {
     private static final Instant NOW = Instant.parse("2026-11-26T12:00:00Z");
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
-    private static final DevCa CA = DevCa.create(TD, NOW.minusSeconds(3600));
-    private static final DevCa OTHER_CA = DevCa.create(TD, NOW.minusSeconds(3600));
+    private static final TestCa CA = TestCa.create(TD.toIdString(), NOW.minusSeconds(3600));
+    private static final TestCa OTHER_CA = TestCa.create(TD.toIdString(), NOW.minusSeconds(3600));
     private static final String ID = "spiffe://spiffe.cilium/identity/1000";
 
-    private static X509Certificate mint(UnaryOperator<CertificateMinter> change, KeyPair kp) {
-        CertificateMinter m = change.apply(CertificateMinter.svid(ID, NOW.minusSeconds(60), NOW.plusSeconds(3600)));
-        return CA.sign(m, kp.getPublic());
+    private static X509Certificate mint(UnaryOperator<CertSpec> change, KeyPair kp) {
+        return CA.svid(ID, NOW.minusSeconds(60), NOW.plusSeconds(3600), change, kp.getPublic());
     }
 
     static Stream<Arguments> badLeaves() {
@@ -50,9 +50,9 @@ class SvidValidatorTest {
                         SvidRule.LEAF_NO_CERT_SIGN),
                 row("cRLSign on a leaf", m -> m.withKeyUsage(KeyUsage.digitalSignature | KeyUsage.cRLSign, true),
                         SvidRule.LEAF_NO_CRL_SIGN),
-                row("EKU with serverAuth only", m -> m.withExtKeyUsage(List.of("serverAuth")),
+                row("EKU with serverAuth only", m -> m.withExtKeyUsage(List.of(Eku.SERVER_AUTH)),
                         SvidRule.EKU_SERVER_AND_CLIENT),
-                row("EKU with codeSigning only", m -> m.withExtKeyUsage(List.of("codeSigning")),
+                row("EKU with codeSigning only", m -> m.withExtKeyUsage(List.of(Eku.CODE_SIGNING)),
                         SvidRule.EKU_SERVER_AND_CLIENT),
                 row("expired", m -> m.withValidity(NOW.minusSeconds(7200), NOW.minusSeconds(1)), SvidRule.VALIDITY),
                 row("not yet valid", m -> m.withValidity(NOW.plusSeconds(60), NOW.plusSeconds(7200)), SvidRule.VALIDITY),
@@ -75,14 +75,14 @@ class SvidValidatorTest {
                         SvidRule.SPIFFE_ID_TRUST_DOMAIN));
     }
 
-    private static Arguments row(String name, UnaryOperator<CertificateMinter> change, SvidRule rule) {
+    private static Arguments row(String name, UnaryOperator<CertSpec> change, SvidRule rule) {
         return Arguments.of(name, change, rule);
     }
 
     @ParameterizedTest(name = "{0} -> {2}")
     @MethodSource("badLeaves")
-    void refusesEachRuleViolation(String name, UnaryOperator<CertificateMinter> change, SvidRule rule) {
-        KeyPair kp = CertificateMinter.newKeyPair();
+    void refusesEachRuleViolation(String name, UnaryOperator<CertSpec> change, SvidRule rule) {
+        KeyPair kp = TestCa.newKeyPair();
         X509Certificate leaf = mint(change, kp);
         assertThatThrownBy(() -> SvidValidator.validate(List.of(leaf), kp.getPrivate(), "", TD,
                 List.of(CA.certificate()), NOW))
@@ -92,7 +92,7 @@ class SvidValidatorTest {
 
     @Test
     void acceptsAGoodSvidAndReadsTheIdentity() throws Exception {
-        KeyPair kp = CertificateMinter.newKeyPair();
+        KeyPair kp = TestCa.newKeyPair();
         WorkloadSvid svid = SvidValidator.validate(List.of(mint(m -> m, kp)), kp.getPrivate(), "h", TD,
                 List.of(CA.certificate()), NOW);
         assertThat(svid.spiffeId()).hasToString(ID);
@@ -101,8 +101,17 @@ class SvidValidatorTest {
     }
 
     @Test
+    void theDevServersCaIssuesValidSvids() throws Exception {
+        var devCa = dev.meshauth.spire.devserver.DevCa.create(TD, NOW.minusSeconds(3600));
+        KeyPair kp = dev.meshauth.spire.devserver.CertificateMinter.newKeyPair();
+        X509Certificate leaf = devCa.issue(io.spiffe.spiffeid.SpiffeId.parse(ID), kp.getPublic(), NOW, java.time.Duration.ofHours(1));
+        WorkloadSvid svid = SvidValidator.validate(List.of(leaf), kp.getPrivate(), "", TD, List.of(devCa.certificate()), NOW);
+        assertThat(svid.identity()).hasValue(1000);
+    }
+
+    @Test
     void chainFromAnotherCaDoesNotVerify() {
-        KeyPair kp = CertificateMinter.newKeyPair();
+        KeyPair kp = TestCa.newKeyPair();
         X509Certificate leaf = mint(m -> m, kp);
         assertThatThrownBy(() -> SvidValidator.validate(List.of(leaf), kp.getPrivate(), "", TD,
                 List.of(OTHER_CA.certificate()), NOW))
@@ -111,9 +120,9 @@ class SvidValidatorTest {
 
     @Test
     void extraNonCaCertificateInTheChainIsRefused() {
-        KeyPair kp = CertificateMinter.newKeyPair();
+        KeyPair kp = TestCa.newKeyPair();
         X509Certificate leaf = mint(m -> m, kp);
-        X509Certificate other = mint(m -> m, CertificateMinter.newKeyPair());
+        X509Certificate other = mint(m -> m, TestCa.newKeyPair());
         assertThatThrownBy(() -> SvidValidator.validate(List.of(leaf, other), kp.getPrivate(), "", TD,
                 List.of(CA.certificate()), NOW))
                 .isInstanceOfSatisfying(SvidException.class, e -> assertThat(e.rule()).isEqualTo(SvidRule.SIGNING_CERT_CA));
@@ -121,9 +130,9 @@ class SvidValidatorTest {
 
     @Test
     void keyThatDoesNotMatchTheLeafIsRefused() {
-        KeyPair kp = CertificateMinter.newKeyPair();
+        KeyPair kp = TestCa.newKeyPair();
         X509Certificate leaf = mint(m -> m, kp);
-        assertThatThrownBy(() -> SvidValidator.validate(List.of(leaf), CertificateMinter.newKeyPair().getPrivate(), "",
+        assertThatThrownBy(() -> SvidValidator.validate(List.of(leaf), TestCa.newKeyPair().getPrivate(), "",
                 TD, List.of(CA.certificate()), NOW))
                 .isInstanceOfSatisfying(SvidException.class, e -> assertThat(e.rule()).isEqualTo(SvidRule.KEY_MATCHES));
     }

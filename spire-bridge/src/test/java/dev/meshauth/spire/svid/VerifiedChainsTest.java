@@ -1,7 +1,6 @@
 package dev.meshauth.spire.svid;
 
-import dev.meshauth.spire.devserver.CertificateMinter;
-import dev.meshauth.spire.devserver.DevCa;
+import dev.meshauth.testing.certs.TestCa;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import org.junit.jupiter.api.Test;
@@ -18,17 +17,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 class VerifiedChainsTest {
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
-    private static WorkloadSvid svid(DevCa ca, long identity) {
-        java.security.KeyPair kp = CertificateMinter.newKeyPair();
+    private static WorkloadSvid svid(TestCa ca, long identity) {
+        java.security.KeyPair kp = TestCa.newKeyPair();
         String id = "spiffe://spiffe.cilium/identity/" + identity;
         Instant now = Instant.now();
-        var cert = ca.sign(CertificateMinter.svid(id, now.minusSeconds(60), now.plus(Duration.ofMinutes(10))), kp.getPublic());
+        var cert = ca.svid(id, now.minusSeconds(60), now.plus(Duration.ofMinutes(10)), m -> m, kp.getPublic());
         return new WorkloadSvid(SpiffeId.parse(id), java.util.OptionalLong.of(identity), List.of(cert), kp.getPrivate(), "");
     }
 
     @Test
     void usedOnlyUntilNotAfterAndOnlyForTheSameBundle() {
-        DevCa ca = DevCa.create(TD, Instant.now().minusSeconds(60));
+        TestCa ca = TestCa.create(TD.toIdString(), Instant.now().minusSeconds(60));
         var svid = svid(ca, 1000);
         X509Certificate[] chain = svid.chain().toArray(X509Certificate[]::new);
         List<X509Certificate> roots = List.of(ca.certificate());
