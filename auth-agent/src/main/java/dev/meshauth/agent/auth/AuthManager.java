@@ -8,7 +8,7 @@ import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.auth.AuthInfo;
 import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthMap;
-import dev.meshauth.spire.delegated.Backoff;
+import dev.meshauth.spire.retry.Backoff;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -2,7 +2,7 @@ package dev.meshauth.agent.auth;
 
 import dev.meshauth.agent.events.Origin;
 import dev.meshauth.bpf.auth.AuthKey;
-import dev.meshauth.spire.delegated.Backoff;
+import dev.meshauth.spire.retry.Backoff;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

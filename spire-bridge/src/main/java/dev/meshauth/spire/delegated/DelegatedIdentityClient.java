@@ -1,6 +1,7 @@
 package dev.meshauth.spire.delegated;
 
 import dev.meshauth.spire.grpc.UnixSockets;
+import dev.meshauth.spire.retry.Backoff;
 import dev.meshauth.spire.svid.WorkloadSvid;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;

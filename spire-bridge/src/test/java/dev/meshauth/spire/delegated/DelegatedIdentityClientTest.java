@@ -2,6 +2,7 @@ package dev.meshauth.spire.delegated;
 
 import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.RegistrationSpec;
+import dev.meshauth.spire.retry.Backoff;
 import dev.meshauth.spire.testing.DevSpire;
 import dev.meshauth.spire.testing.MutableClock;
 import org.junit.jupiter.api.AfterEach;

@@ -1,11 +1,13 @@
-package dev.meshauth.spire.delegated;
+package dev.meshauth.spire.retry;
 
 import java.time.Duration;
 import java.util.random.RandomGenerator;
 
 /**
- * Exponential backoff with jitter between {@code min} and {@code max} (Cilium's SPIRE client: 100 ms to
- * 10 s). Each delay is drawn uniformly from [d/2, d] where d doubles per failure, so many agents
+ * Exponential backoff with jitter between {@code min} and {@code max}, the one retry rule of meshauth: the
+ * SPIRE streams' reconnects (Cilium's SPIRE client: 100 ms to 10 s) and the auth manager's handshake
+ * retries use it. It lives in the SPIRE client library, as java-spiffe's {@code workloadapi.retry} does,
+ * because the agent, its other user, depends on this module. Each delay is drawn uniformly from [d/2, d] where d doubles per failure, so many agents
  * restarting together do not reconnect in lockstep.
  */
 public final class Backoff {
