@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The module graph stays one-way: auth-agent depends on policy, spire-bridge and bpf-auth, which depend
  * on none of each other (in any scope); test-fixtures depends on nothing and anyone may use it in tests;
- * the benchmarks sit on top.
+ * the benchmarks sit on top. policy is pure: nothing but the YAML reader.
  */
 class ModuleGraphTest {
     private static final Set<String> LOWER = Set.of("bpf-auth", "spire-bridge", "policy");
@@ -41,6 +41,30 @@ class ModuleGraphTest {
             out.put(module, deps);
         }
         return out;
+    }
+
+    /** The groupId:artifactId of every dependency of {@code module} outside test scope. */
+    private static Set<String> compileDependencies(String module) throws Exception {
+        Path pom = Path.of("..").toAbsolutePath().normalize().resolve(module).resolve("pom.xml");
+        Element project = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(pom.toFile()).getDocumentElement();
+        Set<String> out = new TreeSet<>();
+        NodeList list = project.getElementsByTagName("dependency");
+        for (int d = 0; d < list.getLength(); d++) {
+            Element dep = (Element) list.item(d);
+            NodeList scope = dep.getElementsByTagName("scope");
+            if (scope.getLength() > 0 && scope.item(0).getTextContent().strip().equals("test")) {
+                continue;
+            }
+            out.add(dep.getElementsByTagName("groupId").item(0).getTextContent().strip() + ":"
+                    + dep.getElementsByTagName("artifactId").item(0).getTextContent().strip());
+        }
+        return out;
+    }
+
+    @Test
+    void policyIsPureItDependsOnNothingButTheYamlReader() throws Exception {
+        assertThat(compileDependencies("policy")).as("policy's dependencies outside tests (Kubernetes watches belong in"
+                + " auth-agent)").containsExactly("org.yaml:snakeyaml");
     }
 
     @Test

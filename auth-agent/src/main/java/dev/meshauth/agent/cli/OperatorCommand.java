@@ -7,7 +7,7 @@ import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.endpoint.EndpointsFile;
 import dev.meshauth.policy.endpoint.IdentityAllocator;
 import dev.meshauth.policy.endpoint.ReservedIdentity;
-import dev.meshauth.policy.k8s.IdentityWatch;
+import dev.meshauth.agent.k8s.IdentityWatch;
 import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.ReconcileResult;
 import dev.meshauth.spire.entry.RegistrationSpec;

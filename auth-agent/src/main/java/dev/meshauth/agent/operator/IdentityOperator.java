@@ -1,6 +1,6 @@
 package dev.meshauth.agent.operator;
 
-import dev.meshauth.policy.k8s.IdentityWatch;
+import dev.meshauth.agent.k8s.IdentityWatch;
 import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.ReconcileResult;
 import org.slf4j.Logger;

@@ -7,8 +7,8 @@ import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.agent.node.source.SourceConfig;
 import dev.meshauth.bpf.auth.AuthEntry;
 import dev.meshauth.bpf.auth.AuthType;
-import dev.meshauth.policy.k8s.CiliumResources;
-import dev.meshauth.policy.k8s.MockKubernetes;
+import dev.meshauth.agent.k8s.CiliumResources;
+import dev.meshauth.agent.k8s.MockKubernetes;
 import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -27,9 +27,9 @@ import java.util.Map;
 import java.util.Optional;
 
 import static dev.meshauth.testing.Eventually.eventually;
-import static dev.meshauth.policy.k8s.CiliumObjects.endpoint;
-import static dev.meshauth.policy.k8s.CiliumObjects.identity;
-import static dev.meshauth.policy.k8s.CiliumObjects.node;
+import static dev.meshauth.agent.k8s.CiliumObjects.endpoint;
+import static dev.meshauth.agent.k8s.CiliumObjects.identity;
+import static dev.meshauth.agent.k8s.CiliumObjects.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

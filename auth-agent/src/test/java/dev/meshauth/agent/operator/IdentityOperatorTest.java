@@ -1,8 +1,8 @@
 package dev.meshauth.agent.operator;
 
-import dev.meshauth.policy.k8s.CiliumResources;
-import dev.meshauth.policy.k8s.IdentityWatch;
-import dev.meshauth.policy.k8s.MockKubernetes;
+import dev.meshauth.agent.k8s.CiliumResources;
+import dev.meshauth.agent.k8s.IdentityWatch;
+import dev.meshauth.agent.k8s.MockKubernetes;
 import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
 import dev.meshauth.spire.entry.EntryRegistrar;

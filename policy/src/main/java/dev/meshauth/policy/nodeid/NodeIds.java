@@ -1,38 +1,37 @@
 package dev.meshauth.policy.nodeid;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 
 /**
  * The node ids of one agent: a {@link NodeIdAllocator}, saved to its {@link NodeIdStore} after every
- * change (if it has one). Thread-safe.
+ * change (if it has one). Thread-safe. A failed save does not fail the allocation (the ids hold in memory
+ * until the process ends); it is handed to the caller's {@code saveFailed}, which reports it.
  */
 public final class NodeIds {
-    private static final Logger LOG = LoggerFactory.getLogger(NodeIds.class);
-
     private final NodeIdAllocator allocator;
     private final Optional<NodeIdStore> store;
+    private final BiConsumer<NodeIdStore, IOException> saveFailed;
 
-    private NodeIds(NodeIdAllocator allocator, Optional<NodeIdStore> store) {
+    private NodeIds(NodeIdAllocator allocator, Optional<NodeIdStore> store, BiConsumer<NodeIdStore, IOException> saveFailed) {
         this.allocator = allocator;
         this.store = store;
+        this.saveFailed = saveFailed;
     }
 
     /** Ids kept for this process's life only (tests, development). */
     public static NodeIds inMemory() {
-        return new NodeIds(new NodeIdAllocator(NodeIdAllocator.State.EMPTY), Optional.empty());
+        return new NodeIds(new NodeIdAllocator(NodeIdAllocator.State.EMPTY), Optional.empty(), (s, e) -> { });
     }
 
     /**
-     * Ids that persist in {@code store} across restarts.
+     * Ids that persist in {@code store} across restarts; a save that fails is given to {@code saveFailed}.
      *
      * @throws IOException if the file exists and cannot be read or is malformed
      */
-    public static NodeIds persistent(NodeIdStore store) throws IOException {
-        return new NodeIds(new NodeIdAllocator(store.load()), Optional.of(store));
+    public static NodeIds persistent(NodeIdStore store, BiConsumer<NodeIdStore, IOException> saveFailed) throws IOException {
+        return new NodeIds(new NodeIdAllocator(store.load()), Optional.of(store), saveFailed);
     }
 
     /** The id of {@code node}, allocated (and saved) if new; empty if every id is taken by a live node. */
@@ -58,8 +57,7 @@ public final class NodeIds {
             try {
                 s.save(allocator.state());
             } catch (IOException e) {
-                LOG.atError().addKeyValue("file", s.file()).addKeyValue("error", e.toString())
-                        .log("saving node ids failed: they hold until this agent restarts; check the file's directory");
+                saveFailed.accept(s, e);
             }
         });
     }

@@ -63,12 +63,12 @@ class NodeIdAllocatorTest {
     @Test
     void idsAreStableAcrossARestartThroughTheStore(@TempDir Path dir) throws IOException {
         NodeIdStore store = new NodeIdStore(dir.resolve("sub/node-ids"));
-        NodeIds first = NodeIds.persistent(store);
+        NodeIds first = NodeIds.persistent(store, (st, e) -> { throw new AssertionError("save failed", e); });
         first.idOf("node-a");
         first.idOf("node-b");
         first.idOf("node-c");
         first.release("node-b");
-        NodeIds restarted = NodeIds.persistent(store);
+        NodeIds restarted = NodeIds.persistent(store, (st, e) -> { throw new AssertionError("save failed", e); });
         assertThat(restarted.idOf("node-c")).contains(3);
         assertThat(restarted.idOf("node-a")).contains(1);
         assertThat(restarted.idOf("node-d")).as("the counter persisted too").contains(4);
@@ -76,6 +76,17 @@ class NodeIdAllocatorTest {
         try (var files = Files.list(dir.resolve("sub"))) {
             assertThat(files.map(p -> p.getFileName().toString())).as("no temporary file left").containsExactly("node-ids");
         }
+    }
+
+    @Test
+    void aFailedSaveKeepsTheIdAndIsReported(@TempDir Path dir) throws IOException {
+        NodeIdStore store = new NodeIdStore(dir.resolve("sub/node-ids"));
+        java.util.List<IOException> failures = new java.util.ArrayList<>();
+        NodeIds ids = NodeIds.persistent(store, (st, e) -> failures.add(e));
+        Files.writeString(dir.resolve("sub"), "a file where the store's directory should be");
+        assertThat(ids.idOf("node-a")).as("allocated in memory all the same").contains(1);
+        assertThat(ids.idOf("node-a")).contains(1);
+        assertThat(failures).as("one failed save, for the one change").hasSize(1);
     }
 
     @Test

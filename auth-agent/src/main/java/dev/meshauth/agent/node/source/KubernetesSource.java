@@ -1,8 +1,8 @@
 package dev.meshauth.agent.node.source;
 
-import dev.meshauth.policy.k8s.ClusterWatch;
-import dev.meshauth.policy.k8s.IdentityWatch;
-import dev.meshauth.policy.k8s.PolicyWatch;
+import dev.meshauth.agent.k8s.ClusterWatch;
+import dev.meshauth.agent.k8s.IdentityWatch;
+import dev.meshauth.agent.k8s.PolicyWatch;
 import dev.meshauth.policy.nodeid.NodeIds;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.slf4j.Logger;

@@ -12,6 +12,9 @@ import java.util.Optional;
 
 /** Which {@link ClusterSource} the agent reads: files, or Kubernetes. */
 public sealed interface SourceConfig {
+    /** The agent's log for what its sources report. */
+    org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SourceConfig.class);
+
     /** Opens the source (nothing is read until it starts). */
     ClusterSource open() throws IOException;
 
@@ -50,8 +53,14 @@ public sealed interface SourceConfig {
 
         @Override
         public ClusterSource open() throws IOException {
-            NodeIds ids = nodeIdsFile.isPresent() ? NodeIds.persistent(new NodeIdStore(nodeIdsFile.get())) : NodeIds.inMemory();
+            NodeIds ids = nodeIdsFile.isPresent()
+                    ? NodeIds.persistent(new NodeIdStore(nodeIdsFile.get()), Kubernetes::saveFailed) : NodeIds.inMemory();
             return new KubernetesSource(KubeClients.create(kubeconfig), syncTimeout, Duration.ofMillis(100), ids);
+        }
+
+        private static void saveFailed(NodeIdStore store, IOException e) {
+            LOG.atError().addKeyValue("file", store.file()).addKeyValue("error", e.toString())
+                    .log("saving node ids failed: they hold until this agent restarts; check the file's directory");
         }
     }
 }

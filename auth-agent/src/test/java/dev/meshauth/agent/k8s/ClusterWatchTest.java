@@ -1,4 +1,4 @@
-package dev.meshauth.policy.k8s;
+package dev.meshauth.agent.k8s;
 
 import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.eval.AuthRequirement;
@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 
 import static dev.meshauth.testing.Eventually.eventually;
-import static dev.meshauth.policy.k8s.CiliumObjects.endpoint;
-import static dev.meshauth.policy.k8s.CiliumObjects.node;
+import static dev.meshauth.agent.k8s.CiliumObjects.endpoint;
+import static dev.meshauth.agent.k8s.CiliumObjects.node;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** CiliumNode and CiliumEndpoint informers feeding the evaluation, against the mock API server. */
@@ -73,7 +73,7 @@ class ClusterWatchTest {
         var store = new dev.meshauth.policy.nodeid.NodeIdStore(dir.resolve("node-ids"));
         java.util.Map<String, Integer> first = new java.util.TreeMap<>();
         try (ClusterWatch w = ClusterWatch.start(api.client(), Duration.ofMinutes(10),
-                dev.meshauth.policy.nodeid.NodeIds.persistent(store), () -> { })) {
+                dev.meshauth.policy.nodeid.NodeIds.persistent(store, (st, e) -> { throw new AssertionError(e); }), () -> { })) {
             eventually("three nodes", Duration.ofSeconds(10), () -> w.synced() && mine(w).size() == 3);
             mine(w).forEach(n -> first.put(n.name(), n.id()));
             nodes.withName("node-b").delete();
@@ -81,7 +81,7 @@ class ClusterWatchTest {
         }
         nodes.resource(node("node-d", "198.18.8.4")).create();
         try (ClusterWatch w = ClusterWatch.start(api.client(), Duration.ofMinutes(10),
-                dev.meshauth.policy.nodeid.NodeIds.persistent(store), () -> { })) {
+                dev.meshauth.policy.nodeid.NodeIds.persistent(store, (st, e) -> { throw new AssertionError(e); }), () -> { })) {
             eventually("three nodes again", Duration.ofSeconds(10), () -> w.synced() && mine(w).size() == 3);
             java.util.Map<String, Integer> now = new java.util.TreeMap<>();
             mine(w).forEach(n -> now.put(n.name(), n.id()));

@@ -1,4 +1,4 @@
-package dev.meshauth.policy.k8s;
+package dev.meshauth.agent.k8s;
 
 import dev.meshauth.policy.PolicyException;
 import dev.meshauth.policy.model.Policy;

@@ -1,4 +1,4 @@
-package dev.meshauth.policy.k8s;
+package dev.meshauth.agent.k8s;
 
 import dev.meshauth.policy.model.Policy;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static dev.meshauth.testing.Eventually.eventually;
-import static dev.meshauth.policy.k8s.CiliumObjects.identity;
+import static dev.meshauth.agent.k8s.CiliumObjects.identity;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Informers against fabric8's mock API server in CRUD mode: real client code, a test API server. */

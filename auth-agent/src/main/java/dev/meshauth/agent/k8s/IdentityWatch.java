@@ -1,4 +1,4 @@
-package dev.meshauth.policy.k8s;
+package dev.meshauth.agent.k8s;
 
 import dev.meshauth.policy.endpoint.ReservedIdentity;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;

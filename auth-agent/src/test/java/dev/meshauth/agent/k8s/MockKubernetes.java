@@ -1,4 +1,4 @@
-package dev.meshauth.policy.k8s;
+package dev.meshauth.agent.k8s;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
