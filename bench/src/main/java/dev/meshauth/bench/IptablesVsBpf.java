@@ -9,7 +9,8 @@ import dev.meshauth.bpf.datapath.Datapath;
 import dev.meshauth.bpf.datapath.DatapathOptions;
 import dev.meshauth.bpf.datapath.Direction;
 import dev.meshauth.bpf.datapath.IpcacheEntry;
-import dev.meshauth.bpf.datapath.Ipv4Prefix;
+import dev.meshauth.bpf.datapath.EndpointPolicy;
+import dev.meshauth.bpf.datapath.IpPrefix;
 import dev.meshauth.bpf.datapath.PolicyKey;
 import dev.meshauth.bpf.datapath.PolicyVerdict;
 import dev.meshauth.bpf.fs.BpfFs;
@@ -84,12 +85,12 @@ public final class IptablesVsBpf {
             AuthKey pair = new AuthKey(1000, 2000, 7, AuthType.SPIRE);
             AuthInfo valid = AuthInfo.expiringAt(Instant.now().plusSeconds(3600));
             auth.put(pair, valid);
-            dp.putIpcache(Ipv4Prefix.host(net.addrB()), new IpcacheEntry(1000, 0));
-            dp.putIpcache(Ipv4Prefix.host(net.addrA()), new IpcacheEntry(2000, 7));
-            dp.setIngressEnforced(1000, true);
-            dp.putPolicy(new PolicyKey(1000, 2000, PORT, PolicyKey.UDP, Direction.INGRESS),
+            dp.putIpcache(IpPrefix.host(net.addrB()), new IpcacheEntry(1000, 0));
+            dp.putIpcache(IpPrefix.host(net.addrA()), new IpcacheEntry(2000, 7));
+            dp.setEndpointPolicy(1000, EndpointPolicy.ingressDefaultDeny());
+            dp.putPolicy(PolicyKey.port(1000, 2000, PolicyKey.UDP, PORT, Direction.INGRESS),
                     PolicyVerdict.allowWithAuth(AuthType.SPIRE));
-            dp.attachIngress(net.ifB(), Optional.of(net.nsB()));
+            dp.attachToEndpoint(net.ifB(), Optional.of(net.nsB()));
             int filled = 1;
             for (int n : new int[] {1, 1_000, 10_000, 50_000, 1_000_000}) {
                 Map<AuthKey, AuthInfo> more = new LinkedHashMap<>();

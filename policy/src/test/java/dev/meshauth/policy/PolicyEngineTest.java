@@ -217,7 +217,7 @@ class PolicyEngineTest {
                 - toPorts: [{ports: [{port: "53"}]}]
                 - fromEndpoints: [{matchLabels: {app: web}}]
                 """)), ALL);
-        assertThat(e.entries().keySet()).extracting(k -> k.remote() + "/" + k.port() + "/" + k.protocol())
-                .containsExactlyInAnyOrder("0/53/6", "0/53/17", WEB.identity() + "/0/0");
+        assertThat(e.entries().keySet()).extracting(k -> k.remote() + "/" + k.port() + "/" + k.prefixLen() + "/" + k.protocol())
+                .containsExactlyInAnyOrder("0/53/16/6", "0/53/16/17", "0/53/16/132", WEB.identity() + "/0/0/0");
     }
 }

@@ -125,6 +125,37 @@ public final class AgentCommand implements Callable<Integer> {
                     + " Default: ${DEFAULT-VALUE}.")
     String nodeIdsFile;
 
+    @Option(names = "--bpf-policy-map-max", defaultValue = "16384", description = "Entries of the standalone datapath's"
+            + " policy map (a port range takes a few, not one per port); a policy set that needs more on this node is"
+            + " refused and reported by meshauth status. Default: ${DEFAULT-VALUE}.")
+    int policyMapMax;
+
+    @Option(names = "--bpf-ct-global-max", defaultValue = "262144", description = "Connections the standalone datapath"
+            + " tracks (one LRU map for every protocol; Cilium splits it into --bpf-ct-global-tcp-max and"
+            + " --bpf-ct-global-any-max). Default: ${DEFAULT-VALUE}.")
+    int conntrackMax;
+
+    @Option(names = "--bpf-ct-timeout-regular-tcp", defaultValue = "PT6H",
+            description = "Timeout of an established TCP connection. Default: ${DEFAULT-VALUE}.")
+    Duration ctTcp;
+
+    @Option(names = "--bpf-ct-timeout-regular-tcp-syn", defaultValue = "PT1M",
+            description = "Timeout of a TCP connection seen only as SYN. Default: ${DEFAULT-VALUE}.")
+    Duration ctTcpSyn;
+
+    @Option(names = "--bpf-ct-timeout-regular-tcp-fin", defaultValue = "PT10S",
+            description = "Timeout of a TCP connection after FIN or RST. Default: ${DEFAULT-VALUE}.")
+    Duration ctTcpFin;
+
+    @Option(names = "--bpf-ct-timeout-regular-any", defaultValue = "PT1M",
+            description = "Timeout of a non-TCP flow (UDP, SCTP, ICMP, other protocols). Default: ${DEFAULT-VALUE}.")
+    Duration ctAny;
+
+    @Option(names = "--policy-evaluation-budget", defaultValue = "PT10S", description = "How long one policy evaluation may"
+            + " take; a policy set over it is refused (the last good policy stays) and meshauth status says so."
+            + " Default: ${DEFAULT-VALUE}.")
+    Duration evaluationBudget;
+
     @Option(names = "--k8s-sync-timeout", defaultValue = "PT2M",
             description = "How long the Kubernetes informers may take to list everything at start. Default: ${DEFAULT-VALUE}.")
     Duration syncTimeout;
@@ -173,9 +204,17 @@ public final class AgentCommand implements Callable<Integer> {
             throw usage("--node-ids cilium is for feeding Cilium's datapath; meshauth's own (--datapath standalone) uses the"
                     + " source's node ids");
         }
+        AgentConfig.Tuning tuning;
+        try {
+            tuning = new AgentConfig.Tuning(policyMapMax, conntrackMax,
+                    new dev.meshauth.bpf.datapath.ConntrackTimeouts(ctTcp, ctTcpSyn, ctTcpFin, ctAny), evaluationBudget);
+        } catch (IllegalArgumentException e) {
+            throw usage("--bpf-policy-map-max, --bpf-ct-global-max, --bpf-ct-timeout-* and --policy-evaluation-budget"
+                    + " must be positive: " + e.getMessage());
+        }
         return new AgentConfig(nodeName, source(), adminSocket, TrustDomain.parse(trustDomain), port, map,
                 datapath == DatapathMode.STANDALONE, gcInterval, opts, connectTimeout, status, metrics(),
-                fromCilium ? Optional.of(ciliumNodeMap) : Optional.empty());
+                fromCilium ? Optional.of(ciliumNodeMap) : Optional.empty(), tuning);
     }
 
     private Optional<java.net.InetSocketAddress> metrics() {

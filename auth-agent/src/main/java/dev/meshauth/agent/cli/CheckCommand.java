@@ -18,8 +18,11 @@ import java.util.concurrent.Callable;
         description = "Would traffic from one endpoint (or identity) to another pass, and why: the policy verdict, the"
                 + " authentication it requires, and the state and expiry of the auth entry. Ask the agent of the node"
                 + " that enforces the pair (for an ingress rule: the destination's node).",
-        footer = {"", "Verdicts: allowed, denied-by-policy, auth-required-missing, auth-expired.",
-            "Exit codes: 0 allowed, 1 not allowed (or the agent cannot answer; the message says why), 2 usage."})
+        footer = {"", "Verdicts: allowed, denied-by-policy, auth-required-missing, auth-expired, not-enforced (a pod to"
+                + " itself: its loopback never meets the datapath).",
+            "Only a new connection is judged: replies and established traffic of an allowed connection pass.",
+            "Exit codes: 0 allowed or not enforced, 1 not allowed (or the agent cannot answer; the message says why),"
+                + " 2 usage."})
 public final class CheckCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -34,11 +37,19 @@ public final class CheckCommand implements Callable<Integer> {
     @Option(names = "--to", required = true, paramLabel = "ENDPOINT|IDENTITY", description = "Destination, likewise.")
     String to;
 
-    @Option(names = "--port", paramLabel = "P", description = "Destination port (0 or absent: only rules without ports match).")
+    @Option(names = "--port", paramLabel = "P", description = "Destination port, or the ICMP type with ICMP and ICMPv6"
+            + " (0 or absent: only rules without ports match).")
     Integer port;
 
-    @Option(names = "--protocol", paramLabel = "TCP|UDP", defaultValue = "TCP", description = "Default: ${DEFAULT-VALUE}.")
-    String protocol;
+    /** The protocols {@code --protocol} takes (ANY: a protocol no rule names, e.g. a raw IP protocol). */
+    enum CheckProtocol {
+        TCP, UDP, SCTP, ICMP, ICMPV6, ANY
+    }
+
+    @Option(names = "--protocol", paramLabel = "PROTOCOL", defaultValue = "TCP", description = "TCP, UDP, SCTP, ICMP,"
+            + " ICMPv6, or ANY (an IP protocol no rule names, such as 253: only rules without ports match)."
+            + " Default: ${DEFAULT-VALUE}.")
+    CheckProtocol protocol;
 
     @Mixin
     OutputOption output;
@@ -49,7 +60,7 @@ public final class CheckCommand implements Callable<Integer> {
         q.put("from", from);
         q.put("to", to);
         q.put("port", port);
-        q.put("protocol", protocol);
+        q.put("protocol", protocol.name());
         StatusModel.Check c = agent.client().get(StatusClient.query("/v1/check", q), new TypeReference<>() { });
         output.print(spec.commandLine().getOut(), c, () -> TextTable.render(java.util.List.of(
                 java.util.List.of("Verdict:", c.verdict()),
@@ -57,7 +68,8 @@ public final class CheckCommand implements Callable<Integer> {
                 java.util.List.of("Auth type:", c.authType()),
                 java.util.List.of("Expiration:", c.expiration() == null ? "-" : c.expiration().toString()),
                 java.util.List.of("Enforced on:", c.enforcedOn()),
+                java.util.List.of("Enforced by:", c.enforcedBy() == null ? "-" : c.enforcedBy()),
                 java.util.List.of("Reason:", c.reason()))));
-        return c.verdict().equals("allowed") ? ExitCodes.OK : ExitCodes.FAILURE;
+        return c.verdict().equals("allowed") || c.verdict().equals("not-enforced") ? ExitCodes.OK : ExitCodes.FAILURE;
     }
 }

@@ -360,6 +360,21 @@ public final class Demo implements AutoCloseable {
             expect(dp.counters().get(Counter.DROPPED_AUTH) == 0, "zero auth drops");
         }
 
+        step("The deathstar calls out", """
+                The deathstar asks the xwing's beacon for its position. The deathstar's ingress is default-deny, but
+                its datapath tracks connections as Cilium's does: the connection it opened is let through its egress
+                (no egress policy), and the answer comes back as a reply. Only new connections meet the policy:
+                the xwing still cannot open one to the deathstar.""");
+        HttpServer beacon = Landing.serve(net.pod("xwing").netns(), net.pod("xwing").ip(), "Rebel position: Yavin 4");
+        cleanup.push(() -> beacon.stop(0));
+        Path ds = NetNs.named(net.pod("deathstar").netns());
+        long replies = dp.counters().get(Counter.CT_REPLY);
+        Optional<String> answer = Landing.request(ds, net.pod("xwing").ip(), 3000);
+        say("   the xwing answered: " + answer.map(String::strip).orElse("(nothing)"));
+        expect(answer.map(x -> x.contains("Yavin")).orElse(false), "the deathstar got its answer");
+        expect(dp.counters().get(Counter.CT_REPLY) > replies, "the answer passed as a reply of a tracked connection");
+        expect(Landing.request(xw, target, 1000).isEmpty(), "the xwing still cannot open a connection to the deathstar");
+
         step("The auth map", """
                 What the kernel enforces: node-1's auth map, as `meshauth bpf auth list` prints it. The entry
                 expires with the earlier of the two SVIDs; the agent re-authenticates before then.""");
@@ -367,7 +382,8 @@ public final class Demo implements AutoCloseable {
         expect(present(node1, pair), "the entry (deathstar, tiefighter, node 2, spire) is in the kernel map");
         Map<Counter, Long> c = dp.counters();
         say("   datapath counters: passed=" + c.get(Counter.PASSED) + " dropped_policy=" + c.get(Counter.DROPPED_POLICY)
-                + " dropped_auth=" + c.get(Counter.DROPPED_AUTH) + " signals=" + c.get(Counter.SIGNALS_EMITTED));
+                + " dropped_auth=" + c.get(Counter.DROPPED_AUTH) + " signals=" + c.get(Counter.SIGNALS_EMITTED)
+                + " connections=" + c.get(Counter.CT_CREATED) + " replies=" + c.get(Counter.CT_REPLY));
     }
 
     /** The simulation: verdicts from the agent's policy evaluation and auth state, no packets. */

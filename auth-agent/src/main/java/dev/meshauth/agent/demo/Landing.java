@@ -20,10 +20,15 @@ final class Landing {
 
     /** Serves {@code POST /v1/request-landing} with "Ship landed" on {@code ip}:80 inside {@code netns}. */
     static HttpServer serve(String netns, String ip) throws Exception {
+        return serve(netns, ip, "Ship landed");
+    }
+
+    /** Serves {@code POST /v1/request-landing} with {@code answer} on {@code ip}:80 inside {@code netns}. */
+    static HttpServer serve(String netns, String ip, String answer) throws Exception {
         return NetNs.run(Optional.of(NetNs.named(netns)), () -> {
             HttpServer server = HttpServer.create(new InetSocketAddress(ip, 80), 16);
             server.createContext("/v1/request-landing", ex -> {
-                byte[] body = (ex.getRequestMethod().equals("POST") ? "Ship landed\n" : "Use POST\n")
+                byte[] body = (ex.getRequestMethod().equals("POST") ? answer + "\n" : "Use POST\n")
                         .getBytes(StandardCharsets.US_ASCII);
                 ex.sendResponseHeaders(ex.getRequestMethod().equals("POST") ? 200 : 405, body.length);
                 try (OutputStream os = ex.getResponseBody()) {

@@ -154,6 +154,7 @@ public final class ClusterWatch implements AutoCloseable {
             Object status = r.getAdditionalProperties().get("status");
             Optional<Long> id = Fields.number(status, "identity", "id");
             Optional<String> ip = Fields.string(status, "networking", "addressing", 0, "ipv4");
+            Optional<String> ip6 = Fields.string(status, "networking", "addressing", 0, "ipv6");
             Optional<String> node = Fields.string(status, "networking", "node").map(nodeByIp::get);
             if (id.isEmpty() || ip.isEmpty() || node.isEmpty()) {
                 LOG.atDebug().setMessage("CiliumEndpoint not usable yet (identity, IPv4 or node missing)")
@@ -174,7 +175,7 @@ public final class ClusterWatch implements AutoCloseable {
             });
             labels.put(EndpointSelector.NAMESPACE_LABEL, r.getMetadata().getNamespace());
             out.add(new Endpoint(r.getMetadata().getName(), r.getMetadata().getNamespace(), labels, id.get(), node.get(),
-                    ip.get(), Optional.empty()));
+                    ip.get(), Optional.empty(), Optional.empty(), ip6));
         }
         return out;
     }

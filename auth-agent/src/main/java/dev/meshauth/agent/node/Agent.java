@@ -102,7 +102,9 @@ public final class Agent implements AutoCloseable {
                     ? Optional.of(life.add("cilium node map", CiliumNodeIds.open(config.ciliumNodeMap().get())))
                     : Optional.empty();
             this.source = life.add("source", config.source().open());
-            Needs needs = new Needs(config.nodeName(), ciliumIds, source.describe());
+            Needs needs = new Needs(config.nodeName(), ciliumIds, source.describe(),
+                    config.standalone() ? Optional.of(config.tuning().policyMapMax()) : Optional.empty(),
+                    new EvaluationBudget(config.tuning().evaluationBudget(), time.ticker()));
             this.view = new ClusterView(loop, needs);
             ClusterView.State first = view.install(source.start(view::offer));
             this.authMap = life.add("auth map", config.authMap().isPresent()
@@ -176,8 +178,10 @@ public final class Agent implements AutoCloseable {
     }
 
     private Datapath startDatapath() throws BpfException {
-        Datapath dp = life.add("datapath", Datapath.create((KernelAuthMap) authMap, DatapathOptions.defaults(PolicyLookupOrder.forDatapath()),
-                new ClockOffset()));
+        DatapathOptions options = DatapathOptions.defaults(PolicyLookupOrder.forDatapath())
+                .withPolicyEntries(config.tuning().policyMapMax())
+                .withConntrack(config.tuning().conntrackMax(), config.tuning().ctTimeouts());
+        Datapath dp = life.add("datapath", Datapath.create((KernelAuthMap) authMap, options, new ClockOffset()));
         life.add("datapath signals", dp.subscribe(sig -> {
             events.accept(new AuthEvent.AuthRequiredDrop(time.clock().instant(), sig.key()));
             manager.request(sig.key(), Origin.SIGNAL);

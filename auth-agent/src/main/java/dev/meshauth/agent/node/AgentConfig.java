@@ -2,6 +2,8 @@ package dev.meshauth.agent.node;
 
 import dev.meshauth.agent.auth.AuthManagerOptions;
 import dev.meshauth.agent.node.source.SourceConfig;
+import dev.meshauth.bpf.datapath.ConntrackTimeouts;
+import dev.meshauth.bpf.datapath.DatapathOptions;
 import io.spiffe.spiffeid.TrustDomain;
 
 import java.net.InetSocketAddress;
@@ -26,10 +28,43 @@ import java.util.Optional;
  * @param metrics        the Prometheus endpoint's address, if served
  * @param ciliumNodeMap  Cilium's pinned node map, to key entries with Cilium's node ids (feeding Cilium's
  *                       datapath); empty: node ids of the source (meshauth's own datapath, or none)
+ * @param tuning         map sizes, conntrack timeouts and the policy evaluation budget
  */
 public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket, TrustDomain trustDomain, int port,
         Optional<Path> authMap, boolean standalone, Duration gcInterval, AuthManagerOptions manager, Duration connectTimeout,
-        Optional<Path> statusSocket, Optional<InetSocketAddress> metrics, Optional<Path> ciliumNodeMap) {
+        Optional<Path> statusSocket, Optional<InetSocketAddress> metrics, Optional<Path> ciliumNodeMap, Tuning tuning) {
+    /**
+     * Sizes and budgets, Cilium's flag names where they mean the same.
+     *
+     * @param policyMapMax     {@code --bpf-policy-map-max}: the standalone datapath's policy map
+     * @param conntrackMax     {@code --bpf-ct-global-max}: its connection tracking map
+     * @param ctTimeouts       {@code --bpf-ct-timeout-regular-*}
+     * @param evaluationBudget {@code --policy-evaluation-budget}: how long one policy evaluation may take
+     */
+    public record Tuning(int policyMapMax, int conntrackMax, ConntrackTimeouts ctTimeouts, Duration evaluationBudget) {
+        /** The defaults. */
+        public static final Tuning DEFAULTS = new Tuning(DatapathOptions.DEFAULT_POLICY_ENTRIES,
+                DatapathOptions.DEFAULT_CONNTRACK_ENTRIES, ConntrackTimeouts.DEFAULTS, EvaluationBudget.DEFAULT_LIMIT);
+
+        /** Checks. */
+        public Tuning {
+            if (policyMapMax <= 0 || conntrackMax <= 0) {
+                throw new IllegalArgumentException("map sizes must be positive");
+            }
+            if (evaluationBudget.isNegative() || evaluationBudget.isZero()) {
+                throw new IllegalArgumentException("the policy evaluation budget must be positive");
+            }
+        }
+    }
+
+    /** With default tuning. */
+    public AgentConfig(String nodeName, SourceConfig source, Path adminSocket, TrustDomain trustDomain, int port,
+            Optional<Path> authMap, boolean standalone, Duration gcInterval, AuthManagerOptions manager, Duration connectTimeout,
+            Optional<Path> statusSocket, Optional<InetSocketAddress> metrics, Optional<Path> ciliumNodeMap) {
+        this(nodeName, source, adminSocket, trustDomain, port, authMap, standalone, gcInterval, manager, connectTimeout,
+                statusSocket, metrics, ciliumNodeMap, Tuning.DEFAULTS);
+    }
+
     /** Checks. */
     public AgentConfig {
         if (standalone && authMap.isEmpty()) {

@@ -134,6 +134,7 @@ final class AgentStatusApi implements StatusServer.Handler {
             out.add("auth map " + held + "/" + max + " entries: nearly full");
         }
         agent.sourceProblems().forEach((where, what) -> out.add("refused (last good state kept): " + where + ": " + what));
+        agent.viewRefusal().ifPresent(why -> out.add("cluster view refused (last good state kept): " + why));
         List<String> unkeyed = agent.cluster().unkeyed();
         if (!unkeyed.isEmpty()) {
             out.add("nodes without an id in Cilium's node map yet, their pairs wait: " + String.join(", ", unkeyed)
@@ -240,6 +241,9 @@ final class AgentStatusApi implements StatusServer.Handler {
         return out;
     }
 
+    /** The protocol number {@code check --protocol ANY} stands for: one no rule can name (experimental, RFC 3692). */
+    private static final int ANY_PROTOCOL = 253;
+
     private StatusServer.Response check(StatusServer.Request r) throws BpfException {
         ClusterView.State s = agent.cluster();
         String fromRef = r.param("from").orElseThrow(() -> new IllegalArgumentException("from is required"));
@@ -261,19 +265,36 @@ final class AgentStatusApi implements StatusServer.Handler {
         int proto = switch (protocol) {
             case "TCP" -> 6;
             case "UDP" -> 17;
-            default -> throw new IllegalArgumentException("protocol must be TCP or UDP, got '" + protocol + "'");
+            case "SCTP" -> 132;
+            case "ICMP" -> 1;
+            case "ICMPV6" -> 58;
+            case "ANY" -> ANY_PROTOCOL;
+            default -> throw new IllegalArgumentException("protocol must be TCP, UDP, SCTP, ICMP, ICMPv6 or ANY, got '"
+                    + protocol + "'");
         };
+        if ((proto == 1 || proto == 58) && port > 255) {
+            throw new IllegalArgumentException("with " + protocol + ", --port is the ICMP type: 0..255, got " + port);
+        }
+        if (proto == ANY_PROTOCOL && port != 0) {
+            throw new IllegalArgumentException("protocol ANY has no ports: leave --port out");
+        }
         String f = from.id();
         String t = to.id();
+        if (from.id().equals(to.id())) {
+            return json(new StatusModel.Check(f, t, port, protocol, "not-enforced", "disabled", null,
+                    "traffic from a pod to its own address stays on the pod's loopback and never meets the datapath,"
+                            + " in Cilium as in meshauth: no policy or authentication applies", to.node(), null));
+        }
         return switch (s.engine().verdict(from.identity(), to.identity(), port, proto)) {
             case Verdict.Denied d -> {
                 Endpoint side = d.side() == Direction.EGRESS ? from : to;
                 yield json(new StatusModel.Check(f, t, port, protocol, "denied-by-policy", "disabled", null,
-                        sideName(d.side()) + side.id() + " denied: " + String.join(", ", d.reasons()), side.node()));
+                        sideName(d.side()) + side.id() + " denied: " + String.join(", ", d.reasons()), side.node(),
+                        sideName(d.side()) + side.id()));
             }
             case Verdict.Allowed a -> json(new StatusModel.Check(f, t, port, protocol, "allowed", "disabled", null,
                     (a.selected() ? "allowed by " + String.join(", ", a.reasons()) : "no policy selects either endpoint")
-                            + "; no authentication required", to.node()));
+                            + "; no authentication required; replies and established traffic pass", to.node(), null));
             case Verdict.AuthRequired a -> authCheck(s, a, a.side() == Direction.INGRESS ? to : from,
                     a.side() == Direction.INGRESS ? from : to, f, t, port, protocol);
         };
@@ -292,11 +313,12 @@ final class AgentStatusApi implements StatusServer.Handler {
         }
         String authType = a.type().toString();
         String because = sideName(a.side()) + local.id() + " requires " + authType + " by " + String.join(", ", a.reasons());
+        String by = sideName(a.side()) + local.id();
         OptionalInt remoteNode = NodeInfo.remoteNodeId(local.node(), remote.node(), NodeInfo.idsByName(s.cluster().nodes()));
         if (remoteNode.isEmpty()) {
             return json(new StatusModel.Check(f, t, port, protocol, "auth-required-missing", authType, null,
                     because + "; " + remote.id() + "'s node " + remote.node() + " has no node id yet, so the pair cannot be"
-                            + " authenticated until it has one", local.node()));
+                            + " authenticated until it has one", local.node(), by));
         }
         AuthKey key = new AuthKey(a.localIdentity(), a.remoteIdentity(), remoteNode.getAsInt(), new AuthType(a.type().code()));
         Optional<AuthInfo> entry = agent.authMap().get(key);
@@ -305,15 +327,15 @@ final class AgentStatusApi implements StatusServer.Handler {
             return json(new StatusModel.Check(f, t, port, protocol, "auth-required-missing", authType, null,
                     because + "; no auth entry for " + key.localIdentity() + "->" + key.remoteIdentity() + " (remote node "
                             + key.remoteNodeId() + "): the first packet is dropped while the agents authenticate",
-                    local.node()));
+                    local.node(), by));
         }
         Instant exp = entry.get().expiresAt();
         if (!now.isBefore(exp)) {
             return json(new StatusModel.Check(f, t, port, protocol, "auth-expired", authType, exp,
-                    because + "; the auth entry expired at " + exp, local.node()));
+                    because + "; the auth entry expired at " + exp, local.node(), by));
         }
         return json(new StatusModel.Check(f, t, port, protocol, "allowed", authType, exp,
-                because + "; authenticated until " + exp, local.node()));
+                because + "; authenticated until " + exp, local.node(), by));
     }
 
     /** An endpoint by "namespace/name", a unique "name", or an identity number with one endpoint. */

@@ -54,4 +54,7 @@ interface AgentView {
 
     /** Parts of the source refused. */
     Map<String, String> sourceProblems();
+
+    /** Why the newest cluster view was refused (policy evaluation over budget, policy map too small...). */
+    java.util.Optional<String> viewRefusal();
 }

@@ -50,6 +50,7 @@ final class ClusterView {
     private volatile State state; // written only on the loop
     private volatile Applier applier = s -> { };
     private ClusterSnapshot early; // on the loop: a view that came before the first was installed
+    private volatile Optional<String> refusal = Optional.empty(); // written only on the loop
 
     ClusterView(Executor loop, Derivation derivation) {
         this.loop = loop;
@@ -131,15 +132,23 @@ final class ClusterView {
             State next = derivation.derive(raw);
             state = next;
             applier.applied(next);
+            refusal = Optional.empty();
             LOG.atInfo().addKeyValue("nodes", raw.nodes().size()).addKeyValue("endpoints", raw.endpoints().size())
                     .addKeyValue("policies", raw.policies().size()).addKeyValue("required_pairs", next.required().size())
                     .log("cluster view applied");
         } catch (PolicyException e) {
+            refusal = Optional.of(e.getMessage().replace('\n', ';'));
             LOG.atError().addKeyValue("problems", e.getMessage().replace('\n', ';'))
                     .log("cluster view refused, the last good state stays");
         } catch (BpfException | RuntimeException e) {
+            refusal = Optional.of(e.toString());
             LOG.atError().addKeyValue("error", e.toString()).log("applying the cluster view failed, the last good state stays");
         }
+    }
+
+    /** Why the newest view was refused, until a later one is applied. */
+    Optional<String> refusal() {
+        return refusal;
     }
 
     /** The state last applied (null before {@link #install}). */

@@ -1,9 +1,9 @@
 package dev.meshauth.agent.node;
 
 import dev.meshauth.bpf.BpfException;
-import dev.meshauth.bpf.datapath.IngressPolicy;
+import dev.meshauth.bpf.datapath.EndpointPolicy;
+import dev.meshauth.bpf.datapath.IpPrefix;
 import dev.meshauth.bpf.datapath.IpcacheEntry;
-import dev.meshauth.bpf.datapath.Ipv4Prefix;
 import dev.meshauth.bpf.datapath.PolicyKey;
 import dev.meshauth.bpf.datapath.PolicyVerdict;
 
@@ -14,15 +14,15 @@ import java.util.Map;
  * {@link KernelDatapathTables} over the kernel maps; tests also record the order of writes.
  */
 interface DatapathTables {
-    Map<Ipv4Prefix, IpcacheEntry> ipcache() throws BpfException;
+    Map<IpPrefix, IpcacheEntry> ipcache() throws BpfException;
 
-    void putIpcache(Ipv4Prefix prefix, IpcacheEntry entry) throws BpfException;
+    void putIpcache(IpPrefix prefix, IpcacheEntry entry) throws BpfException;
 
-    void removeIpcache(Ipv4Prefix prefix) throws BpfException;
+    void removeIpcache(IpPrefix prefix) throws BpfException;
 
-    Map<Long, IngressPolicy> ingressPolicies() throws BpfException;
+    Map<Long, EndpointPolicy> endpointPolicies() throws BpfException;
 
-    void setIngressPolicy(long identity, IngressPolicy policy) throws BpfException;
+    void setEndpointPolicy(long identity, EndpointPolicy policy) throws BpfException;
 
     Map<PolicyKey, PolicyVerdict> policy() throws BpfException;
 

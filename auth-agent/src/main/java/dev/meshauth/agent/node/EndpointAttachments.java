@@ -2,8 +2,8 @@ package dev.meshauth.agent.node;
 
 import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.datapath.Datapath;
+import dev.meshauth.bpf.datapath.EndpointLinks;
 import dev.meshauth.bpf.link.NetNs;
-import dev.meshauth.bpf.link.TcxLink;
 import dev.meshauth.policy.endpoint.Endpoint;
 
 import java.util.HashMap;
@@ -12,9 +12,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Where the standalone datapath is attached: one link per local endpoint that names an interface. */
+/**
+ * Where the standalone datapath is attached: both programs (what the endpoint receives, what it sends) on
+ * every local endpoint that names an interface.
+ */
 final class EndpointAttachments {
-    private final Map<String, TcxLink> attached = new HashMap<>(); // @GuardedBy("this"): endpoint id -> link
+    private final Map<String, EndpointLinks> attached = new HashMap<>(); // @GuardedBy("this"): endpoint id -> links
 
     /** Attaches {@code dp} to local endpoints not yet attached and detaches from endpoints that are gone. */
     synchronized void sync(Datapath dp, List<Endpoint> endpoints, String selfNode) throws BpfException {

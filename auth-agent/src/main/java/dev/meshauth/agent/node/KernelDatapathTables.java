@@ -2,9 +2,9 @@ package dev.meshauth.agent.node;
 
 import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.datapath.Datapath;
-import dev.meshauth.bpf.datapath.IngressPolicy;
+import dev.meshauth.bpf.datapath.EndpointPolicy;
+import dev.meshauth.bpf.datapath.IpPrefix;
 import dev.meshauth.bpf.datapath.IpcacheEntry;
-import dev.meshauth.bpf.datapath.Ipv4Prefix;
 import dev.meshauth.bpf.datapath.PolicyKey;
 import dev.meshauth.bpf.datapath.PolicyVerdict;
 
@@ -13,28 +13,28 @@ import java.util.Map;
 /** The standalone datapath's kernel maps. */
 record KernelDatapathTables(Datapath dp) implements DatapathTables {
     @Override
-    public Map<Ipv4Prefix, IpcacheEntry> ipcache() throws BpfException {
+    public Map<IpPrefix, IpcacheEntry> ipcache() throws BpfException {
         return dp.ipcache();
     }
 
     @Override
-    public void putIpcache(Ipv4Prefix prefix, IpcacheEntry entry) throws BpfException {
+    public void putIpcache(IpPrefix prefix, IpcacheEntry entry) throws BpfException {
         dp.putIpcache(prefix, entry);
     }
 
     @Override
-    public void removeIpcache(Ipv4Prefix prefix) throws BpfException {
+    public void removeIpcache(IpPrefix prefix) throws BpfException {
         dp.removeIpcache(prefix);
     }
 
     @Override
-    public Map<Long, IngressPolicy> ingressPolicies() throws BpfException {
-        return dp.ingressPolicies();
+    public Map<Long, EndpointPolicy> endpointPolicies() throws BpfException {
+        return dp.endpointPolicies();
     }
 
     @Override
-    public void setIngressPolicy(long identity, IngressPolicy policy) throws BpfException {
-        dp.setIngressPolicy(identity, policy);
+    public void setEndpointPolicy(long identity, EndpointPolicy policy) throws BpfException {
+        dp.setEndpointPolicy(identity, policy);
     }
 
     @Override

@@ -29,4 +29,9 @@ record LiveAgentView(AgentConfig config, ClusterView view, InstantSource clock, 
     public Map<String, String> sourceProblems() {
         return source.problems();
     }
+
+    @Override
+    public java.util.Optional<String> viewRefusal() {
+        return view.refusal();
+    }
 }

@@ -9,9 +9,8 @@ public final class PolicyLookupOrder {
     private PolicyLookupOrder() {
     }
 
-    /** The order the standalone datapath's program is assembled with. */
+    /** The order the standalone datapath's programs are assembled with. */
     public static List<LookupStep> forDatapath() {
-        return dev.meshauth.policy.eval.LookupStep.ORDER.stream()
-                .map(s -> new LookupStep(s.anyRemote(), s.anyPort(), s.anyProtocol())).toList();
+        return dev.meshauth.policy.eval.LookupStep.ORDER.stream().map(s -> new LookupStep(s.anyRemote())).toList();
     }
 }

@@ -78,7 +78,7 @@ public final class StatusModel {
      * @param enforcedOn the node whose datapath decides (and whose agent holds the entry)
      */
     public record Check(String from, String to, int port, String protocol, String verdict, String authType,
-            Instant expiration, String reason, String enforcedOn) {
+            Instant expiration, String reason, String enforcedOn, String enforcedBy) {
     }
 
     /** One auth event as JSON (and one line of {@code meshauth observe}). */

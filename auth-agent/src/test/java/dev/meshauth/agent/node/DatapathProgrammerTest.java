@@ -1,11 +1,12 @@
 package dev.meshauth.agent.node;
 
 import dev.meshauth.bpf.datapath.Direction;
-import dev.meshauth.bpf.datapath.IngressPolicy;
+import dev.meshauth.bpf.datapath.EndpointPolicy;
+import dev.meshauth.bpf.datapath.IpPrefix;
 import dev.meshauth.bpf.datapath.IpcacheEntry;
 import dev.meshauth.bpf.datapath.LookupStep;
-import dev.meshauth.bpf.datapath.Ipv4Prefix;
 import dev.meshauth.bpf.datapath.PolicyKey;
+import dev.meshauth.bpf.datapath.PolicyMode;
 import dev.meshauth.bpf.datapath.PolicyVerdict;
 import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.endpoint.NodeInfo;
@@ -44,8 +45,8 @@ class DatapathProgrammerTest {
 
     /** The standalone datapath's tables in memory, checking an invariant after every write. Real: KernelDatapathTables. */
     private static final class RecordingDatapathTables implements DatapathTables {
-        final Map<Ipv4Prefix, IpcacheEntry> ipcache = new HashMap<>();
-        final Map<Long, IngressPolicy> enforced = new HashMap<>();
+        final Map<IpPrefix, IpcacheEntry> ipcache = new HashMap<>();
+        final Map<Long, EndpointPolicy> enforced = new HashMap<>();
         final Map<PolicyKey, PolicyVerdict> policy = new HashMap<>();
         final List<String> writes = new ArrayList<>();
         Runnable afterWrite = () -> { };
@@ -56,35 +57,35 @@ class DatapathProgrammerTest {
         }
 
         @Override
-        public Map<Ipv4Prefix, IpcacheEntry> ipcache() {
+        public Map<IpPrefix, IpcacheEntry> ipcache() {
             return Map.copyOf(ipcache);
         }
 
         @Override
-        public void putIpcache(Ipv4Prefix prefix, IpcacheEntry entry) {
+        public void putIpcache(IpPrefix prefix, IpcacheEntry entry) {
             ipcache.put(prefix, entry);
             wrote("ipcache+ " + prefix);
         }
 
         @Override
-        public void removeIpcache(Ipv4Prefix prefix) {
+        public void removeIpcache(IpPrefix prefix) {
             ipcache.remove(prefix);
             wrote("ipcache- " + prefix);
         }
 
         @Override
-        public Map<Long, IngressPolicy> ingressPolicies() {
+        public Map<Long, EndpointPolicy> endpointPolicies() {
             return Map.copyOf(enforced);
         }
 
         @Override
-        public void setIngressPolicy(long identity, IngressPolicy p) {
-            if (p != IngressPolicy.NONE) {
+        public void setEndpointPolicy(long identity, EndpointPolicy p) {
+            if (!p.equals(EndpointPolicy.NONE)) {
                 enforced.put(identity, p);
             } else {
                 enforced.remove(identity);
             }
-            wrote((p != IngressPolicy.NONE ? "enforce+ " : "enforce- ") + identity);
+            wrote((!p.equals(EndpointPolicy.NONE) ? "enforce+ " : "enforce- ") + identity);
         }
 
         @Override
@@ -104,20 +105,31 @@ class DatapathProgrammerTest {
             wrote("policy- " + key);
         }
 
-        /** The datapath's ingress verdict, probing in the order the program is assembled with. */
+        /**
+         * The datapath's ingress verdict, probing in the order the program is assembled with, the longest
+         * (protocol, port prefix) match within each probe as its LPM trie finds it.
+         */
         String verdict(long local, long remote, int port, int protocol) {
-            IngressPolicy mode = enforced.get(local);
-            if (mode == null) {
+            EndpointPolicy mode = enforced.get(local);
+            if (mode == null || mode.ingress() == PolicyMode.NONE) {
                 return "allow";
             }
             for (LookupStep s : PolicyLookupOrder.forDatapath()) {
-                PolicyVerdict v = policy.get(new PolicyKey(local, s.anyRemote() ? 0 : remote, s.anyPort() ? 0 : port,
-                        s.anyProtocol() ? 0 : protocol, Direction.INGRESS));
-                if (v != null) {
-                    return v.deny() ? "deny" : "allow auth=" + v.authType();
+                long r = s.anyRemote() ? 0 : remote;
+                List<PolicyKey> candidates = new ArrayList<>();
+                for (int len = 16; len >= 0; len--) {
+                    int mask = len == 0 ? 0 : (0xFFFF << (16 - len)) & 0xFFFF;
+                    candidates.add(new PolicyKey(local, r, protocol, port & mask, len, Direction.INGRESS));
+                }
+                candidates.add(PolicyKey.anyProtocol(local, r, Direction.INGRESS));
+                for (PolicyKey k : candidates) {
+                    PolicyVerdict v = policy.get(k);
+                    if (v != null) {
+                        return v.deny() ? "deny" : "allow auth=" + v.authType();
+                    }
                 }
             }
-            return mode == IngressPolicy.DEFAULT_DENY ? "drop" : "allow";
+            return mode.ingress() == PolicyMode.DEFAULT_DENY ? "drop" : "allow";
         }
 
         List<String> verdicts() {
@@ -181,7 +193,7 @@ class DatapathProgrammerTest {
         program(t, before, old);
         List<String> oldVerdicts = t.verdicts();
         assertThat(oldVerdicts).as("the change matters to every probe but the last").isNotEqualTo(newVerdicts);
-        Map<Ipv4Prefix, IpcacheEntry> oldIpcache = Map.copyOf(t.ipcache);
+        Map<IpPrefix, IpcacheEntry> oldIpcache = Map.copyOf(t.ipcache);
         List<String> violations = new ArrayList<>();
         t.writes.clear();
         t.afterWrite = () -> {
@@ -239,8 +251,8 @@ class DatapathProgrammerTest {
                   ingress:
                   - fromEndpoints: [{matchLabels: {org: empire}}]
                 """));
-        assertThat(t.ipcache).containsEntry(Ipv4Prefix.host("198.18.1.10"), new IpcacheEntry(1001, 0))
-                .containsEntry(Ipv4Prefix.host("198.18.2.20"), new IpcacheEntry(1002, 2))
-                .doesNotContainKey(Ipv4Prefix.host("198.18.9.90"));
+        assertThat(t.ipcache).containsEntry(IpPrefix.host("198.18.1.10"), new IpcacheEntry(1001, 0))
+                .containsEntry(IpPrefix.host("198.18.2.20"), new IpcacheEntry(1002, 2))
+                .doesNotContainKey(IpPrefix.host("198.18.9.90"));
     }
 }

@@ -8,6 +8,7 @@ import dev.meshauth.bpf.datapath.Datapath;
 import dev.meshauth.bpf.datapath.DatapathOptions;
 import dev.meshauth.bpf.datapath.EnforcementProgram;
 import dev.meshauth.bpf.datapath.Frames;
+import dev.meshauth.bpf.datapath.Role;
 import dev.meshauth.bpf.map.UpdateFlag;
 import dev.meshauth.bpf.testing.KernelTest;
 import dev.meshauth.bpf.testing.ScratchBpfFs;
@@ -42,9 +43,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The policy engine and the kernel agree: for random policy sets (CNP and CCNP, ingress, egress and deny
  * rules, wildcard and label selectors, entities, CIDR-only and empty rules, enableDefaultDeny, ports,
- * ranges, named ports and protocols, every auth mode), random auth map
- * states and random packets, the verdict {@link PolicyEngine#verdict} gives, read against the auth map,
- * equals what the standalone datapath's program does to the packet under {@code BPF_PROG_TEST_RUN}.
+ * port ranges, named ports, TCP, UDP, SCTP, ANY, icmps, every auth mode), random auth map states and
+ * random new packets both ways (into a local endpoint: its ingress policy; out of one: its egress policy;
+ * TCP, UDP, SCTP, ICMP, a raw protocol; IPv4 and IPv6), the verdict {@link PolicyEngine#verdict} gives,
+ * read against the auth map, equals what the standalone datapath's program of that role does to the
+ * packet under {@code BPF_PROG_TEST_RUN} (connection tracking flushed before each, so each is new).
  * The datapath is programmed by the production {@link DatapathProgrammer} and assembled with the
  * engine's lookup order, so this ties every copy of the rule together.
  *
@@ -64,6 +67,7 @@ class VerdictPropertyKernelTest {
     /** node-3 has no node id: its endpoints are unknown to the ipcache, so their packets come from world. */
     private static final List<NodeInfo> NODES = List.of(SELF, OTHER);
     private static final String WORLD_IP = "198.18.9.9";
+    private static final String WORLD_IP6 = "2001:2:0:9::9";
     private static final List<Endpoint> ENDPOINTS = List.of(
             ep("web", "prod", 1001, "node-1", "198.18.0.1", "app", "web"),
             ep("db", "prod", 1002, "node-1", "198.18.0.2", "app", "db"),
@@ -72,30 +76,63 @@ class VerdictPropertyKernelTest {
             ep("db-a", "dev", 1005, "node-1", "198.18.0.5", "app", "db"),
             ep("db-b", "dev", 1005, "node-2", "198.18.1.5", "app", "db"),
             ep("api", "prod", 1006, "node-3", "198.18.2.6", "app", "api", "tier", "batch"));
-    private static final int[] PORTS = {80, 443, 53, 8081, 9999};
+    private static final int[] PORTS = {80, 443, 53, 8081, 9999, 22, 1023, 1024, 8500, 9001};
+    private static final int TCP = 6;
+    private static final int UDP = 17;
+    private static final int SCTP = 132;
+    private static final int ICMP = 1;
+    private static final int RAW = 253;
+    private static final int[] PROTOCOLS = {TCP, TCP, TCP, UDP, UDP, SCTP, ICMP, RAW};
 
+    /** Every endpoint is dual-stack: its IPv6 address is 2001:2:: plus its IPv4 address's last two octets. */
     private static Endpoint ep(String name, String ns, long id, String node, String ip, String... kv) {
         Map<String, String> labels = new HashMap<>();
         for (int i = 0; i < kv.length; i += 2) {
             labels.put(kv[i], kv[i + 1]);
         }
         labels.put("io.kubernetes.pod.namespace", ns);
-        return new Endpoint(name, ns, labels, id, node, ip, Optional.empty());
+        String[] o = ip.split("\\.");
+        return new Endpoint(name, ns, labels, id, node, ip, Optional.empty(), Optional.empty(),
+                Optional.of("2001:2:0:" + o[2] + "::" + o[3]));
     }
 
     /** One random case: policy documents, auth map contents, packets. */
     record Case(List<String> documents, Map<AuthKey, Instant> auth, List<Packet> packets) {
     }
 
-    /** A packet into a local endpoint. */
-    record Packet(String src, Endpoint dst, int port, int protocol) {
+    /**
+     * A new packet at a local endpoint: into it ({@code role} TO_ENDPOINT, {@code peer} the source) or out of
+     * it (FROM_ENDPOINT, {@code peer} the destination). {@code port} is the ICMP type for ICMP, 0 for a raw
+     * protocol.
+     */
+    record Packet(Role role, String local, Endpoint localEndpoint, String peer, int port, int protocol) {
+        String src() {
+            return role == Role.TO_ENDPOINT ? peer : local;
+        }
+
+        String dst() {
+            return role == Role.TO_ENDPOINT ? local : peer;
+        }
+
         byte[] frame() {
-            return protocol == 6 ? Frames.tcp(src, dst.ipv4(), 40_000, port) : Frames.udp(src, dst.ipv4(), 40_000, port);
+            return switch (protocol) {
+                case TCP -> Frames.tcp(src(), dst(), 40_000, port);
+                case UDP -> Frames.udp(src(), dst(), 40_000, port);
+                case SCTP -> Frames.sctp(src(), dst(), 40_000, port);
+                case ICMP -> Frames.icmp(src(), dst(), port, 7);
+                default -> Frames.raw(src(), dst(), protocol);
+            };
+        }
+
+        /** The protocol the policy sees: ICMPv6 for ICMP over IPv6. */
+        int policyProtocol() {
+            return protocol == ICMP && local.contains(":") ? 58 : protocol;
         }
 
         @Override
         public String toString() {
-            return (protocol == 6 ? "TCP " : "UDP ") + src + " -> " + dst.id() + " (" + dst.ipv4() + "):" + port;
+            return role + " " + dev.meshauth.policy.model.Protocol.name(policyProtocol()) + " " + src() + " -> " + dst()
+                    + (protocol == RAW ? "" : ":" + port) + " (local " + localEndpoint.id() + ")";
         }
     }
 
@@ -123,6 +160,11 @@ class VerdictPropertyKernelTest {
         // The generator must reach every kind of verdict, or the agreement proves little.
         assertThat(verdictsSeen).as("verdicts reached over %d cases (seed %d)", CASES, seed)
                 .contains("open", "allowed", "denied", "auth-valid", "auth-expired", "auth-missing", "world");
+        for (Role role : Role.values()) {
+            for (int proto : new int[] {TCP, UDP, SCTP, ICMP, RAW}) {
+                assertThat(verdictsSeen).as("packets generated").contains(role + "/" + proto + "/v4", role + "/" + proto + "/v6");
+            }
+        }
     }
 
     /** Programs the case and runs its packets; the first disagreement, described, if any. */
@@ -141,16 +183,18 @@ class VerdictPropertyKernelTest {
             auth.put(e.getKey(), AuthInfo.expiringAt(e.getValue()), UpdateFlag.ANY);
         }
         for (Packet p : k.packets()) {
-            Optional<Endpoint> src = ENDPOINTS.stream().filter(e -> e.ipv4().equals(p.src())).findFirst();
-            OptionalInt srcNode = src.map(e -> NodeInfo.remoteNodeId(SELF.name(), e.node(), NodeInfo.idsByName(NODES)))
+            Optional<Endpoint> peer = ENDPOINTS.stream().filter(e -> e.addresses().contains(p.peer())).findFirst();
+            OptionalInt peerNode = peer.map(e -> NodeInfo.remoteNodeId(SELF.name(), e.node(), NodeInfo.idsByName(NODES)))
                     .orElse(OptionalInt.empty());
-            // The datapath knows a source only if the ipcache has it: else it is world, node 0.
-            long remote = srcNode.isPresent() ? src.get().identity() : ReservedIdentity.WORLD.id();
-            int remoteNode = srcNode.orElse(0);
-            if (srcNode.isEmpty()) {
+            // The datapath knows a peer only if the ipcache has it: else it is world, node 0.
+            long remote = peerNode.isPresent() ? peer.get().identity() : ReservedIdentity.WORLD.id();
+            int remoteNode = peerNode.orElse(0);
+            if (peerNode.isEmpty()) {
                 seen.add("world");
             }
-            Verdict v = engine.verdict(p.dst().identity(), remote, p.port(), p.protocol(), Direction.INGRESS);
+            seen.add(p.role() + "/" + p.protocol() + (p.local().contains(":") ? "/v6" : "/v4"));
+            Direction dir = p.role() == Role.TO_ENDPOINT ? Direction.INGRESS : Direction.EGRESS;
+            Verdict v = engine.verdict(p.localEndpoint().identity(), remote, p.port(), p.policyProtocol(), dir);
             String engineSays;
             String authEntry = "not consulted";
             boolean expectPass;
@@ -173,7 +217,8 @@ class VerdictPropertyKernelTest {
                 }
             }
             seen.add(engineSays);
-            int retval = dp.testRun(p.frame(), 1).retval();
+            dp.flushConntrack(); // every packet new: judged by policy, not by an earlier packet's entry
+            int retval = dp.testRun(p.role(), p.frame(), 1).retval();
             boolean kernelPassed = retval == EnforcementProgram.TC_ACT_OK;
             if (kernelPassed != expectPass) {
                 return Optional.of("packet: " + p + "\nengine: " + engineSays + " (" + v + ") so " + (expectPass ? "pass" : "drop")
@@ -227,9 +272,18 @@ class VerdictPropertyKernelTest {
         }
         List<Packet> packets = new ArrayList<>();
         for (int i = 0; i < PACKETS_PER_CASE; i++) {
-            String src = rnd.nextInt(8) == 0 ? WORLD_IP : ENDPOINTS.get(rnd.nextInt(ENDPOINTS.size())).ipv4();
-            Endpoint dst = locals.get(rnd.nextInt(locals.size()));
-            packets.add(new Packet(src, dst, PORTS[rnd.nextInt(PORTS.length)], rnd.nextBoolean() ? 6 : 17));
+            boolean v6 = rnd.nextInt(4) == 0;
+            Endpoint localEp = locals.get(rnd.nextInt(locals.size()));
+            Endpoint peerEp = ENDPOINTS.get(rnd.nextInt(ENDPOINTS.size()));
+            String peer = rnd.nextInt(8) == 0 ? (v6 ? WORLD_IP6 : WORLD_IP) : (v6 ? peerEp.ipv6().orElseThrow() : peerEp.ipv4());
+            int proto = PROTOCOLS[rnd.nextInt(PROTOCOLS.length)];
+            int port = switch (proto) {
+                case ICMP -> v6 ? (rnd.nextBoolean() ? 128 : 135) : (rnd.nextBoolean() ? 8 : 13);
+                case RAW -> 0;
+                default -> PORTS[rnd.nextInt(PORTS.length)];
+            };
+            Role role = rnd.nextBoolean() ? Role.TO_ENDPOINT : Role.FROM_ENDPOINT;
+            packets.add(new Packet(role, v6 ? localEp.ipv6().orElseThrow() : localEp.ipv4(), localEp, peer, port, proto));
         }
         return new Case(docs, auth, packets);
     }
@@ -240,7 +294,10 @@ class VerdictPropertyKernelTest {
         "{matchLabels: {io.kubernetes.pod.namespace: dev}}", "{matchLabels: {app: db, io.kubernetes.pod.namespace: prod}}"};
     private static final String[] PORT_SPECS = {"{port: '80', protocol: TCP}", "{port: '443'}", "{port: '53', protocol: UDP}",
         "{port: '8080', endPort: 8082, protocol: TCP}", "{port: '80', protocol: ANY}", "{port: '9999', protocol: UDP}",
-        "{port: http}"};
+        "{port: http}", "{port: '1', endPort: 1023, protocol: TCP}", "{port: '8000', endPort: 9000, protocol: ANY}",
+        "{port: '53', protocol: SCTP}", "{port: '0', protocol: UDP}", "{port: '22', endPort: 80}"};
+    private static final String[] ICMPS = {"icmps: [{fields: [{type: 8}]}]", "icmps: [{fields: [{type: EchoRequest, family: IPv6}]}]",
+        "icmps: [{fields: [{type: 13}, {type: 128, family: IPv6}]}]"};
     private static final String[] MODES = {"required", "disabled", "test-always-fail"};
     private static final String[] ENTITIES = {"world", "cluster", "all", "host", "remote-node", "world, cluster"};
 
@@ -287,7 +344,9 @@ class VerdictPropertyKernelTest {
         if (rnd.nextInt(30) == 0) {
             return "{}"; // selects, admits nothing
         }
-        if (rnd.nextInt(10) < 6 || fields.isEmpty()) {
+        if (rnd.nextInt(8) == 0) {
+            fields.add(pick(rnd, ICMPS));
+        } else if (rnd.nextInt(10) < 6 || fields.isEmpty()) {
             List<String> ports = new ArrayList<>();
             ports.add(pick(rnd, PORT_SPECS));
             if (rnd.nextInt(3) == 0) {

@@ -245,6 +245,27 @@ class StatusApiTest {
         assertThat(wrongNode.err()).contains("enforced on node node-1");
         assertThat(cli("check", "--status-socket", sock1.toString(), "--from", "nobody", "--to", "deathstar").err())
                 .contains("no endpoint named 'nobody'");
+
+        Run icmp = cli("check", "--status-socket", sock1.toString(), "--from", "tiefighter", "--to", "deathstar",
+                "--protocol", "icmp", "--port", "8", "-o", "json");
+        assertThat(icmp.code()).as(icmp.out() + icmp.err()).isEqualTo(1);
+        assertThat(icmp.json().get("verdict").asText()).as("echo under default deny").isEqualTo("denied-by-policy");
+        assertThat(icmp.json().get("enforcedBy").asText()).isEqualTo("ingress of default/deathstar");
+        Run raw = cli("check", "--status-socket", sock1.toString(), "--from", "tiefighter", "--to", "deathstar",
+                "--protocol", "ANY", "-o", "json");
+        assertThat(raw.json().get("verdict").asText()).as("a raw protocol under default deny").isEqualTo("denied-by-policy");
+        Run sctp = cli("check", "--status-socket", sock1.toString(), "--from", "tiefighter", "--to", "deathstar",
+                "--protocol", "SCTP", "--port", "80", "-o", "json");
+        assertThat(sctp.json().get("verdict").asText()).as("the rule names TCP only").isEqualTo("denied-by-policy");
+        Run badProtocol = cli("check", "--status-socket", sock1.toString(), "--from", "tiefighter", "--to", "deathstar",
+                "--protocol", "GRE");
+        assertThat(badProtocol.code()).as("a bad option value is a usage error").isEqualTo(2);
+        assertThat(badProtocol.err()).contains("--protocol").contains("GRE").contains("TCP, UDP, SCTP, ICMP, ICMPV6, ANY");
+        Run self = cli("check", "--status-socket", sock1.toString(), "--from", "deathstar", "--to", "default/deathstar",
+                "--port", "80", "-o", "json");
+        assertThat(self.code()).isZero();
+        assertThat(self.json().get("verdict").asText()).isEqualTo("not-enforced");
+        assertThat(self.json().get("reason").asText()).contains("loopback");
     }
 
     @Test

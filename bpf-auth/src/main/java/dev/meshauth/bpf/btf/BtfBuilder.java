@@ -26,6 +26,7 @@ public final class BtfBuilder {
     private static final int BTF_MAGIC = 0xeB9F;
     private static final int HEADER_LEN = 24;
     private static final int KIND_INT = 1;
+    private static final int KIND_ARRAY = 3;
     private static final int KIND_STRUCT = 4;
 
     private final ByteArrayOutputStream types = new ByteArrayOutputStream();
@@ -57,9 +58,21 @@ public final class BtfBuilder {
         });
     }
 
+    /** Adds an array of {@code count} unsigned integers of {@code bytes} bytes ({@code __u8 addr[16]}); returns its id. */
+    public int array(int bytes, int count) {
+        int elem = unsignedInt(bytes);
+        int index = unsignedInt(4);
+        int id = nextId++;
+        writeType(0, KIND_ARRAY << 24, 0);
+        writeInt(elem);
+        writeInt(index);
+        writeInt(count);
+        return id;
+    }
+
     /**
      * Adds a struct named like the layout ({@code layout.name()}), one unsigned integer member per value
-     * field, padding skipped, and returns its type id.
+     * field and one array member per sequence of values, padding skipped, and returns its type id.
      *
      * @throws IllegalArgumentException if the layout is unnamed, has unnamed fields, or nested structs
      */
@@ -73,6 +86,9 @@ public final class BtfBuilder {
                 String fieldName = value.name().orElseThrow(
                         () -> new IllegalArgumentException("unnamed field in " + name));
                 members.add(new Member(string(fieldName), unsignedInt((int) value.byteSize()), offset * 8));
+            } else if (field instanceof java.lang.foreign.SequenceLayout seq && seq.elementLayout() instanceof ValueLayout v) {
+                String fieldName = seq.name().orElseThrow(() -> new IllegalArgumentException("unnamed field in " + name));
+                members.add(new Member(string(fieldName), array((int) v.byteSize(), (int) seq.elementCount()), offset * 8));
             } else if (!(field instanceof PaddingLayout)) {
                 throw new IllegalArgumentException("BTF builder supports scalar fields only: " + field);
             }

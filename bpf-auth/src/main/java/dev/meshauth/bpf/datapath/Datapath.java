@@ -28,23 +28,23 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The standalone datapath: the enforcement program, its maps, its tcx links and its signal reader, as
- * one object. Program it from plain records, attach it to endpoint interfaces, read its counters,
- * subscribe to auth-required signals. Closing it detaches every link and frees every map it created;
- * nothing is pinned (the auth map is the caller's and stays).
+ * The standalone datapath: the enforcement programs (one per {@link Role}), their maps, their tcx links
+ * and the signal reader, as one object. Program it from plain records, attach it to endpoint interfaces
+ * (both roles each), read its counters, subscribe to auth-required signals. Closing it detaches every
+ * link and frees every map it created; nothing is pinned (the auth map is the caller's and stays).
  */
 public final class Datapath implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Datapath.class);
 
     private final DatapathMaps maps;
-    private final BpfProgram program;
+    private final Map<Role, BpfProgram> programs;
     private final ClockOffset clock;
     private final List<TcxLink> links = new ArrayList<>(); // @GuardedBy("this")
     private final List<RingBufferReader> readers = new ArrayList<>(); // @GuardedBy("this")
 
-    private Datapath(DatapathMaps maps, BpfProgram program, ClockOffset clock) {
+    private Datapath(DatapathMaps maps, Map<Role, BpfProgram> programs, ClockOffset clock) {
         this.maps = maps;
-        this.program = program;
+        this.programs = programs;
         this.clock = clock;
     }
 
@@ -57,18 +57,18 @@ public final class Datapath implements AutoCloseable {
     public static Datapath create(KernelAuthMap authMap, DatapathOptions options, ClockOffset clock)
             throws BpfException {
         DatapathMaps maps = new DatapathMaps(authMap, options);
-        BpfProgram program = null;
+        Map<Role, BpfProgram> programs = new EnumMap<>(Role.class);
         try {
-            program = BpfProgram.load("meshauth_ing", ProgramType.SCHED_CLS, EnforcementProgram.build(options.lookupOrder()),
-                    maps.fds());
-            Datapath d = new Datapath(maps, program, clock);
+            for (Role role : Role.values()) {
+                programs.put(role, BpfProgram.load(role.programName(), ProgramType.SCHED_CLS,
+                        EnforcementProgram.build(role, options.lookupOrder(), options.timeouts()), maps.fds()));
+            }
+            Datapath d = new Datapath(maps, Map.copyOf(programs), clock);
             d.syncClock();
             d.setSignalInterval(options.signalInterval());
             return d;
         } catch (BpfException | RuntimeException e) {
-            if (program != null) {
-                program.close(); // loaded, not yet owned by a returned Datapath
-            }
+            programs.values().forEach(BpfProgram::close); // loaded, not yet owned by a returned Datapath
             maps.close();
             throw e;
         }
@@ -94,38 +94,38 @@ public final class Datapath implements AutoCloseable {
         }
     }
 
-    /** Maps {@code prefix} to an identity and node. */
-    public void putIpcache(Ipv4Prefix prefix, IpcacheEntry entry) throws BpfException {
+    /** Maps {@code prefix} (IPv4 or IPv6) to an identity and node. */
+    public void putIpcache(IpPrefix prefix, IpcacheEntry entry) throws BpfException {
         maps.ipcache.put(prefix, entry, UpdateFlag.ANY);
     }
 
     /** Forgets {@code prefix}; false if it was absent. */
-    public boolean removeIpcache(Ipv4Prefix prefix) throws BpfException {
+    public boolean removeIpcache(IpPrefix prefix) throws BpfException {
         return maps.ipcache.remove(prefix);
     }
 
-    /**
-     * Marks whether an ingress policy selects endpoints of {@code identity}: selected endpoints are
-     * default-deny, unselected ones default-allow.
-     */
-    public void setIngressEnforced(long identity, boolean enforced) throws BpfException {
-        setIngressPolicy(identity, enforced ? IngressPolicy.DEFAULT_DENY : IngressPolicy.NONE);
+    /** All ipcache entries. */
+    public Map<IpPrefix, IpcacheEntry> ipcache() throws BpfException {
+        return maps.ipcache.entries();
     }
 
-    /** Sets how traffic into endpoints of {@code identity} is treated. */
-    public void setIngressPolicy(long identity, IngressPolicy policy) throws BpfException {
-        if (policy == IngressPolicy.NONE) {
+    /**
+     * Sets how the endpoints of {@code identity} are judged, both ways: an identity with no policy either
+     * way ({@link EndpointPolicy#NONE}) passes untracked.
+     */
+    public void setEndpointPolicy(long identity, EndpointPolicy policy) throws BpfException {
+        if (policy.equals(EndpointPolicy.NONE)) {
             maps.endpoints.remove((int) identity);
         } else {
             maps.endpoints.put((int) identity, policy.flags(), UpdateFlag.ANY);
         }
     }
 
-    /** Every identity with an ingress policy, and its kind. */
-    public Map<Long, IngressPolicy> ingressPolicies() throws BpfException {
-        Map<Long, IngressPolicy> out = new java.util.HashMap<>();
+    /** Every identity with a policy, and its kind. */
+    public Map<Long, EndpointPolicy> endpointPolicies() throws BpfException {
+        Map<Long, EndpointPolicy> out = new java.util.HashMap<>();
         for (var e : maps.endpoints.entries().entrySet()) {
-            out.put(Integer.toUnsignedLong(e.getKey()), IngressPolicy.fromFlags(e.getValue()));
+            out.put(Integer.toUnsignedLong(e.getKey()), EndpointPolicy.fromFlags(e.getValue()));
         }
         return out;
     }
@@ -140,49 +140,51 @@ public final class Datapath implements AutoCloseable {
         return maps.policy.remove(key);
     }
 
-    /** All ipcache entries. */
-    public Map<Ipv4Prefix, IpcacheEntry> ipcache() throws BpfException {
-        return maps.ipcache.entries();
-    }
-
-    /** Identities whose ingress is default-deny. */
-    public java.util.Set<Long> ingressEnforced() throws BpfException {
-        java.util.Set<Long> out = new java.util.HashSet<>();
-        ingressPolicies().forEach((id, p) -> {
-            if (p == IngressPolicy.DEFAULT_DENY) {
-                out.add(id);
-            }
-        });
-        return out;
-    }
-
     /** All policy entries. */
     public Map<PolicyKey, PolicyVerdict> policy() throws BpfException {
         return maps.policy.entries();
     }
 
-    /**
-     * Attaches the program at ingress of {@code ifname} (the endpoint's interface, seen from inside its
-     * namespace) in {@code netns}, or the current namespace if empty.
-     */
-    public synchronized TcxLink attachIngress(String ifname, Optional<Path> netns) throws BpfException {
-        return attach(ifname, netns, TcxDirection.INGRESS);
+    /** The number of tracked connections (expired ones included until the LRU evicts them). */
+    public int conntrackEntries() throws BpfException {
+        return maps.conntrack.keys().size();
     }
 
     /**
-     * Attaches the program where traffic enters an endpoint: at ingress of its own interface inside its
-     * namespace, or, given only the host-side interface of its veth pair, at that interface's egress.
+     * Forgets every tracked connection: from the next packet on, each connection is judged by policy
+     * again (tests, and {@code meshauth bpf ct flush} after a policy tightening).
+     *
+     * @return how many entries were removed
      */
-    public synchronized TcxLink attachToEndpoint(String ifname, Optional<Path> endpointNetns) throws BpfException {
-        return endpointNetns.isPresent() ? attach(ifname, endpointNetns, TcxDirection.INGRESS)
-                : attach(ifname, Optional.empty(), TcxDirection.EGRESS);
+    public int flushConntrack() throws BpfException {
+        return maps.conntrack.removeAll(maps.conntrack.keys());
     }
 
-    private TcxLink attach(String ifname, Optional<Path> netns, TcxDirection dir) throws BpfException {
-        TcxLink link = TcxLink.attach(program, ifname, netns, dir);
+    /**
+     * Attaches both programs to a local endpoint: given its own interface inside {@code endpointNetns}, at
+     * that interface's ingress (TO_ENDPOINT) and egress (FROM_ENDPOINT); given only the host-side end of its
+     * veth pair, the other way round (what the host sends out is what the pod receives).
+     */
+    public synchronized EndpointLinks attachToEndpoint(String ifname, Optional<Path> endpointNetns) throws BpfException {
+        boolean inside = endpointNetns.isPresent();
+        TcxLink to = attach(Role.TO_ENDPOINT, ifname, endpointNetns, inside ? TcxDirection.INGRESS : TcxDirection.EGRESS);
+        try {
+            TcxLink from = attach(Role.FROM_ENDPOINT, ifname, endpointNetns,
+                    inside ? TcxDirection.EGRESS : TcxDirection.INGRESS);
+            return new EndpointLinks(to, from);
+        } catch (BpfException | RuntimeException e) {
+            detach(to);
+            throw e;
+        }
+    }
+
+    /** Attaches one role's program at {@code dir} of {@code ifname} in {@code netns} (or the current namespace). */
+    public synchronized TcxLink attach(Role role, String ifname, Optional<Path> netns, TcxDirection dir) throws BpfException {
+        TcxLink link = TcxLink.attach(programs.get(role), ifname, netns, dir);
         links.add(link);
         LOG.atInfo().setMessage("datapath attached")
                 .addKeyValue("link", link.description())
+                .addKeyValue("role", role)
                 .log();
         return link;
     }
@@ -195,6 +197,12 @@ public final class Datapath implements AutoCloseable {
                     .addKeyValue("link", link.description())
                     .log();
         }
+    }
+
+    /** Detaches both links of an endpoint. */
+    public synchronized void detach(EndpointLinks endpoint) {
+        detach(endpoint.toEndpoint());
+        detach(endpoint.fromEndpoint());
     }
 
     /**
@@ -236,14 +244,14 @@ public final class Datapath implements AutoCloseable {
         return out;
     }
 
-    /** The loaded program's kernel id. */
-    public int programId() throws BpfException {
-        return program.id();
+    /** The kernel id of one role's program. */
+    public int programId(Role role) throws BpfException {
+        return programs.get(role).id();
     }
 
-    /** Runs the program on one frame ({@code BPF_PROG_TEST_RUN}): for tests and benchmarks. */
-    public TestRunResult testRun(byte[] frame, int repeat) throws BpfException {
-        return program.testRun(frame, repeat);
+    /** Runs one role's program on one frame ({@code BPF_PROG_TEST_RUN}): for tests and benchmarks. */
+    public TestRunResult testRun(Role role, byte[] frame, int repeat) throws BpfException {
+        return programs.get(role).testRun(frame, repeat);
     }
 
     /** Detaches all links, stops readers, frees the program and the datapath's own maps. */
@@ -253,7 +261,7 @@ public final class Datapath implements AutoCloseable {
         readers.clear();
         links.forEach(TcxLink::close);
         links.clear();
-        program.close();
+        programs.values().forEach(BpfProgram::close);
         maps.close();
     }
 }

@@ -25,19 +25,23 @@ final class DatapathMaps implements AutoCloseable {
     static final String SIGNAL_RATE = "signal_rl";
     static final String SIGNALS = "signals";
     static final String COUNTERS = "counters";
+    static final String CONNTRACK = "conntrack";
+    static final String FRAGMENTS = "fragments";
 
     /** config[0]: utime offset (ticks) added to {@code ktime_get_ns() >> 9}. */
     static final int CONFIG_UTIME_OFFSET = 0;
     /** config[1]: minimum ns between two auth-required records for one key. */
     static final int CONFIG_SIGNAL_INTERVAL = 1;
 
-    final TypedMap<Ipv4Prefix, IpcacheEntry> ipcache;
+    final TypedMap<IpPrefix, IpcacheEntry> ipcache;
     final TypedMap<Integer, Integer> endpoints;
     final TypedMap<PolicyKey, PolicyVerdict> policy;
     final BpfMap config;
     final BpfMap signalRate;
     final BpfMap signals;
     final BpfMap counters;
+    final TypedMap<byte[], byte[]> conntrack;
+    final BpfMap fragments;
     final KernelAuthMap auth;
     private final List<AutoCloseable> owned = new ArrayList<>();
 
@@ -50,7 +54,7 @@ final class DatapathMaps implements AutoCloseable {
             endpoints = own(new TypedMap<>(BpfMap.create(MapSpec.withBtf("meshauth_ep", MapType.HASH,
                     DatapathCodecs.ENDPOINT_KEY, DatapathCodecs.ENDPOINT_VALUE, o.endpointEntries(), MapFlags.NO_PREALLOC)),
                     dev.meshauth.bpf.map.Codecs.U32, dev.meshauth.bpf.map.Codecs.U32));
-            policy = own(new TypedMap<>(BpfMap.create(MapSpec.withBtf("meshauth_pol", MapType.HASH,
+            policy = own(new TypedMap<>(BpfMap.create(MapSpec.withBtf("meshauth_pol", MapType.LPM_TRIE,
                     DatapathCodecs.POLICY_KEY, DatapathCodecs.POLICY_VALUE, o.policyEntries(), MapFlags.NO_PREALLOC)),
                     DatapathCodecs.POLICY, DatapathCodecs.VERDICT));
             config = own(BpfMap.create(MapSpec.of("meshauth_cfg", MapType.ARRAY, 4, 8, 2, 0)));
@@ -60,6 +64,12 @@ final class DatapathMaps implements AutoCloseable {
             signals = own(BpfMap.create(MapSpec.of("meshauth_sig", MapType.RINGBUF, 0, 0, o.ringBufferBytes(), 0)));
             counters = own(BpfMap.create(MapSpec.of("meshauth_cnt", MapType.PERCPU_ARRAY, 4, 8,
                     Counter.mapSize(), 0)));
+            conntrack = own(new TypedMap<>(BpfMap.create(MapSpec.withBtf("meshauth_ct", MapType.LRU_HASH,
+                    DatapathCodecs.CT_KEY, DatapathCodecs.CT_VALUE, o.conntrackEntries(), 0)),
+                    dev.meshauth.bpf.map.Codecs.bytes((int) DatapathCodecs.CT_KEY.byteSize()),
+                    dev.meshauth.bpf.map.Codecs.bytes((int) DatapathCodecs.CT_VALUE.byteSize())));
+            fragments = own(BpfMap.create(MapSpec.withBtf("meshauth_frag", MapType.LRU_HASH, DatapathCodecs.FRAG_KEY,
+                    DatapathCodecs.FRAG_VALUE, o.fragmentEntries(), 0)));
         } catch (BpfException | RuntimeException e) {
             close();
             throw e;
@@ -75,7 +85,8 @@ final class DatapathMaps implements AutoCloseable {
     Map<String, Integer> fds() {
         return Map.of(IPCACHE, ipcache.raw().fd().get(), ENDPOINTS, endpoints.raw().fd().get(),
                 POLICY, policy.raw().fd().get(), AUTH, auth.typed().raw().fd().get(), CONFIG, config.fd().get(),
-                SIGNAL_RATE, signalRate.fd().get(), SIGNALS, signals.fd().get(), COUNTERS, counters.fd().get());
+                SIGNAL_RATE, signalRate.fd().get(), SIGNALS, signals.fd().get(), COUNTERS, counters.fd().get(),
+                CONNTRACK, conntrack.raw().fd().get(), FRAGMENTS, fragments.fd().get());
     }
 
     @Override

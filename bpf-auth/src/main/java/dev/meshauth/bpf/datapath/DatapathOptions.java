@@ -6,25 +6,36 @@ import java.util.List;
 /**
  * Sizes and timing of the standalone datapath.
  *
- * @param ipcacheEntries    ipcache capacity (prefixes)
- * @param endpointEntries   identities with ingress policy
+ * @param ipcacheEntries    ipcache capacity (prefixes, IPv4 and IPv6)
+ * @param endpointEntries   identities with a policy
  * @param policyEntries     policy map capacity
  * @param signalRateEntries keys tracked for signal rate limiting (LRU)
  * @param ringBufferBytes   ring buffer size: a power of two, a multiple of the page size
  * @param signalInterval    at most one auth-required record per key per this interval
- * @param lookupOrder       the policy map probes, most specific first (the policy engine's order)
+ * @param lookupOrder       the policy map probes (the policy engine's order)
+ * @param conntrackEntries  connection tracking capacity (LRU: the least recently used go first)
+ * @param fragmentEntries   datagrams whose later fragments are awaited (LRU)
+ * @param timeouts          conntrack timeouts
  */
 public record DatapathOptions(int ipcacheEntries, int endpointEntries, int policyEntries, int signalRateEntries,
-        int ringBufferBytes, Duration signalInterval, List<LookupStep> lookupOrder) {
+        int ringBufferBytes, Duration signalInterval, List<LookupStep> lookupOrder, int conntrackEntries,
+        int fragmentEntries, ConntrackTimeouts timeouts) {
+    /** Policy map capacity by default: Cilium's {@code --bpf-policy-map-max} default. */
+    public static final int DEFAULT_POLICY_ENTRIES = 16_384;
+    /** Conntrack capacity by default: Cilium's {@code --bpf-ct-global-any-max} default. */
+    public static final int DEFAULT_CONNTRACK_ENTRIES = 262_144;
+
     /**
-     * The defaults (64k prefixes and policy entries, 4k endpoints, 16k rate keys, 256 KiB ring, 1 s) for
-     * a program that probes in {@code lookupOrder}: the order has no default, it is the policy engine's.
+     * The defaults (64k prefixes, 4k endpoints, 16k policy entries, 16k rate keys, 256 KiB ring, 1 s, 256k
+     * connections, 8k fragmented datagrams, Cilium's timeouts) for a program that probes in
+     * {@code lookupOrder}: the order has no default, it is the policy engine's.
      */
     public static DatapathOptions defaults(List<LookupStep> lookupOrder) {
-        return new DatapathOptions(65_536, 4_096, 65_536, 16_384, 256 * 1024, Duration.ofSeconds(1), lookupOrder);
+        return new DatapathOptions(65_536, 4_096, DEFAULT_POLICY_ENTRIES, 16_384, 256 * 1024, Duration.ofSeconds(1),
+                lookupOrder, DEFAULT_CONNTRACK_ENTRIES, 8_192, ConntrackTimeouts.DEFAULTS);
     }
 
-    /** Checks the ring buffer size, interval and lookup order. */
+    /** Checks the sizes, interval and lookup order. */
     public DatapathOptions {
         lookupOrder = LookupStep.checkOrder(lookupOrder);
         if (Integer.bitCount(ringBufferBytes) != 1 || ringBufferBytes < 4096) {
@@ -34,11 +45,29 @@ public record DatapathOptions(int ipcacheEntries, int endpointEntries, int polic
         if (signalInterval.isNegative()) {
             throw new IllegalArgumentException("signal interval must not be negative");
         }
+        for (int n : new int[] {ipcacheEntries, endpointEntries, policyEntries, signalRateEntries, conntrackEntries,
+                fragmentEntries}) {
+            if (n <= 0) {
+                throw new IllegalArgumentException("map sizes must be positive, got " + n);
+            }
+        }
     }
 
     /** The same options with another signal interval. */
     public DatapathOptions withSignalInterval(Duration interval) {
-        return new DatapathOptions(ipcacheEntries, endpointEntries, policyEntries, signalRateEntries,
-                ringBufferBytes, interval, lookupOrder);
+        return new DatapathOptions(ipcacheEntries, endpointEntries, policyEntries, signalRateEntries, ringBufferBytes,
+                interval, lookupOrder, conntrackEntries, fragmentEntries, timeouts);
+    }
+
+    /** The same options with another policy map capacity. */
+    public DatapathOptions withPolicyEntries(int entries) {
+        return new DatapathOptions(ipcacheEntries, endpointEntries, entries, signalRateEntries, ringBufferBytes,
+                signalInterval, lookupOrder, conntrackEntries, fragmentEntries, timeouts);
+    }
+
+    /** The same options with another conntrack capacity and timeouts. */
+    public DatapathOptions withConntrack(int entries, ConntrackTimeouts t) {
+        return new DatapathOptions(ipcacheEntries, endpointEntries, policyEntries, signalRateEntries, ringBufferBytes,
+                signalInterval, lookupOrder, entries, fragmentEntries, t);
     }
 }

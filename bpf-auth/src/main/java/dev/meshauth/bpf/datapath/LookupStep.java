@@ -4,15 +4,14 @@ import java.util.HashSet;
 import java.util.List;
 
 /**
- * One probe of the policy map by the enforcement program: which key fields are replaced by the wildcard
- * 0. The program probes in the order it is given (first hit wins); the order is the policy engine's
- * (the agent passes {@code dev.meshauth.policy.eval.LookupStep.ORDER}), not defined here.
+ * One probe of the policy map by the enforcement program: with the packet's remote identity, or with the
+ * wildcard 0; within a probe the LPM trie picks the longest (protocol, port prefix) match. The program
+ * probes in the order it is given (first hit wins); the order is the policy engine's (the agent passes
+ * {@code dev.meshauth.policy.eval.LookupStep.ORDER}), not defined here.
  *
- * @param anyRemote   probe remote identity 0
- * @param anyPort     probe destination port 0
- * @param anyProtocol probe protocol 0
+ * @param anyRemote probe remote identity 0
  */
-public record LookupStep(boolean anyRemote, boolean anyPort, boolean anyProtocol) {
+public record LookupStep(boolean anyRemote) {
     /** Checks an order: non-empty, no step twice. */
     static List<LookupStep> checkOrder(List<LookupStep> order) {
         if (order.isEmpty()) {

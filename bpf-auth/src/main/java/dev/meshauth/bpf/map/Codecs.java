@@ -45,4 +45,26 @@ public final class Codecs {
             return src.get(JAVA_LONG.withByteAlignment(1), off);
         }
     };
+
+    /** Raw bytes of a fixed size (a key or value read as it is, e.g. to count or delete entries). */
+    public static Codec<byte[]> bytes(int size) {
+        return new Codec<>() {
+            @Override
+            public int size() {
+                return size;
+            }
+
+            @Override
+            public void encode(byte[] v, java.lang.foreign.MemorySegment dst, long off) {
+                java.lang.foreign.MemorySegment.copy(v, 0, dst, java.lang.foreign.ValueLayout.JAVA_BYTE, off, size);
+            }
+
+            @Override
+            public byte[] decode(java.lang.foreign.MemorySegment src, long off) {
+                byte[] out = new byte[size];
+                java.lang.foreign.MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_BYTE, off, out, 0, size);
+                return out;
+            }
+        };
+    }
 }

@@ -9,7 +9,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Two network namespaces joined by a veth pair, with addresses from 198.18.0.0/15 (RFC 2544 benchmark
- * space), made with iproute2 and deleted on close even when a test failed. Deleting a namespace deletes
+ * space) and, for IPv6, from 2001:2::/48 (RFC 5180, its IPv6 counterpart), only ever assigned inside
+ * these namespaces; made with iproute2 and deleted on close even when a test failed. Deleting a namespace deletes
  * its end of the pair, and with it the other end and any tcx link on them.
  */
 public final class TestNetwork implements AutoCloseable {
@@ -19,6 +20,8 @@ public final class TestNetwork implements AutoCloseable {
     private final String ifB;
     private final String addrA;
     private final String addrB;
+    private final String addrA6;
+    private final String addrB6;
 
     private TestNetwork(String tag, int subnet) {
         String id = tag + ProcessHandle.current().pid() % 100000;
@@ -28,10 +31,13 @@ public final class TestNetwork implements AutoCloseable {
         this.ifB = "ma" + id + "b";
         this.addrA = "198.18." + subnet + ".1";
         this.addrB = "198.18." + subnet + ".2";
+        this.addrA6 = "2001:2:0:" + Integer.toHexString(subnet) + "::1";
+        this.addrB6 = "2001:2:0:" + Integer.toHexString(subnet) + "::2";
     }
 
     /**
-     * Creates the namespaces and the pair: {@code a} gets 198.18.SUBNET.1/24, {@code b} 198.18.SUBNET.2/24.
+     * Creates the namespaces and the pair: {@code a} gets 198.18.SUBNET.1/24 and 2001:2:0:SUBNET::1/64,
+     * {@code b} .2 and ::2 (no duplicate address detection, so IPv6 works at once).
      *
      * @param tag    a short tag (letters) unique among concurrently running tests
      * @param subnet third octet, 0..255
@@ -45,6 +51,8 @@ public final class TestNetwork implements AutoCloseable {
             ip("link", "add", n.ifA, "netns", n.nsA, "type", "veth", "peer", "name", n.ifB, "netns", n.nsB);
             ip("-n", n.nsA, "addr", "add", n.addrA + "/24", "dev", n.ifA);
             ip("-n", n.nsB, "addr", "add", n.addrB + "/24", "dev", n.ifB);
+            ip("-n", n.nsA, "addr", "add", n.addrA6 + "/64", "dev", n.ifA, "nodad");
+            ip("-n", n.nsB, "addr", "add", n.addrB6 + "/64", "dev", n.ifB, "nodad");
             for (String[] ns : new String[][] {{n.nsA, n.ifA}, {n.nsB, n.ifB}}) {
                 ip("-n", ns[0], "link", "set", "lo", "up");
                 ip("-n", ns[0], "link", "set", ns[1], "up");
@@ -84,6 +92,26 @@ public final class TestNetwork implements AutoCloseable {
     /** Address of b. */
     public String addrB() {
         return addrB;
+    }
+
+    /** IPv6 address of a. */
+    public String addrA6() {
+        return addrA6;
+    }
+
+    /** IPv6 address of b. */
+    public String addrB6() {
+        return addrB6;
+    }
+
+    /** Namespace a's name, for {@code ip netns exec}. */
+    public String nameA() {
+        return nsA;
+    }
+
+    /** Namespace b's name. */
+    public String nameB() {
+        return nsB;
     }
 
     @Override

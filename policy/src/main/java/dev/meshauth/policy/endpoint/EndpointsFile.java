@@ -23,7 +23,7 @@ public final class EndpointsFile {
     private static final Set<String> TOP = Set.of("nodes", "endpoints");
     private static final Set<String> NODE = Set.of("name", "id", "internalIP");
     private static final Set<String> ENDPOINT = Set.of("name", "namespace", "node", "ipv4", "labels", "identity", "interface",
-            "netns");
+            "netns", "ipv6");
     private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
     /** Nodes and endpoints. */
@@ -101,6 +101,9 @@ public final class EndpointsFile {
                 Optional<String> ip = req(r, e, "ipv4", items.get(i), p);
                 ip.filter(a -> !IPV4.matcher(a).matches()).ifPresent(a -> r.problem(e.get("ipv4"), p + ".ipv4",
                         "not an IPv4 address: '" + a + "'"));
+                Optional<String> ip6 = e.containsKey("ipv6") ? r.scalar(e.get("ipv6"), p + ".ipv6") : Optional.empty();
+                ip6.filter(a -> !isIpv6(a)).ifPresent(a -> r.problem(e.get("ipv6"), p + ".ipv6",
+                        "not an IPv6 address: '" + a + "'"));
                 node.filter(nn -> nodes.stream().noneMatch(x -> x.name().equals(nn))).ifPresent(nn ->
                         r.problem(e.get("node"), p + ".node", "node '" + nn + "' is not declared under nodes"));
                 Map<String, String> labels = new LinkedHashMap<>();
@@ -137,7 +140,7 @@ public final class EndpointsFile {
                     } else {
                         id = -1; // allocated below, once the file is known to be valid
                     }
-                    endpoints.add(new Endpoint(name.get(), ns, labels, id, node.get(), ip.get(), iface, netns));
+                    endpoints.add(new Endpoint(name.get(), ns, labels, id, node.get(), ip.get(), iface, netns, ip6));
                 }
             }
         }
@@ -151,9 +154,21 @@ public final class EndpointsFile {
         for (Endpoint ep : endpoints) {
             long id = ep.identity() > 0 ? ep.identity() : allocator.identityOf(ep.labels());
             resolved.add(new Endpoint(ep.name(), ep.namespace(), ep.labels(), id, ep.node(), ep.ipv4(), ep.iface(),
-                    ep.netns()));
+                    ep.netns(), ep.ipv6()));
         }
         return new Contents(nodes, resolved);
+    }
+
+    /** An IPv6 literal ("2001:2::10"); parsed without any name lookup. */
+    private static boolean isIpv6(String a) {
+        if (!a.matches("[0-9a-fA-F:.]+") || !a.contains(":")) {
+            return false;
+        }
+        try {
+            return java.net.InetAddress.getByName(a) instanceof java.net.Inet6Address;
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     private static Optional<String> req(YamlReader r, Map<String, Node> m, String key, Node at, String path) {

@@ -17,9 +17,12 @@ import java.util.Set;
  * its labels (before or after). Each recomputation merges and propagates the entries of the touched
  * local identities only. {@link #snapshot()} equals a full {@link PolicyEngine#evaluate} (tested).
  *
- * <p>Not thread-safe: one owner applies changes in order (the agent's policy loop).
+ * <p>Not thread-safe: one owner applies changes in order (the agent's policy loop). Every change charges
+ * the evaluator's {@link Budget}; after an {@link EvaluationOverrun} the evaluator is half-updated and must
+ * be discarded.
  */
 public final class IncrementalEvaluator {
+    private final Budget budget;
     private final Map<Long, Map<String, String>> identities = new HashMap<>();
     private final Map<String, List<Policy>> policies = new HashMap<>();
     private final Map<String, List<PolicyEngine.Contribution>> contributions = new HashMap<>();
@@ -28,6 +31,16 @@ public final class IncrementalEvaluator {
     private final Map<Long, Integer> ingressRefs = new HashMap<>();
     private final Map<Long, Integer> egressRefs = new HashMap<>();
     private int lastTouched;
+
+    /** An evaluator without a budget. */
+    public IncrementalEvaluator() {
+        this(Budget.UNLIMITED);
+    }
+
+    /** An evaluator charging {@code budget} for every change. */
+    public IncrementalEvaluator(Budget budget) {
+        this.budget = budget;
+    }
 
     /** Sets the policies known under {@code key} (a file, or a Kubernetes object), replacing earlier ones. */
     public void putPolicies(String key, List<Policy> ps) {
@@ -98,7 +111,7 @@ public final class IncrementalEvaluator {
     /** Computes and indexes the contributions under {@code key}; returns the locals they touch. */
     private Set<Long> index(String key) {
         List<PolicyEngine.Contribution> cs = policies.getOrDefault(key, List.of()).stream()
-                .map(p -> PolicyEngine.contribute(p, identities)).toList();
+                .map(p -> PolicyEngine.contribute(p, identities, budget)).toList();
         contributions.put(key, cs);
         Set<Long> locals = new HashSet<>();
         for (PolicyEngine.Contribution c : cs) {
@@ -150,7 +163,7 @@ public final class IncrementalEvaluator {
             if (raw.isEmpty()) {
                 entriesByLocal.remove(local);
             } else {
-                entriesByLocal.put(local, PolicyEngine.propagate(raw));
+                entriesByLocal.put(local, PolicyEngine.propagate(raw, budget));
             }
         }
     }

@@ -26,8 +26,8 @@ import java.util.TreeSet;
 
 /**
  * Evaluates policies over endpoints, purely: no I/O, no clock. Produces the standalone datapath's policy
- * entries (with the same wildcard order the datapath uses), the auth keys current traffic will need,
- * and explanations.
+ * entries (port ranges as port/prefix keys, looked up as the datapath does: {@link LookupStep#ORDER}, longest
+ * match within a step), the auth keys current traffic will need, and explanations.
  *
  * <p>Semantics, as Cilium's: an endpoint no policy selects in a direction is default-allow there; a
  * selected one is default-deny. Deny wins over allow, also over a more specific allow (the deny is
@@ -36,14 +36,15 @@ import java.util.TreeSet;
  * propagated to more specific entries without one (Cilium's authPreferredInsert).
  */
 public final class PolicyEngine {
-    private static final int[] PROBE_PROTOCOLS = {Protocol.TCP.number(), Protocol.UDP.number()};
-    /** Probe port meaning "a port no entry names": matches only any-port entries. */
-    static final int OTHER_PORT = -1;
+    /** Protocols explain shows even when no entry names them. */
+    private static final int[] SHOWN_PROTOCOLS = {Protocol.TCP.number(), Protocol.UDP.number()};
+    /** Protocol numbers standing for "a protocol no entry names" (the first one not named is probed). */
+    private static final int[] UNNAMED_PROTOCOLS = {253, 254, 255, 252};
 
     private final Map<EntryKey, EntryValue> entries;
     private final Set<Long> ingressEnforced;
     private final Set<Long> egressEnforced;
-    private final Map<Long, Set<Integer>> portsByLocal;
+    private final Map<Long, List<EntryKey>> keysByLocal;
     private final Set<Long> ingressWithEntries = new HashSet<>();
     private final Set<Long> egressWithEntries = new HashSet<>();
 
@@ -51,15 +52,24 @@ public final class PolicyEngine {
         this.entries = entries;
         this.ingressEnforced = ingressEnforced;
         this.egressEnforced = egressEnforced;
-        this.portsByLocal = new HashMap<>();
-        entries.keySet().forEach(k -> portsByLocal.computeIfAbsent(k.local(), x -> new TreeSet<>()).add(k.port()));
+        this.keysByLocal = new HashMap<>();
+        entries.keySet().forEach(k -> keysByLocal.computeIfAbsent(k.local(), x -> new ArrayList<>()).add(k));
         entries.keySet().forEach(k -> (k.direction() == Direction.INGRESS ? ingressWithEntries : egressWithEntries)
                 .add(k.local()));
     }
 
-    /** Evaluates {@code policies} for the identities of {@code endpoints} (a full pass). */
+    /** Evaluates {@code policies} for the identities of {@code endpoints} (a full pass), without a budget. */
     public static PolicyEngine evaluate(List<Policy> policies, List<Endpoint> endpoints) {
-        IncrementalEvaluator ev = new IncrementalEvaluator();
+        return evaluate(policies, endpoints, Budget.UNLIMITED);
+    }
+
+    /**
+     * Evaluates {@code policies} for the identities of {@code endpoints}, charging {@code budget}.
+     *
+     * @throws EvaluationOverrun if the budget is spent first
+     */
+    public static PolicyEngine evaluate(List<Policy> policies, List<Endpoint> endpoints, Budget budget) {
+        IncrementalEvaluator ev = new IncrementalEvaluator(budget);
         for (Endpoint e : endpoints) {
             ev.putIdentity(e.identity(), e.labels());
         }
@@ -74,7 +84,7 @@ public final class PolicyEngine {
     }
 
     /** One policy's entries against the current identities. */
-    static Contribution contribute(Policy p, Map<Long, Map<String, String>> identities) {
+    static Contribution contribute(Policy p, Map<Long, Map<String, String>> identities, Budget budget) {
         Map<Long, Map<EntryKey, EntryValue>> raw = new HashMap<>();
         Set<Long> ingress = new HashSet<>();
         Set<Long> egress = new HashSet<>();
@@ -105,6 +115,7 @@ public final class PolicyEngine {
                         for (EntryKey k : keys(local, remote, pp, rule.direction())) {
                             mine.merge(k, value, EntryValue::merge);
                         }
+                        budget.charge(1);
                     }
                 }
             }
@@ -137,48 +148,28 @@ public final class PolicyEngine {
         return new ArrayList<>(out);
     }
 
-    /** Expands a port range into keys; a port-specific "ANY" protocol becomes TCP and UDP keys. */
+    /**
+     * A rule's port (range) as keys: every protocol and port; or per protocol (ANY with a port: TCP, UDP and
+     * SCTP) the range's port/prefix pairs; an ICMP type is one exact key.
+     */
     private static List<EntryKey> keys(long local, long remote, PortProtocol pp, Direction dir) {
-        List<EntryKey> out = new ArrayList<>();
-        int[] protos = pp.protocol() == Protocol.ANY
-                ? (pp.port() == 0 ? new int[] {0} : PROBE_PROTOCOLS)
-                : new int[] {pp.protocol().number()};
-        for (int port = pp.port(); port <= pp.endPort(); port++) {
-            for (int proto : protos) {
-                out.add(new EntryKey(local, remote, port, proto, dir));
+        if (pp.protocol() == Protocol.ANY && pp.port() == 0) {
+            return List.of(EntryKey.anyProtocol(local, remote, dir));
+        }
+        List<Protocol> protos = pp.protocol() == Protocol.ANY ? Protocol.ANY_WITH_PORTS : List.of(pp.protocol());
+        List<PortPrefix> prefixes = pp.port() == 0 ? List.of(new PortPrefix(0, 0)) : PortPrefix.of(pp.port(), pp.endPort());
+        List<EntryKey> out = new ArrayList<>(protos.size() * prefixes.size());
+        for (Protocol proto : protos) {
+            for (PortPrefix prefix : prefixes) {
+                out.add(new EntryKey(local, remote, proto.number(), prefix.port(), prefix.length(), dir));
             }
         }
         return out;
     }
 
-    /** Deny into covered allows; explicit auth from generic entries into specific default ones. */
-    static Map<EntryKey, EntryValue> propagate(Map<EntryKey, EntryValue> raw) {
-        Map<Long, List<Map.Entry<EntryKey, EntryValue>>> byLocal = new HashMap<>();
-        raw.entrySet().forEach(e -> byLocal.computeIfAbsent(e.getKey().local(), x -> new ArrayList<>()).add(e));
-        Map<EntryKey, EntryValue> out = new HashMap<>();
-        for (var e : raw.entrySet()) {
-            EntryKey k = e.getKey();
-            EntryValue v = e.getValue();
-            if (!v.deny()) {
-                for (var other : byLocal.get(k.local())) {
-                    if (other.getKey().equals(k) || !other.getKey().covers(k)) {
-                        continue;
-                    }
-                    EntryValue o = other.getValue();
-                    if (o.deny()) {
-                        v = new EntryValue(true, AuthType.DISABLED, false, o.reasons());
-                        break;
-                    }
-                    if (!v.explicitAuth() && o.explicitAuth() && o.authType().code() > v.authType().code()) {
-                        Set<String> rs = new TreeSet<>(v.reasons());
-                        rs.addAll(o.reasons());
-                        v = new EntryValue(false, o.authType(), false, rs);
-                    }
-                }
-            }
-            out.put(k, v);
-        }
-        return Map.copyOf(out);
+    /** Deny into covered allows; explicit auth from generic entries into specific default ones (see {@link Propagation}). */
+    static Map<EntryKey, EntryValue> propagate(Map<EntryKey, EntryValue> raw, Budget budget) {
+        return Propagation.propagate(raw, budget);
     }
 
     /** Output 1: the policy map entries. */
@@ -192,18 +183,34 @@ public final class PolicyEngine {
     }
 
     /**
-     * The policy entry the datapath hits for one packet, probing in {@link LookupStep#ORDER}: empty means
-     * "allowed, no policy selects the endpoint"; a present value is the entry that matched, or a
-     * synthetic default-deny.
+     * The policy entry the datapath hits for one packet, probing in {@link LookupStep#ORDER} with the
+     * longest match within each step: empty means "allowed, no policy selects the endpoint"; a present
+     * value is the entry that matched, or a synthetic default-deny.
+     *
+     * @param port     destination port; the ICMP type for ICMP and ICMPv6; 0 for protocols without ports
+     * @param protocol the IP protocol number
      */
     public Optional<EntryValue> lookup(long local, long remote, int port, int protocol, Direction dir) {
         for (LookupStep step : LookupStep.ORDER) {
-            EntryValue v = entries.get(step.key(local, remote, port, protocol, dir));
+            EntryValue v = longestMatch(local, step.anyRemote() ? 0 : remote, port, protocol, dir);
             if (v != null) {
                 return Optional.of(v);
             }
         }
         return enforced(dir).contains(local) ? Optional.of(DEFAULT_DENY) : Optional.empty();
+    }
+
+    /** The entry an LPM lookup of (local, remote, dir, protocol, port) finds: the longest prefix that matches. */
+    private EntryValue longestMatch(long local, long remote, int port, int protocol, Direction dir) {
+        if (protocol != 0) {
+            for (int len = 16; len >= 0; len--) {
+                EntryValue v = entries.get(new EntryKey(local, remote, protocol, port & PortPrefix.mask(len), len, dir));
+                if (v != null) {
+                    return v;
+                }
+            }
+        }
+        return entries.get(EntryKey.anyProtocol(local, remote, dir));
     }
 
     /**
@@ -268,23 +275,60 @@ public final class PolicyEngine {
     public Set<AuthType> authTypes(long local, long remote) {
         Set<AuthType> out = EnumSet.noneOf(AuthType.class);
         for (Direction dir : Direction.values()) {
-            for (int port : probePorts(local)) {
-                for (int proto : PROBE_PROTOCOLS) {
-                    if (verdict(local, remote, port, proto, dir) instanceof Verdict.AuthRequired a) {
-                        out.add(a.type());
-                    }
+            for (int[] probe : boundaries(local)) {
+                if (verdict(local, remote, probe[1], probe[0], dir) instanceof Verdict.AuthRequired a) {
+                    out.add(a.type());
                 }
             }
         }
         return out;
     }
 
-    /** Ports worth probing for {@code local}: every port its entries name, plus one no entry names. */
-    private Set<Integer> probePorts(long local) {
-        Set<Integer> ports = new TreeSet<>(portsByLocal.getOrDefault(local, Set.of()));
-        ports.remove(0);
-        ports.add(OTHER_PORT);
-        return ports;
+    /**
+     * One (protocol, port) in every region where {@code local}'s lookup can answer differently: for each
+     * protocol its entries name, port 0 and every entry's first port and the port after its last; and one
+     * protocol no entry names.
+     */
+    private List<int[]> boundaries(long local) {
+        java.util.SortedMap<Integer, Set<Integer>> ports = new java.util.TreeMap<>();
+        for (EntryKey k : keysByLocal.getOrDefault(local, List.of())) {
+            if (k.protocol() == 0) {
+                continue;
+            }
+            Set<Integer> ps = ports.computeIfAbsent(k.protocol(), x -> new TreeSet<>(Set.of(0)));
+            ps.add(k.firstPort());
+            if (k.lastPort() < 0xFFFF) {
+                ps.add(k.lastPort() + 1);
+            }
+        }
+        List<int[]> out = new ArrayList<>();
+        ports.forEach((proto, ps) -> ps.forEach(port -> out.add(new int[] {proto, port})));
+        for (int p : UNNAMED_PROTOCOLS) {
+            if (!ports.containsKey(p)) {
+                out.add(new int[] {p, 0});
+                break;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The (protocol, port) rows explain shows for {@code local}: every first port its entries name, per
+     * protocol named (and TCP and UDP), plus port 0 standing for "any other port".
+     */
+    private List<int[]> shownPorts(long local) {
+        java.util.SortedMap<Integer, Set<Integer>> ports = new java.util.TreeMap<>();
+        for (int p : SHOWN_PROTOCOLS) {
+            ports.put(p, new TreeSet<>(Set.of(0)));
+        }
+        for (EntryKey k : keysByLocal.getOrDefault(local, List.of())) {
+            if (k.protocol() != 0) {
+                ports.computeIfAbsent(k.protocol(), x -> new TreeSet<>(Set.of(0))).add(k.firstPort());
+            }
+        }
+        List<int[]> out = new ArrayList<>();
+        ports.forEach((proto, ps) -> ps.forEach(port -> out.add(new int[] {proto, port})));
+        return out;
     }
 
     /**
@@ -358,22 +402,22 @@ public final class PolicyEngine {
     }
 
     private void explainOne(List<Explanation> out, Endpoint from, Endpoint to, long local, long remote, Direction dir) {
-        for (int port : probePorts(local)) {
-            for (int proto : PROBE_PROTOCOLS) {
-                Verdict v = verdict(local, remote, port, proto, dir);
-                String text = switch (v) {
-                    case Verdict.Allowed a when !a.selected() -> null;
-                    case Verdict.Allowed a -> "allow";
-                    case Verdict.Denied d -> "deny";
-                    case Verdict.AuthRequired r -> "allow+auth";
-                };
-                if (text == null) {
-                    continue;
-                }
-                AuthType type = v instanceof Verdict.AuthRequired r ? r.type() : AuthType.DISABLED;
-                out.add(new Explanation(from.name(), to.name(), dir, Math.max(port, 0), Protocol.name(proto), text,
-                        type, String.join(", ", v.reasons())));
+        for (int[] probe : shownPorts(local)) {
+            int proto = probe[0];
+            int port = probe[1];
+            Verdict v = verdict(local, remote, port, proto, dir);
+            String text = switch (v) {
+                case Verdict.Allowed a when !a.selected() -> null;
+                case Verdict.Allowed a -> "allow";
+                case Verdict.Denied d -> "deny";
+                case Verdict.AuthRequired r -> "allow+auth";
+            };
+            if (text == null) {
+                continue;
             }
+            AuthType type = v instanceof Verdict.AuthRequired r ? r.type() : AuthType.DISABLED;
+            out.add(new Explanation(from.name(), to.name(), dir, port, Protocol.name(proto), text, type,
+                    String.join(", ", v.reasons())));
         }
     }
 }

@@ -27,7 +27,7 @@ import java.util.Set;
  * Reads CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy YAML (multi-document) into
  * {@link Policy} values, reporting every problem with file, line, column and field path. Every
  * Cilium-valid object is accepted: what meshauth cannot enforce (CIDR, FQDN, service, node and group
- * peers, L7 and TLS rules, named ports, ICMP, host policies) is kept out of the evaluation and reported
+ * peers, L7 and TLS rules, named ports, host policies) is kept out of the evaluation and reported
  * on the rule it belongs to, with file:line, so the rest of the object (its authentication above all)
  * stands. A rule whose only peers are of those kinds admits no peer meshauth can identify: it never widens
  * to "any peer".
@@ -64,7 +64,8 @@ public final class PolicyParser {
     private static final Set<String> SELECTOR = Set.of("matchLabels", "matchExpressions");
     private static final Set<String> EXPRESSION = Set.of("key", "operator", "values");
     private static final Set<String> AUTH = Set.of("mode");
-    private static final int MAX_RANGE = 4096;
+    private static final Set<String> ICMP_RULE = Set.of("fields");
+    private static final Set<String> ICMP_FIELD = Set.of("type", "family");
 
     private final YamlReader r;
     private final List<String> warnings = new ArrayList<>();
@@ -239,14 +240,16 @@ public final class PolicyParser {
                             + "; the rule's other peers and its authentication stand"));
                 }
             }
-            if (rule.containsKey("icmps")) {
-                unenforced.add(note(rule.get("icmps"), p + ".icmps", "ICMP is not filtered by the standalone datapath"
-                        + " (it passes); only TCP and UDP are enforced"));
-            }
             List<PortProtocol> ports = new ArrayList<>();
             boolean portsResolved = true;
-            if (rule.containsKey("toPorts")) {
+            if (rule.containsKey("toPorts") && rule.containsKey("icmps")) {
+                r.problem(rule.get("icmps"), p + ".icmps", "icmps may only be given without toPorts (as in Cilium):"
+                        + " write a separate rule for the ports");
+            } else if (rule.containsKey("toPorts")) {
                 portsResolved = toPorts(rule.get("toPorts"), p + ".toPorts", ports, unenforced);
+            } else if (rule.containsKey("icmps")) {
+                icmps(rule.get("icmps"), p + ".icmps", ports);
+                portsResolved = !ports.isEmpty();
             }
             Optional<AuthMode> auth = Optional.empty();
             if (rule.containsKey("authentication")) {
@@ -255,7 +258,8 @@ public final class PolicyParser {
             boolean all = entities.remove(Entity.ALL);
             entities.remove(Entity.NONE);
             // No L3 field: an L4-only rule admits every peer; an empty rule ({}) admits none (Cilium).
-            Peers who = all || (!hasL3 && rule.containsKey("toPorts")) ? Peers.ANY : new Peers(false, peers, entities);
+            boolean l4Only = !hasL3 && (rule.containsKey("toPorts") || rule.containsKey("icmps"));
+            Peers who = all || l4Only ? Peers.ANY : new Peers(false, peers, entities);
             out.add(new Rule(dir, deny, who, ports, portsResolved, auth, i, unenforced));
             warnings.addAll(unenforced);
         }
@@ -344,27 +348,59 @@ public final class PolicyParser {
                 r.problem(m.get("endPort"), path + ".endPort", "must be at least port (" + port + ") and port must be set");
                 return Optional.empty();
             }
-            if (end - port >= MAX_RANGE) {
-                r.problem(m.get("endPort"), path + ".endPort", "a range may span at most " + MAX_RANGE + " ports");
-                return Optional.empty();
-            }
         }
         Protocol proto = Protocol.ANY;
         if (m.containsKey("protocol")) {
             String s = r.scalar(m.get("protocol"), path + ".protocol").orElse("ANY");
-            if (s.equals("SCTP")) {
-                unenforced.add(note(m.get("protocol"), path + ".protocol", "SCTP is not enforced by the standalone"
-                        + " datapath (only TCP and UDP): this port is not enforced"));
-                return Optional.empty();
-            }
-            try {
-                proto = Protocol.valueOf(s);
-            } catch (IllegalArgumentException e) {
-                r.problem(m.get("protocol"), path + ".protocol", "must be TCP, UDP, SCTP or ANY, got '" + s + "'");
+            proto = switch (s) {
+                case "TCP" -> Protocol.TCP;
+                case "UDP" -> Protocol.UDP;
+                case "SCTP" -> Protocol.SCTP;
+                case "ANY" -> Protocol.ANY;
+                default -> null;
+            };
+            if (proto == null) {
+                String hint = Suggest.closest(s, List.of("TCP", "UDP", "SCTP", "ANY")).map(x -> " (did you mean '" + x + "'?)")
+                        .orElse("");
+                r.problem(m.get("protocol"), path + ".protocol", "must be TCP, UDP, SCTP or ANY, got '" + s + "'" + hint);
                 return Optional.empty();
             }
         }
         return Optional.of(new PortProtocol(port, end, proto));
+    }
+
+    /** Cilium's icmps: {@code [{fields: [{type: 8|EchoRequest, family: IPv4|IPv6}]}]}, the family IPv4 by default. */
+    private void icmps(Node node, String path, List<PortProtocol> out) {
+        List<Node> items = r.sequence(node, path);
+        for (int i = 0; i < items.size(); i++) {
+            String p = path + "[" + i + "]";
+            Map<String, Node> rule = r.mapping(items.get(i), p, ICMP_RULE);
+            if (!rule.containsKey("fields")) {
+                r.problem(items.get(i), p + ".fields", "required");
+                continue;
+            }
+            List<Node> fields = r.sequence(rule.get("fields"), p + ".fields");
+            for (int j = 0; j < fields.size(); j++) {
+                String fp = p + ".fields[" + j + "]";
+                Map<String, Node> f = r.mapping(fields.get(j), fp, ICMP_FIELD);
+                Protocol family = Protocol.ICMP;
+                if (f.containsKey("family")) {
+                    String fam = r.scalar(f.get("family"), fp + ".family").orElse("");
+                    if (fam.equals("IPv6")) {
+                        family = Protocol.ICMPV6;
+                    } else if (!fam.equals("IPv4")) {
+                        r.problem(f.get("family"), fp + ".family", "must be IPv4 or IPv6, got '" + fam + "'");
+                        continue;
+                    }
+                }
+                if (!f.containsKey("type")) {
+                    r.problem(fields.get(j), fp + ".type", "required");
+                    continue;
+                }
+                IcmpTypes.parse(r, f.get("type"), fp + ".type", family).ifPresent(t -> out.add(PortProtocol.icmp(
+                        t.family(), t.type())));
+            }
+        }
     }
 
     private Optional<AuthMode> authentication(Node node, String path) {
