@@ -76,6 +76,28 @@ class PolicyPropertiesTest {
         assertThat(allVerdicts(b)).isEqualTo(allVerdicts(a));
     }
 
+    @RepeatedTest(100)
+    void evaluatingSomeIdentitiesEqualsTheFullEvaluationRestrictedToThem(RepetitionInfo rep) throws Exception {
+        Random r = new Random(rep.getCurrentRepetition());
+        List<Policy> set = randomSet(r, 1 + r.nextInt(5));
+        java.util.Set<Long> locals = new java.util.HashSet<>();
+        for (Endpoint e : PolicyEngineTest.ALL) {
+            if (r.nextBoolean()) {
+                locals.add(e.identity());
+            }
+        }
+        PolicyEngine full = PolicyEngine.evaluate(set, PolicyEngineTest.ALL);
+        PolicyEngine some = PolicyEngine.evaluate(set, PolicyEngineTest.ALL, dev.meshauth.policy.eval.Budget.UNLIMITED,
+                locals::contains);
+        var expected = new java.util.HashMap<>(full.entries());
+        expected.keySet().removeIf(k -> !locals.contains(k.local()));
+        assertThat(some.entries()).isEqualTo(expected);
+        for (var dir : dev.meshauth.policy.model.Direction.values()) {
+            assertThat(some.enforced(dir)).isEqualTo(full.enforced(dir).stream().filter(locals::contains)
+                    .collect(java.util.stream.Collectors.toSet()));
+        }
+    }
+
     @RepeatedTest(200)
     void addingADenyNeverAddsAnAllow(RepetitionInfo rep) throws Exception {
         Random r = new Random(10_000 + rep.getCurrentRepetition());

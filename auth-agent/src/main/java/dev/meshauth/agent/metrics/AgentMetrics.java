@@ -34,10 +34,21 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
      * @param svidNotAfter  identity to leaf NotAfter of every SVID held
      * @param reconnects    SPIRE stream reconnects
      * @param bundleChanges trust bundle updates received
+     * @param datapath      the standalone datapath's kernel counters by name ("passed", "ct_reply"...); empty
+     *                      without it
      */
     public record Sources(Supplier<AuthManager.Stats> stats, LongSupplier maxEntries, Supplier<Map<Long, Instant>> svidNotAfter,
-            LongSupplier reconnects, LongSupplier bundleChanges) {
+            LongSupplier reconnects, LongSupplier bundleChanges, Supplier<Map<String, Long>> datapath) {
+        /** Without a standalone datapath. */
+        public Sources(Supplier<AuthManager.Stats> stats, LongSupplier maxEntries, Supplier<Map<Long, Instant>> svidNotAfter,
+                LongSupplier reconnects, LongSupplier bundleChanges) {
+            this(stats, maxEntries, svidNotAfter, reconnects, bundleChanges, Map::of);
+        }
     }
+
+    /** The datapath counters that are verdicts (one per packet), the label of meshauth_datapath_packets_total. */
+    private static final java.util.List<String> VERDICTS = java.util.List.of("passed", "dropped_policy", "dropped_auth",
+            "dropped_fragment");
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Counter handshakes;
@@ -91,6 +102,22 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
                 .help("NotAfter of each SVID held, as a Unix timestamp").labelNames("identity")
                 .callback(cb -> s.svidNotAfter().get().forEach((id, na) -> cb.call(na.getEpochSecond(), Long.toString(id))))
                 .register(registry);
+        CounterWithCallback.builder().name("meshauth_datapath_packets_total")
+                .help("Packets the standalone datapath judged, by verdict (passed, dropped_policy, dropped_auth,"
+                        + " dropped_fragment)").labelNames("verdict")
+                .callback(cb -> s.datapath().get().forEach((name, n) -> {
+                    if (VERDICTS.contains(name)) {
+                        cb.call(n, name);
+                    }
+                })).register(registry);
+        CounterWithCallback.builder().name("meshauth_conntrack_events_total")
+                .help("Connection tracking of the standalone datapath: connections let through (created), packets"
+                        + " passed as established, reply or related").labelNames("event")
+                .callback(cb -> s.datapath().get().forEach((name, n) -> {
+                    if (name.startsWith("ct_")) {
+                        cb.call(n, name.substring(3));
+                    }
+                })).register(registry);
         CounterWithCallback.builder().name("meshauth_spire_stream_reconnects_total")
                 .help("Reconnects of the Delegated Identity API streams to the SPIRE agent")
                 .callback(cb -> cb.call(s.reconnects().getAsLong())).register(registry);

@@ -199,7 +199,8 @@ public final class Agent implements AutoCloseable {
         if (config.metrics().isPresent()) {
             AgentMetrics metrics = new AgentMetrics(new AgentMetrics.Sources(manager::stats, authMap::maxEntries,
                     () -> identities.svids().entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
-                            e -> e.getValue().notAfter())), identities::reconnects, spire::bundleChanges));
+                            e -> e.getValue().notAfter())), identities::reconnects, spire::bundleChanges,
+                    this::datapathCounters));
             life.add("metrics subscription", events.subscribe(metrics));
             MetricsServer m = life.add("metrics endpoint", MetricsServer.start(config.metrics().get(), metrics.registry(),
                     () -> spire.notReady(config.adminSocket())));
@@ -216,6 +217,21 @@ public final class Agent implements AutoCloseable {
         }
         manager.setRequired(s.required());
         gc();
+    }
+
+    /** The standalone datapath's counters by lower-case name, for metrics; empty without one (or if unreadable). */
+    private Map<String, Long> datapathCounters() {
+        if (datapath == null || datapath.isEmpty()) {
+            return Map.of();
+        }
+        try {
+            Map<String, Long> out = new java.util.HashMap<>();
+            datapath.get().counters().forEach((c, n) -> out.put(c.name().toLowerCase(java.util.Locale.ROOT), n));
+            return out;
+        } catch (BpfException | RuntimeException e) {
+            LOG.atWarn().addKeyValue("error", e.getMessage()).log("reading the datapath counters for metrics failed");
+            return Map.of();
+        }
     }
 
     private void syncClock() {

@@ -13,6 +13,8 @@ import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.policy.endpoint.Endpoint;
 import dev.meshauth.policy.endpoint.NodeInfo;
+import dev.meshauth.policy.eval.Budget;
+import dev.meshauth.policy.eval.PolicyEngine;
 import dev.meshauth.policy.eval.Verdict;
 import dev.meshauth.policy.model.Direction;
 import dev.meshauth.spire.svid.WorkloadSvid;
@@ -280,12 +282,20 @@ final class AgentStatusApi implements StatusServer.Handler {
         }
         String f = from.id();
         String t = to.id();
+        if (proto == 58 && dev.meshauth.bpf.datapath.EnforcementProgram.ICMPV6_ALWAYS_PASSED.contains(port)) {
+            return json(new StatusModel.Check(f, t, port, protocol, "not-enforced", "disabled", null,
+                    "ICMPv6 type " + port + " is neighbour discovery or multicast listener signalling, IPv6's ARP: it always"
+                            + " passes", to.node(), null));
+        }
         if (from.id().equals(to.id())) {
             return json(new StatusModel.Check(f, t, port, protocol, "not-enforced", "disabled", null,
                     "traffic from a pod to its own address stays on the pod's loopback and never meets the datapath,"
                             + " in Cilium as in meshauth: no policy or authentication applies", to.node(), null));
         }
-        return switch (s.engine().verdict(from.identity(), to.identity(), port, proto)) {
+        // The node's evaluation covers its own identities only: evaluate the two sides asked about.
+        PolicyEngine pair = PolicyEngine.evaluate(s.cluster().policies(), s.cluster().endpoints(), Budget.UNLIMITED,
+                id -> id == from.identity() || id == to.identity());
+        return switch (pair.verdict(from.identity(), to.identity(), port, proto)) {
             case Verdict.Denied d -> {
                 Endpoint side = d.side() == Direction.EGRESS ? from : to;
                 yield json(new StatusModel.Check(f, t, port, protocol, "denied-by-policy", "disabled", null,

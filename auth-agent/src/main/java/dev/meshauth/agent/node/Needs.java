@@ -54,9 +54,12 @@ record Needs(String nodeName, Optional<CiliumNodeIds> ciliumIds, String where, O
                 .orElseThrow(() -> new PolicyException(List.of(new PolicyException.Problem(where, 0, 0, "nodes",
                         "this agent's node '" + nodeName + "' (--node-name) is not among the nodes "
                                 + known.stream().map(NodeInfo::name).sorted().toList()))));
+        Set<Long> local = new HashSet<>();
+        c.endpoints().stream().filter(e -> e.node().equals(self.name())).forEach(e -> local.add(e.identity()));
         PolicyEngine engine;
         try {
-            engine = PolicyEngine.evaluate(c.policies(), c.endpoints(), budget.start());
+            // this node's identities only: its datapath and its auth requirements need nothing else
+            engine = PolicyEngine.evaluate(c.policies(), c.endpoints(), budget.start(), local::contains);
         } catch (EvaluationOverrun e) {
             throw new PolicyException(List.of(new PolicyException.Problem(where, 0, 0, "policies", e.getMessage())));
         }
@@ -66,8 +69,6 @@ record Needs(String nodeName, Optional<CiliumNodeIds> ciliumIds, String where, O
                 required.add(new AuthKey(r.local(), r.remote(), r.remoteNodeId(), new AuthType(r.authType().code())));
             }
         }
-        Set<Long> local = new HashSet<>();
-        c.endpoints().stream().filter(e -> e.node().equals(self.name())).forEach(e -> local.add(e.identity()));
         if (policyMapCapacity.isPresent()) {
             int needed = DatapathProgrammer.policy(engine, local).size();
             if (needed > policyMapCapacity.get()) {

@@ -25,7 +25,8 @@ import static dev.meshauth.bpf.asm.Reg.R9;
  *
  * <p>Per packet:
  * <ol>
- *   <li>Not IPv4/IPv6, or a malformed IP header: <b>pass</b> (the stack discards malformed IP itself).
+ *   <li>Not IPv4/IPv6, a malformed IP header (the stack discards malformed IP itself), or IPv6 neighbour
+ *       discovery ({@link #ICMPV6_ALWAYS_PASSED}): <b>pass</b>.
  *       The tuple, the port the policy matches (the ICMP type for ICMP) and fragment state are read
  *       ({@link PacketParser}).</li>
  *   <li>The local endpoint (destination for TO_ENDPOINT, source for FROM_ENDPOINT) not in the ipcache, or
@@ -55,6 +56,13 @@ public final class EnforcementProgram {
     public static final int SIGNAL_AUTH_REQUIRED = 2;
     /** Identity of addresses the ipcache does not know (Cilium's reserved:world). */
     public static final int WORLD_IDENTITY = 2;
+    /**
+     * ICMPv6 types that always pass, untracked and unjudged, as ARP does for IPv4: multicast listener
+     * query/report/done (130-132, 143), router solicitation and advertisement, neighbour solicitation and
+     * advertisement, redirect (133-137). Without them IPv6 stops working under default deny, which Cilium
+     * avoids by answering neighbour discovery in its own datapath.
+     */
+    public static final List<Integer> ICMPV6_ALWAYS_PASSED = List.of(130, 131, 132, 133, 134, 135, 136, 137, 143);
 
     private EnforcementProgram() {
     }

@@ -5,6 +5,8 @@ import dev.meshauth.bpf.asm.Assembler;
 import dev.meshauth.bpf.asm.JmpOp;
 import dev.meshauth.bpf.asm.Size;
 
+import java.util.List;
+
 import static dev.meshauth.bpf.asm.Reg.R0;
 import static dev.meshauth.bpf.asm.Reg.R1;
 import static dev.meshauth.bpf.asm.Reg.R10;
@@ -18,7 +20,8 @@ import static dev.meshauth.bpf.asm.Reg.R8;
  * fragment state. IPv4 with options, IPv6 with up to four extension headers (hop-by-hop, routing,
  * destination options, AH, fragment). A non-first fragment gets its ports from the fragment map, as
  * Cilium's does. What it cannot read is marked (TRUNCATED, FRAG_UNKNOWN), never guessed: policy decides
- * what that means. Jumps to {@code pass} for what is not IP (ARP) or not well-formed IP (the stack drops it).
+ * what that means. Jumps to {@code pass} for what is not IP (ARP) or not well-formed IP (the stack drops it),
+ * and for IPv6 neighbour discovery and multicast listener messages, IPv6's ARP.
  */
 final class PacketParser {
     static final int ETH_HLEN = 14;
@@ -51,7 +54,7 @@ final class PacketParser {
         a.jmp(JmpOp.JEQ, R0, ETH_P_IP_BE, "ipv4").jmp(JmpOp.JEQ, R0, ETH_P_IPV6_BE, "ipv6").ja(pass);
         ipv4(e, pass);
         ipv6(e, pass);
-        l4(e, next);
+        l4(e, next, pass);
     }
 
     private static void ipv4(Emit e, String pass) {
@@ -125,7 +128,7 @@ final class PacketParser {
     }
 
     /** Ports (or ICMP type and identifier), TCP flags; a later fragment's ports from the fragment map. */
-    private static void l4(Emit e, String next) {
+    private static void l4(Emit e, String next, String pass) {
         Assembler a = e.a;
         a.label("l4");
         a.ldx(Size.W, R1, R10, Frame.FRAGOFF).jmp(JmpOp.JNE, R1, 0, "later_fragment");
@@ -147,8 +150,8 @@ final class PacketParser {
         a.ldx(Size.H, R1, R10, Frame.L4 + 2).fromBigEndian(R1, 16).stx(Size.W, R10, Frame.POLICY_PORT, R1);
         a.ja(next);
 
-        icmp(e, "icmp4", ICMP_ECHO, ICMP_ECHO_REPLY, ICMP_ERRORS, next);
-        icmp(e, "icmp6", ICMPV6_ECHO, ICMPV6_ECHO_REPLY, ICMPV6_ERRORS, next);
+        icmp(e, "icmp4", ICMP_ECHO, ICMP_ECHO_REPLY, ICMP_ERRORS, List.of(), next, pass);
+        icmp(e, "icmp6", ICMPV6_ECHO, ICMPV6_ECHO_REPLY, ICMPV6_ERRORS, EnforcementProgram.ICMPV6_ALWAYS_PASSED, next, pass);
 
         a.label("truncated");
         e.setStatus(Frame.TRUNCATED);
@@ -170,12 +173,16 @@ final class PacketParser {
      * ICMP (or ICMPv6): the policy matches the type; echo requests are tracked by identifier as the source
      * port, replies as the destination port; errors are marked for the related-connection check.
      */
-    private static void icmp(Emit e, String label, int echo, int echoReply, int[] errors, String next) {
+    private static void icmp(Emit e, String label, int echo, int echoReply, int[] errors, List<Integer> passed, String next,
+            String pass) {
         Assembler a = e.a;
         a.label(label);
         e.loadBytes(R8, Frame.L4, 8);
         a.jmp(JmpOp.JNE, R0, 0, "truncated");
         a.ldx(Size.B, R1, R10, Frame.L4).stx(Size.W, R10, Frame.POLICY_PORT, R1);
+        for (int t : passed) {
+            a.jmp(JmpOp.JEQ, R1, t, pass);
+        }
         a.jmp(JmpOp.JEQ, R1, echo, label + "_echo").jmp(JmpOp.JEQ, R1, echoReply, label + "_reply");
         for (int t : errors) {
             a.jmp(JmpOp.JEQ, R1, t, label + "_error");

@@ -140,6 +140,8 @@ class EnforcementProgramKernelTest {
                         Frames.ipv6TcpWithExtensionHeaders(PROBE6, DEATHSTAR6, 40000, 80), 0, Counter.PASSED),
                 Arguments.of("IPv6 behind extension headers, wrong port",
                         Frames.ipv6TcpWithExtensionHeaders(PROBE6, DEATHSTAR6, 40000, 81), 2, Counter.DROPPED_POLICY),
+                Arguments.of("IPv6 neighbour solicitation passes under default deny, as ARP does",
+                        Frames.icmp(XWING6, DEATHSTAR6, 135, 0), 0, Counter.PASSED),
                 Arguments.of("IPv6 to an address the ipcache lacks passes", Frames.tcp(PROBE6, "2001:2::99", 1, 80), 0,
                         Counter.PASSED),
                 Arguments.of("ARP passes", Frames.arp(), 0, Counter.PASSED),

@@ -23,6 +23,7 @@ import java.util.Set;
  */
 public final class IncrementalEvaluator {
     private final Budget budget;
+    private final java.util.function.LongPredicate locals;
     private final Map<Long, Map<String, String>> identities = new HashMap<>();
     private final Map<String, List<Policy>> policies = new HashMap<>();
     private final Map<String, List<PolicyEngine.Contribution>> contributions = new HashMap<>();
@@ -39,7 +40,13 @@ public final class IncrementalEvaluator {
 
     /** An evaluator charging {@code budget} for every change. */
     public IncrementalEvaluator(Budget budget) {
+        this(budget, id -> true);
+    }
+
+    /** An evaluator charging {@code budget}, computing entries only for the identities {@code locals} accepts. */
+    public IncrementalEvaluator(Budget budget, java.util.function.LongPredicate locals) {
         this.budget = budget;
+        this.locals = locals;
     }
 
     /** Sets the policies known under {@code key} (a file, or a Kubernetes object), replacing earlier ones. */
@@ -111,7 +118,7 @@ public final class IncrementalEvaluator {
     /** Computes and indexes the contributions under {@code key}; returns the locals they touch. */
     private Set<Long> index(String key) {
         List<PolicyEngine.Contribution> cs = policies.getOrDefault(key, List.of()).stream()
-                .map(p -> PolicyEngine.contribute(p, identities, budget)).toList();
+                .map(p -> PolicyEngine.contribute(p, identities, budget, locals)).toList();
         contributions.put(key, cs);
         Set<Long> locals = new HashSet<>();
         for (PolicyEngine.Contribution c : cs) {

@@ -69,7 +69,19 @@ public final class PolicyEngine {
      * @throws EvaluationOverrun if the budget is spent first
      */
     public static PolicyEngine evaluate(List<Policy> policies, List<Endpoint> endpoints, Budget budget) {
-        IncrementalEvaluator ev = new IncrementalEvaluator(budget);
+        return evaluate(policies, endpoints, budget, id -> true);
+    }
+
+    /**
+     * Evaluates {@code policies} for the endpoints of the identities {@code locals} accepts only (a node's
+     * own: what its datapath and its auth requirements need), every endpoint still a possible peer. The
+     * others are left unselected: ask a verdict only for an accepted identity's side.
+     *
+     * @throws EvaluationOverrun if the budget is spent first
+     */
+    public static PolicyEngine evaluate(List<Policy> policies, List<Endpoint> endpoints, Budget budget,
+            java.util.function.LongPredicate locals) {
+        IncrementalEvaluator ev = new IncrementalEvaluator(budget, locals);
         for (Endpoint e : endpoints) {
             ev.putIdentity(e.identity(), e.labels());
         }
@@ -84,11 +96,13 @@ public final class PolicyEngine {
     }
 
     /** One policy's entries against the current identities. */
-    static Contribution contribute(Policy p, Map<Long, Map<String, String>> identities, Budget budget) {
+    static Contribution contribute(Policy p, Map<Long, Map<String, String>> identities, Budget budget,
+            java.util.function.LongPredicate locals) {
         Map<Long, Map<EntryKey, EntryValue>> raw = new HashMap<>();
         Set<Long> ingress = new HashSet<>();
         Set<Long> egress = new HashSet<>();
         List<Long> subjects = matching(p.subject(), identities);
+        subjects.removeIf(id -> !locals.test(id));
         if (subjects.isEmpty()) {
             return new Contribution(raw, ingress, egress);
         }
@@ -112,10 +126,11 @@ public final class PolicyEngine {
                 Map<EntryKey, EntryValue> mine = raw.computeIfAbsent(local, x -> new HashMap<>());
                 for (long remote : remotes) {
                     for (PortProtocol pp : ports) {
-                        for (EntryKey k : keys(local, remote, pp, rule.direction())) {
+                        List<EntryKey> keys = keys(local, remote, pp, rule.direction());
+                        for (EntryKey k : keys) {
                             mine.merge(k, value, EntryValue::merge);
                         }
-                        budget.charge(1);
+                        budget.charge(keys.size());
                     }
                 }
             }

@@ -4,7 +4,6 @@ import dev.meshauth.policy.model.AuthType;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,19 +33,12 @@ final class Propagation {
             EntryKey k = e.getKey();
             EntryValue v = e.getValue();
             if (!v.deny()) {
-                for (EntryKey c : covering(k)) {
-                    EntryValue o = all.get(c);
-                    if (o == null) {
-                        continue;
-                    }
-                    if (o.deny()) {
-                        v = new EntryValue(true, AuthType.DISABLED, false, o.reasons());
-                        break;
-                    }
-                    if (!v.explicitAuth() && o.explicitAuth() && o.authType().code() > v.authType().code()) {
-                        Set<String> rs = new TreeSet<>(v.reasons());
-                        rs.addAll(o.reasons());
-                        v = new EntryValue(false, o.authType(), false, rs);
+                v = fromCovering(all, v, k.wider());
+                if (!v.deny() && k.remote() != 0) {
+                    EntryKey any = k.withRemote(0);
+                    v = fromCovering(all, v, List.of(any));
+                    if (!v.deny()) {
+                        v = fromCovering(all, v, any.wider());
                     }
                 }
             }
@@ -103,14 +95,22 @@ final class Propagation {
         return o.deny() || (!base.explicitAuth() && o.explicitAuth() && o.authType().code() > base.authType().code());
     }
 
-    /** The keys that cover {@code k}: wider parts under its remote, then its part and wider ones under any remote. */
-    private static Set<EntryKey> covering(EntryKey k) {
-        Set<EntryKey> out = new LinkedHashSet<>(k.wider());
-        if (k.remote() != 0) {
-            EntryKey any = k.withRemote(0);
-            out.add(any);
-            out.addAll(any.wider());
+    /** {@code v} after the keys {@code covering} that cover its key: a deny, or a higher explicit auth type. */
+    private static EntryValue fromCovering(Map<EntryKey, EntryValue> all, EntryValue v, List<EntryKey> covering) {
+        for (EntryKey c : covering) {
+            EntryValue o = all.get(c);
+            if (o == null) {
+                continue;
+            }
+            if (o.deny()) {
+                return new EntryValue(true, AuthType.DISABLED, false, o.reasons());
+            }
+            if (!v.explicitAuth() && o.explicitAuth() && o.authType().code() > v.authType().code()) {
+                Set<String> rs = new TreeSet<>(v.reasons());
+                rs.addAll(o.reasons());
+                v = new EntryValue(false, o.authType(), false, rs);
+            }
         }
-        return out;
+        return v;
     }
 }

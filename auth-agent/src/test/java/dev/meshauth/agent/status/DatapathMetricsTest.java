@@ -1,0 +1,44 @@
+package dev.meshauth.agent.status;
+
+import dev.meshauth.agent.auth.AuthManager;
+import dev.meshauth.agent.metrics.AgentMetrics;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.config.EscapingScheme;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The standalone datapath's kernel counters, read at scrape time: verdicts and conntrack events. */
+class DatapathMetricsTest {
+    private static Map<String, PromText.Family> scrape(AgentMetrics m) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrometheusTextFormatWriter.create().write(out, m.registry().scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
+        return PromText.parse(out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void verdictsAndConntrackEventsAreCountersLabelledByName() throws Exception {
+        AtomicReference<Map<String, Long>> counters = new AtomicReference<>(Map.of("passed", 10L, "dropped_policy", 2L,
+                "dropped_auth", 1L, "dropped_fragment", 0L, "signals_emitted", 1L, "ct_created", 4L, "ct_reply", 6L,
+                "ct_established", 3L, "ct_related", 0L));
+        AgentMetrics m = new AgentMetrics(new AgentMetrics.Sources(
+                () -> new AuthManager.Stats(0, 0, 0, 0, 0, 0, 0, 0, Map.of()), () -> 100, Map::of, () -> 0, () -> 0,
+                counters::get));
+        Map<String, PromText.Family> f = scrape(m);
+        assertThat(f.get("meshauth_datapath_packets_total").type()).isEqualTo("counter");
+        assertThat(f.get("meshauth_datapath_packets_total").samples()).containsEntry("meshauth_datapath_packets_total{verdict=\"passed\"}", 10.0)
+                .containsEntry("meshauth_datapath_packets_total{verdict=\"dropped_policy\"}", 2.0)
+                .doesNotContainKey("meshauth_datapath_packets_total{verdict=\"signals_emitted\"}");
+        assertThat(f.get("meshauth_conntrack_events_total").samples()).containsEntry("meshauth_conntrack_events_total{event=\"reply\"}", 6.0)
+                .containsEntry("meshauth_conntrack_events_total{event=\"created\"}", 4.0);
+
+        counters.set(Map.of());
+        assertThat(scrape(m).get("meshauth_conntrack_events_total")).as("without a datapath: no samples")
+                .satisfiesAnyOf(x -> assertThat(x).isNull(), x -> assertThat(x.samples()).isEmpty());
+    }
+}
