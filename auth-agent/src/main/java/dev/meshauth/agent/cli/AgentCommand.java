@@ -70,16 +70,16 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--mesh-auth-mutual-listener-port", defaultValue = "4250", description = "Default: ${DEFAULT-VALUE}.")
     int port;
 
-    @Option(names = "--mesh-auth-mutual-connect-timeout", defaultValue = "PT5S", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--mesh-auth-mutual-connect-timeout", defaultValue = "5s", description = "Default: ${DEFAULT-VALUE}.")
     Duration connectTimeout;
 
     @Option(names = "--mesh-auth-queue-size", defaultValue = "1024", description = "Default: ${DEFAULT-VALUE}.")
     int queueSize;
 
-    @Option(names = "--mesh-auth-gc-interval", defaultValue = "PT5M", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--mesh-auth-gc-interval", defaultValue = "5m0s", description = "Default: ${DEFAULT-VALUE}.")
     Duration gcInterval;
 
-    @Option(names = "--mesh-auth-signal-backoff-duration", defaultValue = "PT1S", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--mesh-auth-signal-backoff-duration", defaultValue = "1s", description = "Default: ${DEFAULT-VALUE}.")
     Duration signalBackoff;
 
     @Option(names = "--datapath", paramLabel = "cilium|standalone|memory", defaultValue = "cilium",
@@ -135,28 +135,28 @@ public final class AgentCommand implements Callable<Integer> {
             + " --bpf-ct-global-any-max). Default: ${DEFAULT-VALUE}.")
     int conntrackMax;
 
-    @Option(names = "--bpf-ct-timeout-regular-tcp", defaultValue = "PT6H",
+    @Option(names = "--bpf-ct-timeout-regular-tcp", defaultValue = "6h0m0s",
             description = "Timeout of an established TCP connection. Default: ${DEFAULT-VALUE}.")
     Duration ctTcp;
 
-    @Option(names = "--bpf-ct-timeout-regular-tcp-syn", defaultValue = "PT1M",
+    @Option(names = "--bpf-ct-timeout-regular-tcp-syn", defaultValue = "1m0s",
             description = "Timeout of a TCP connection seen only as SYN. Default: ${DEFAULT-VALUE}.")
     Duration ctTcpSyn;
 
-    @Option(names = "--bpf-ct-timeout-regular-tcp-fin", defaultValue = "PT10S",
+    @Option(names = "--bpf-ct-timeout-regular-tcp-fin", defaultValue = "10s",
             description = "Timeout of a TCP connection after FIN or RST. Default: ${DEFAULT-VALUE}.")
     Duration ctTcpFin;
 
-    @Option(names = "--bpf-ct-timeout-regular-any", defaultValue = "PT1M",
+    @Option(names = "--bpf-ct-timeout-regular-any", defaultValue = "1m0s",
             description = "Timeout of a non-TCP flow (UDP, SCTP, ICMP, other protocols). Default: ${DEFAULT-VALUE}.")
     Duration ctAny;
 
-    @Option(names = "--policy-evaluation-budget", defaultValue = "PT10S", description = "How long one policy evaluation may"
+    @Option(names = "--policy-evaluation-budget", defaultValue = "10s", description = "How long one policy evaluation may"
             + " take; a policy set over it is refused (the last good policy stays) and meshauth status says so."
             + " Default: ${DEFAULT-VALUE}.")
     Duration evaluationBudget;
 
-    @Option(names = "--k8s-sync-timeout", defaultValue = "PT2M",
+    @Option(names = "--k8s-sync-timeout", defaultValue = "2m0s",
             description = "How long the Kubernetes informers may take to list everything at start. Default: ${DEFAULT-VALUE}.")
     Duration syncTimeout;
 

@@ -68,6 +68,14 @@ public final class Main {
     public static CommandLine newCommandLine() {
         CommandLine cl = new CommandLine(new MeshauthCommand());
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // Durations as Cilium's flags, SPIRE's configuration and kubectl write them (5m0s, 1h), ISO-8601 too.
+        cl.registerConverter(java.time.Duration.class, s -> {
+            try {
+                return dev.meshauth.spire.config.GoDuration.parse(s);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        });
         cl.setExecutionExceptionHandler(new ErrorHandler());
         return cl;
     }

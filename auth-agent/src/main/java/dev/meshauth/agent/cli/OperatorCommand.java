@@ -79,7 +79,7 @@ public final class OperatorCommand implements Callable<Integer> {
     @Option(names = "--once", description = "Reconcile once and exit: 0 if every entry is as desired, 1 otherwise.")
     boolean once;
 
-    @Option(names = "--resync", defaultValue = "PT1M", description = "Full reconcile interval (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--resync", defaultValue = "1m0s", description = "Full reconcile interval (default: ${DEFAULT-VALUE}).")
     Duration resync;
 
     @Override

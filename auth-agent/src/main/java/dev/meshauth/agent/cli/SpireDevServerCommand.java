@@ -42,7 +42,7 @@ public final class SpireDevServerCommand implements Callable<Integer> {
             description = "Entry API socket (default: ${DEFAULT-VALUE}).")
     Path serverSocket;
 
-    @Option(names = "--svid-ttl", defaultValue = "PT1H", description = "X509-SVID lifetime, ISO-8601 (default: ${DEFAULT-VALUE});"
+    @Option(names = "--svid-ttl", defaultValue = "1h0m0s", description = "X509-SVID lifetime, a Go duration (1h, 30m) or ISO-8601 (default: ${DEFAULT-VALUE});"
             + " SVIDs rotate at half of it.")
     Duration svidTtl;
 

@@ -30,7 +30,7 @@ class AgentConfigFileTest {
                 policies: [/etc/meshauth/policies, /etc/meshauth/extra.yaml]
                 datapath: memory
                 mesh-auth-queue-size: 4096
-                mesh-auth-gc-interval: PT1M
+                mesh-auth-gc-interval: 1m0s
                 mesh-auth-spiffe-trust-domain: example.org
                 """);
         AgentConfig c = parse("agent", "--config", file.toString(), "--mesh-auth-queue-size", "16");
@@ -42,6 +42,35 @@ class AgentConfigFileTest {
         assertThat(c.trustDomain().getName()).isEqualTo("example.org");
         assertThat(c.manager().queueSize()).as("the flag wins over the file").isEqualTo(16);
         assertThat(c.port()).as("untouched settings keep their defaults").isEqualTo(4250);
+    }
+
+    @Test
+    void durationsAreWrittenAsGoWritesThemOrAsIso8601(@TempDir Path dir) throws Exception {
+        AgentConfig c = parse("agent", "--node-name", "n1", "--endpoints", "e.yaml", "--policies", "p.yaml",
+                "--datapath", "memory", "--mesh-auth-gc-interval", "5m0s", "--mesh-auth-mutual-connect-timeout", "300ms",
+                "--bpf-ct-timeout-regular-tcp", "1h30m", "--policy-evaluation-budget", "PT20S");
+        assertThat(c.gcInterval()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(c.connectTimeout()).isEqualTo(Duration.ofMillis(300));
+        assertThat(c.tuning().ctTimeouts().tcpEstablished()).isEqualTo(Duration.ofMinutes(90));
+        assertThat(c.tuning().evaluationBudget()).as("ISO-8601 still works").isEqualTo(Duration.ofSeconds(20));
+
+        CliRun bad = CliRun.of("agent", "--node-name", "n1", "--endpoints", "e.yaml", "--policies", "p.yaml",
+                "--mesh-auth-gc-interval", "5 minutes");
+        assertThat(bad.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(bad.err()).contains("--mesh-auth-gc-interval").contains("'5 minutes' is not a duration")
+                .contains("5m0s");
+
+        CliRun help = CliRun.of("agent", "--help");
+        assertThat(help.out()).as("defaults print the Go way").contains("Default: 5m0s").contains("6h0m0s")
+                .doesNotContain("PT5M");
+    }
+
+    @Test
+    void theDevServersSvidTtlTakesAGoDuration() {
+        CommandLine cl = Main.newCommandLine();
+        CommandLine.ParseResult r = cl.parseArgs("spire", "dev-server", "--svid-ttl", "1h");
+        CommandLine.ParseResult dev = r.subcommand().subcommand();
+        assertThat(dev.matchedOptionValue("--svid-ttl", Duration.ZERO)).isEqualTo(Duration.ofHours(1));
     }
 
     @Test

@@ -19,11 +19,11 @@ final class Hcl {
         return values.stream().map(Hcl::str).collect(Collectors.joining(", ", "[", "]"));
     }
 
-    /** A Go duration as SPIRE parses it (time.ParseDuration): whole seconds as "20s", else milliseconds. */
+    /** A Go duration as SPIRE parses it (time.ParseDuration). */
     static String duration(Duration d) {
         if (d.isNegative() || d.isZero()) {
             throw new IllegalArgumentException("SPIRE durations must be positive, got " + d);
         }
-        return d.toMillisPart() == 0 && d.getNano() % 1_000_000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+        return dev.meshauth.spire.config.GoDuration.format(d);
     }
 }
