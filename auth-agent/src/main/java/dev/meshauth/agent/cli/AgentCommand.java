@@ -70,6 +70,11 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--mesh-auth-mutual-listener-port", defaultValue = "4250", description = "Default: ${DEFAULT-VALUE}.")
     int port;
 
+    @Option(names = "--mesh-auth-mutual-listen-address", paramLabel = "ADDRESS", defaultValue = "",
+            description = "Address the mutual auth listener binds; empty (the default): every address, IPv4 and IPv6, as"
+                    + " Cilium's listener does, so peers may dial any address they know for this node.")
+    String listenAddress;
+
     @Option(names = "--mesh-auth-mutual-connect-timeout", defaultValue = "5s", description = "Default: ${DEFAULT-VALUE}.")
     Duration connectTimeout;
 
@@ -214,7 +219,19 @@ public final class AgentCommand implements Callable<Integer> {
         }
         return new AgentConfig(nodeName, source(), adminSocket, TrustDomain.parse(trustDomain), port, map,
                 datapath == DatapathMode.STANDALONE, gcInterval, opts, connectTimeout, status, metrics(),
-                fromCilium ? Optional.of(ciliumNodeMap) : Optional.empty(), tuning);
+                fromCilium ? Optional.of(ciliumNodeMap) : Optional.empty(), tuning, listen());
+    }
+
+    private dev.meshauth.agent.node.ListenAddress listen() {
+        String a = listenAddress.strip();
+        if (a.isEmpty()) {
+            return new dev.meshauth.agent.node.ListenAddress.AllAddresses();
+        }
+        if (!a.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*")) {
+            throw usage("--mesh-auth-mutual-listen-address must be an IP address (or empty for every address), got '" + a
+                    + "'");
+        }
+        return new dev.meshauth.agent.node.ListenAddress.Of(a);
     }
 
     private Optional<java.net.InetSocketAddress> metrics() {

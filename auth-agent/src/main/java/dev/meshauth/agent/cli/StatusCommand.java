@@ -60,7 +60,8 @@ public final class StatusCommand implements Callable<Integer> {
         rows.add(List.of("SVIDs:", s.svids().count() + (s.svids().earliestExpiry() == null ? ""
                 : ", earliest expiry " + s.svids().earliestExpiry() + " (" + until(s.now(), s.svids().earliestExpiry()) + ")")));
         StatusModel.Listener l = s.listener();
-        rows.add(List.of("Listener:", l.address() + ":" + l.port() + " TLS 1.3 (" + l.tlsProvider() + "), accepted "
+        rows.add(List.of("Listener:", (l.address().contains(":") ? "[" + l.address() + "]" : l.address()) + ":" + l.port()
+                + " TLS 1.3 (" + l.tlsProvider() + "), accepted "
                 + l.accepted() + ", refused " + l.refused()));
         StatusModel.Datapath d = s.datapath();
         rows.add(List.of("Datapath:", d.mode() + ", auth map " + d.authMap() + " " + d.entries() + "/" + d.maxEntries()

@@ -47,7 +47,7 @@ public final class MutualAuthServer implements AutoCloseable {
     /**
      * Listener settings.
      *
-     * @param host               address to bind (the node's InternalIP)
+     * @param host               address to bind; null for every address (IPv4 and IPv6, as Cilium's {@code :4250})
      * @param port               port (Cilium: 4250; 0 picks one, for tests)
      * @param handshakeTimeout   a connection that has not completed its handshake by then is closed
      * @param maxUnauthenticated connections allowed in handshake at once
@@ -94,7 +94,8 @@ public final class MutualAuthServer implements AutoCloseable {
                         ch.pipeline().addLast(sni(), new Verdict(release));
                     }
                 })
-                .bind(new InetSocketAddress(options.host(), options.port())).sync().channel();
+                .bind(options.host() == null ? new InetSocketAddress(options.port())
+                        : new InetSocketAddress(options.host(), options.port())).sync().channel();
         } finally {
             if (bound == null) { // the port is taken or the address is not ours: nothing of this server may stay
                 group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
@@ -197,6 +198,11 @@ public final class MutualAuthServer implements AutoCloseable {
     /** The TLS implementation serving handshakes: "boringssl" or "jdk". */
     public String tlsProvider() {
         return TlsContexts.providerName();
+    }
+
+    /** The address listened on ("[::]:4250" for every address). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) channel.localAddress();
     }
 
     /** The port listened on. */

@@ -115,7 +115,8 @@ public final class Agent implements AutoCloseable {
             DelegatedIdentityStore store = new DelegatedIdentityStore(identities, config.trustDomain(),
                     id -> view.current().localIdentities().contains(id));
             this.server = life.add("mutual auth listener", MutualAuthServer.start(new MutualAuthServer.Options(
-                    first.self().internalIp(), config.port(), HANDSHAKE_TIMEOUT, 256), store, clock));
+                    config.listen().host(first.self().internalIp()).orElse(null), config.port(), HANDSHAKE_TIMEOUT, 256),
+                    store, clock));
             MutualAuthClient.Options d = MutualAuthClient.Options.DEFAULTS;
             MutualAuthClient client = life.add("mutual auth client", new MutualAuthClient(new MutualAuthClient.Options(
                     config.connectTimeout(), d.verdictTimeout(), d.maxConcurrent()), store, clock));

@@ -18,7 +18,7 @@ import java.util.Optional;
  * @param source         where nodes, endpoints, identities and policies come from
  * @param adminSocket    the SPIRE agent's admin socket (Delegated Identity API)
  * @param trustDomain    the trust domain
- * @param port           mutual auth listener port (Cilium: 4250), on the node's InternalIP
+ * @param port           mutual auth listener port (Cilium: 4250)
  * @param authMap        pin path of the auth map; empty for the in-memory map ({@code --datapath memory})
  * @param standalone     also run meshauth's own enforcement program ({@code --datapath standalone})
  * @param gcInterval     garbage collection interval
@@ -29,10 +29,12 @@ import java.util.Optional;
  * @param ciliumNodeMap  Cilium's pinned node map, to key entries with Cilium's node ids (feeding Cilium's
  *                       datapath); empty: node ids of the source (meshauth's own datapath, or none)
  * @param tuning         map sizes, conntrack timeouts and the policy evaluation budget
+ * @param listen         where the mutual auth listener binds
  */
 public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket, TrustDomain trustDomain, int port,
         Optional<Path> authMap, boolean standalone, Duration gcInterval, AuthManagerOptions manager, Duration connectTimeout,
-        Optional<Path> statusSocket, Optional<InetSocketAddress> metrics, Optional<Path> ciliumNodeMap, Tuning tuning) {
+        Optional<Path> statusSocket, Optional<InetSocketAddress> metrics, Optional<Path> ciliumNodeMap, Tuning tuning,
+        ListenAddress listen) {
     /**
      * Sizes and budgets, Cilium's flag names where they mean the same.
      *
@@ -57,12 +59,15 @@ public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket
         }
     }
 
-    /** With default tuning. */
+    /**
+     * With default tuning, the listener on the node's InternalIP: for several agents on one host (the demo,
+     * tests); {@code meshauth agent} binds every address by default.
+     */
     public AgentConfig(String nodeName, SourceConfig source, Path adminSocket, TrustDomain trustDomain, int port,
             Optional<Path> authMap, boolean standalone, Duration gcInterval, AuthManagerOptions manager, Duration connectTimeout,
             Optional<Path> statusSocket, Optional<InetSocketAddress> metrics, Optional<Path> ciliumNodeMap) {
         this(nodeName, source, adminSocket, trustDomain, port, authMap, standalone, gcInterval, manager, connectTimeout,
-                statusSocket, metrics, ciliumNodeMap, Tuning.DEFAULTS);
+                statusSocket, metrics, ciliumNodeMap, Tuning.DEFAULTS, new ListenAddress.NodeAddress());
     }
 
     /** Checks. */

@@ -100,7 +100,7 @@ final class AgentStatusApi implements StatusServer.Handler {
         long max = agent.authMap().maxEntries();
         return new StatusModel.AgentStatus(c.nodeName(), version(), agent.startedAt(), now, spire, c.trustDomain().getName(),
                 bundle, new StatusModel.Svids(svids.size(), earliest),
-                new StatusModel.Listener(s.self().internalIp(), l.port(), l.provider(), l.accepted(), l.refused()),
+                new StatusModel.Listener(l.address(), l.port(), l.provider(), l.accepted(), l.refused()),
                 new StatusModel.Datapath(c.datapathMode().toString(), agent.authMap().location(), held, max), auth,
                 new StatusModel.Policies(s.cluster().policies().size(), st.reservedSkipped(),
                         s.cluster().policies().stream().flatMap(p -> p.unenforced().stream()).distinct().toList()),

@@ -19,7 +19,7 @@ interface AgentView {
      * @param accepted handshakes accepted
      * @param refused  connections refused or failed
      */
-    record Listener(int port, String provider, long accepted, long refused) {
+    record Listener(String address, int port, String provider, long accepted, long refused) {
     }
 
     /** The settings. */

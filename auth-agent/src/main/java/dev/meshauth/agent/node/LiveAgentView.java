@@ -22,7 +22,9 @@ record LiveAgentView(AgentConfig config, ClusterView view, InstantSource clock, 
 
     @Override
     public Listener listener() {
-        return new Listener(server.port(), server.tlsProvider(), server.accepted(), server.refused());
+        return new Listener(server.address().getAddress().isAnyLocalAddress() ? "*"
+                : server.address().getAddress().getHostAddress(), server.port(), server.tlsProvider(), server.accepted(),
+                server.refused());
     }
 
     @Override

@@ -66,6 +66,20 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void theListenerBindsEveryAddressUnlessGivenOne() {
+        AgentConfig all = parse("agent", "--node-name", "n1", "--endpoints", "e.yaml", "--policies", "p.yaml");
+        assertThat(all.listen()).isEqualTo(new dev.meshauth.agent.node.ListenAddress.AllAddresses());
+        assertThat(all.listen().host("10.0.0.1")).isEmpty();
+        AgentConfig one = parse("agent", "--node-name", "n1", "--endpoints", "e.yaml", "--policies", "p.yaml",
+                "--mesh-auth-mutual-listen-address", "fd00::7");
+        assertThat(one.listen().host("10.0.0.1")).contains("fd00::7");
+        CliRun bad = CliRun.of("agent", "--node-name", "n1", "--endpoints", "e.yaml", "--policies", "p.yaml",
+                "--mesh-auth-mutual-listen-address", "node-1.example");
+        assertThat(bad.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(bad.err()).contains("--mesh-auth-mutual-listen-address must be an IP address");
+    }
+
+    @Test
     void theDevServersSvidTtlTakesAGoDuration() {
         CommandLine cl = Main.newCommandLine();
         CommandLine.ParseResult r = cl.parseArgs("spire", "dev-server", "--svid-ttl", "1h");

@@ -82,6 +82,22 @@ class MutualAuthTest {
     }
 
     @Test
+    void aListenerOnEveryAddressIsReachedOnEachAddressTheNodeHas() throws Exception {
+        try (MutualAuthServer all = MutualAuthServer.start(new MutualAuthServer.Options(null, 0, Duration.ofSeconds(2), 16),
+                serverNode, InstantSource.system())) {
+            assertThat(all.address().getAddress().isAnyLocalAddress()).isTrue();
+            // A Cilium peer dials whichever address it knows for the node: InternalIP, ExternalIP, CiliumInternalIP.
+            for (String address : List.of("127.0.0.1", "127.0.0.2", "::1")) {
+                HandshakeResult r = client.authenticate(2000, 1000, new InetSocketAddress(address, all.port()))
+                        .get(10, TimeUnit.SECONDS);
+                assertThat(r.peerSpiffeId()).as(address).isEqualTo("spiffe://spiffe.cilium/identity/1000");
+            }
+            assertThat(all.accepted()).isEqualTo(3);
+        }
+        assertThat(server.address().getAddress().getHostAddress()).as("one address when given one").isEqualTo("127.0.0.1");
+    }
+
+    @Test
     void authenticatesAndTheEntryExpiresWithTheEarlierLeaf() throws Exception {
         HandshakeResult r = auth(2000, 1000);
         assertThat(r.peerSpiffeId()).isEqualTo("spiffe://spiffe.cilium/identity/1000");
