@@ -37,6 +37,13 @@ class DatapathMetricsTest {
         assertThat(f.get("meshauth_conntrack_events_total").samples()).containsEntry("meshauth_conntrack_events_total{event=\"reply\"}", 6.0)
                 .containsEntry("meshauth_conntrack_events_total{event=\"created\"}", 4.0);
 
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        PrometheusTextFormatWriter.create().write(text, m.registry().scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
+        assertThat(RealPromParser.families(text.toString(StandardCharsets.UTF_8)))
+                .containsEntry("meshauth_datapath_packets", "counter 4").containsEntry("meshauth_conntrack_events", "counter 4");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> RealPromParser.families("meshauth_x{a=\"b\" 1\n"))
+                .as("the real parser does refuse malformed text").hasMessageContaining("refused the exposition");
+
         counters.set(Map.of());
         assertThat(scrape(m).get("meshauth_conntrack_events_total")).as("without a datapath: no samples")
                 .satisfiesAnyOf(x -> assertThat(x).isNull(), x -> assertThat(x.samples()).isEmpty());

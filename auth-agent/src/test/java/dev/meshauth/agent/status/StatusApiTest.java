@@ -294,6 +294,15 @@ class StatusApiTest {
         assertThat(cli("certs", "--status-socket", sock1.toString(), "-o", "json").json().get(0).get("notAfter").asText())
                 .isEqualTo(Instant.ofEpochSecond((long) notAfter).toString());
         assertThat(m.get("meshauth_handshake_duration_seconds").type()).isEqualTo("histogram");
+        String raw = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        Map<String, String> real = RealPromParser.families(raw);
+        assertThat(real).as("prometheus_client's parser reads every family ours does")
+                .containsEntry("meshauth_handshake_duration_seconds", real.get("meshauth_handshake_duration_seconds"))
+                .hasSize(m.size());
+        assertThat(real.get("meshauth_handshakes")).startsWith("counter ");
+        assertThat(real.get("meshauth_handshake_duration_seconds")).startsWith("histogram ");
+        assertThat(real.get("meshauth_cert_expiration_timestamp_seconds")).startsWith("gauge ");
         double gcBefore = m.get("meshauth_gc_deletions_total").samples().get("meshauth_gc_deletions_total{reason=\"svid-removed\"}");
 
         node1.manager().svidRemoved(1002);
