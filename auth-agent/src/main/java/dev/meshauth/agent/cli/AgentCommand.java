@@ -161,6 +161,11 @@ public final class AgentCommand implements Callable<Integer> {
             + " Default: ${DEFAULT-VALUE}.")
     Duration evaluationBudget;
 
+    @Option(names = "--mesh-auth-svid-wait", defaultValue = "10s", description = "At start, how long to wait for the"
+            + " SPIRE agent to deliver the SVIDs of this node's identities before authenticating anyway (a pair whose"
+            + " SVID is missing waits for it). Default: ${DEFAULT-VALUE}.")
+    Duration svidWait;
+
     @Option(names = "--k8s-sync-timeout", defaultValue = "2m0s",
             description = "How long the Kubernetes informers may take to list everything at start. Default: ${DEFAULT-VALUE}.")
     Duration syncTimeout;
@@ -212,7 +217,8 @@ public final class AgentCommand implements Callable<Integer> {
         AgentConfig.Tuning tuning;
         try {
             tuning = new AgentConfig.Tuning(policyMapMax, conntrackMax,
-                    new dev.meshauth.bpf.datapath.ConntrackTimeouts(ctTcp, ctTcpSyn, ctTcpFin, ctAny), evaluationBudget);
+                    new dev.meshauth.bpf.datapath.ConntrackTimeouts(ctTcp, ctTcpSyn, ctTcpFin, ctAny), evaluationBudget,
+                    svidWait);
         } catch (IllegalArgumentException e) {
             throw usage("--bpf-policy-map-max, --bpf-ct-global-max, --bpf-ct-timeout-* and --policy-evaluation-budget"
                     + " must be positive: " + e.getMessage());

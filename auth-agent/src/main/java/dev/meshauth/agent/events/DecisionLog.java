@@ -31,7 +31,7 @@ public final class DecisionLog implements java.util.function.Consumer<AuthEvent>
                     .addKeyValue("since_request_ms", millis(s.sinceRequest()))
                     .addKeyValue("expires", s.expiresAt().toString())
                     .log("authenticated");
-            case AuthEvent.HandshakeFailed f -> pair(LOG.atWarn(), f.key())
+            case AuthEvent.HandshakeFailed f -> pair(expected(f.reason()) ? LOG.atInfo() : LOG.atWarn(), f.key())
                     .addKeyValue("origin", f.origin().label())
                     .addKeyValue("reason", f.reason().label())
                     .addKeyValue("detail", f.detail())
@@ -47,6 +47,14 @@ public final class DecisionLog implements java.util.function.Consumer<AuthEvent>
                     .addKeyValue("not_after", r.notAfter().toString())
                     .log("SVID rotated");
         }
+    }
+
+    /**
+     * Outcomes by design, not faults: SPIRE revoked an SVID (the pair must not authenticate), or the policy
+     * asked for test-always-fail. Logged at INFO; every other failure at WARN.
+     */
+    private static boolean expected(FailureReason r) {
+        return r == FailureReason.SVID_REMOVED || r == FailureReason.TEST_ALWAYS_FAIL;
     }
 
     private LoggingEventBuilder pair(LoggingEventBuilder b, AuthKey k) {

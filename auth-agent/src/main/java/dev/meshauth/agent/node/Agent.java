@@ -75,6 +75,7 @@ public final class Agent implements AutoCloseable {
     private final MutualAuthServer server;
     private final AuthManager manager;
     private final Optional<Datapath> datapath;
+    private final Object svidsArrived = new Object();
     private volatile InetSocketAddress metricsAddress;
     private AgentView statusView;
 
@@ -131,8 +132,20 @@ public final class Agent implements AutoCloseable {
             life.add("decision log", events.subscribe(new DecisionLog(this::nodeName)));
             serveStatusAndMetrics(); // before the first handshake, so metrics count it
             this.datapath = config.standalone() ? Optional.of(startDatapath()) : Optional.empty();
+            // SVIDs first: a handshake tried before its SVID arrives only fails (NO_LOCAL_SVID). Wait for them,
+            // bounded, then program the first view and authenticate.
+            java.util.concurrent.atomic.AtomicBoolean handshaking = new java.util.concurrent.atomic.AtomicBoolean();
+            IdentityEvents handler = new IdentityEvents(spire, manager, () -> view.current().required(), events, clock,
+                    handshaking::get);
+            identities.subscribe(e -> {
+                handler.accept(e);
+                synchronized (svidsArrived) {
+                    svidsArrived.notifyAll();
+                }
+            });
+            awaitLocalSvids(first, config.tuning().svidWait());
+            handshaking.set(true);
             view.attach(this::applied); // programs the first view, then every later one
-            identities.subscribe(new IdentityEvents(spire, manager, () -> view.current().required(), events, clock));
             long gc = config.gcInterval().toMillis();
             every(Duration.ofMillis(gc), this::gc);
             if (ciliumIds.isPresent()) {
@@ -218,6 +231,29 @@ public final class Agent implements AutoCloseable {
         }
         manager.setRequired(s.required());
         gc();
+    }
+
+    /**
+     * Waits, at most {@code max} (real time: SPIRE delivers in real time), until this node holds an SVID for
+     * every local identity of a required pair; logs what it still lacks if the wait ends first.
+     */
+    private void awaitLocalSvids(ClusterView.State s, Duration max) throws InterruptedException {
+        Set<Long> wanted = new HashSet<>();
+        s.required().forEach(k -> wanted.add(k.localIdentity()));
+        long deadline = System.nanoTime() + max.toNanos();
+        synchronized (svidsArrived) {
+            while (!identities.svids().keySet().containsAll(wanted)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    Set<Long> missing = new HashSet<>(wanted);
+                    missing.removeAll(identities.svids().keySet());
+                    LOG.atWarn().addKeyValue("identities", missing).addKeyValue("waited", dev.meshauth.spire.config.GoDuration
+                            .format(max)).log("starting without the SVIDs of some local identities: their pairs wait for them");
+                    return;
+                }
+                svidsArrived.wait(Math.max(1, left / 1_000_000));
+            }
+        }
     }
 
     /** The standalone datapath's counters by lower-case name, for metrics; empty without one (or if unreadable). */

@@ -42,11 +42,15 @@ public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket
      * @param conntrackMax     {@code --bpf-ct-global-max}: its connection tracking map
      * @param ctTimeouts       {@code --bpf-ct-timeout-regular-*}
      * @param evaluationBudget {@code --policy-evaluation-budget}: how long one policy evaluation may take
+     * @param svidWait         {@code --mesh-auth-svid-wait}: at start, how long to wait for the local identities'
+     *                         SVIDs before authenticating anyway
      */
-    public record Tuning(int policyMapMax, int conntrackMax, ConntrackTimeouts ctTimeouts, Duration evaluationBudget) {
+    public record Tuning(int policyMapMax, int conntrackMax, ConntrackTimeouts ctTimeouts, Duration evaluationBudget,
+            Duration svidWait) {
         /** The defaults. */
         public static final Tuning DEFAULTS = new Tuning(DatapathOptions.DEFAULT_POLICY_ENTRIES,
-                DatapathOptions.DEFAULT_CONNTRACK_ENTRIES, ConntrackTimeouts.DEFAULTS, EvaluationBudget.DEFAULT_LIMIT);
+                DatapathOptions.DEFAULT_CONNTRACK_ENTRIES, ConntrackTimeouts.DEFAULTS, EvaluationBudget.DEFAULT_LIMIT,
+                Duration.ofSeconds(10));
 
         /** Checks. */
         public Tuning {
@@ -55,6 +59,9 @@ public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket
             }
             if (evaluationBudget.isNegative() || evaluationBudget.isZero()) {
                 throw new IllegalArgumentException("the policy evaluation budget must be positive");
+            }
+            if (svidWait.isNegative()) {
+                throw new IllegalArgumentException("the SVID wait must not be negative");
             }
         }
     }

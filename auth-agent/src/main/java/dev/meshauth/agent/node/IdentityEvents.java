@@ -25,14 +25,26 @@ final class IdentityEvents implements Consumer<IdentityEvent> {
     private final Supplier<Set<dev.meshauth.bpf.auth.AuthKey>> required;
     private final Consumer<AuthEvent> events;
     private final InstantSource clock;
+    private final java.util.function.BooleanSupplier handshaking;
 
+    /**
+     * Events to {@code manager}; {@code handshaking} false while the agent still waits for its SVIDs at start:
+     * the manager is told of SVIDs and bundles, but no pair is set to authenticate yet.
+     */
     IdentityEvents(SpireLink spire, AuthManager manager, Supplier<Set<dev.meshauth.bpf.auth.AuthKey>> required,
-            Consumer<AuthEvent> events, InstantSource clock) {
+            Consumer<AuthEvent> events, InstantSource clock, java.util.function.BooleanSupplier handshaking) {
         this.spire = spire;
         this.manager = manager;
         this.required = required;
         this.events = events;
         this.clock = clock;
+        this.handshaking = handshaking;
+    }
+
+    private void requireAll() {
+        if (handshaking.getAsBoolean()) {
+            manager.setRequired(required.get());
+        }
     }
 
     @Override
@@ -43,7 +55,7 @@ final class IdentityEvents implements Consumer<IdentityEvent> {
             case IdentityEvent.BundleChanged b -> {
                 Optional<Set<String>> rootLost = spire.bundleReceived(b.roots());
                 int deleted = rootLost.map(manager::bundleChanged).orElse(0);
-                manager.setRequired(required.get());
+                requireAll();
                 LOG.atInfo().addKeyValue("trust_domain", b.trustDomain()).addKeyValue("roots", b.roots().size())
                         .addKeyValue("entries_deleted", deleted).log("trust bundle received");
             }
@@ -51,12 +63,12 @@ final class IdentityEvents implements Consumer<IdentityEvent> {
                 events.accept(new AuthEvent.SvidRotated(clock.instant(), r.identity(), r.svid().serial(), r.svid().notAfter()));
                 manager.svidAdded(r.identity()); // a rotated SVID is held: whatever was removed before is back
                 manager.svidRotated(r.identity());
-                manager.setRequired(required.get());
+                requireAll();
             }
             case IdentityEvent.SvidRemoved r -> manager.svidRemoved(r.identity());
             case IdentityEvent.SvidAdded a -> {
                 manager.svidAdded(a.identity());
-                manager.setRequired(required.get());
+                requireAll();
             }
             case IdentityEvent.SvidRejected r -> { } // logged by the client with the rule broken; the previous SVID stays
         }

@@ -71,11 +71,24 @@ class DemoKernelTest {
     void everyStepBehavesAsTheGuideSaysAndNothingIsLeftBehind() throws Exception {
         HostState before = host();
         StringWriter text = new StringWriter();
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        root.addAppender(logs);
         try (Demo demo = new Demo(new PrintWriter(text), false, dev.meshauth.agent.cli.Main::runInto)) {
             demo.run();
+        } finally {
+            root.detachAppender(logs);
         }
+        assertThat(logs.list).as("no warning but the dev server's own notice (no SO_KEEPALIVE on Unix sockets, no"
+                        + " handshake before the SVIDs)")
+                .filteredOn(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
+                .allSatisfy(e -> assertThat(e.getLoggerName()).endsWith("DevServer"));
         String out = text.toString();
         assertThat(out).contains("OK: node-1 authenticated (deathstar, tiefighter) ahead of traffic")
+                .contains("OK: the deathstar got its answer")
                 .contains("OK: xwing's request timed out (dropped by policy)")
                 .contains("OK: the datapath counted policy drops")
                 .contains("deathstar answered: Ship landed")

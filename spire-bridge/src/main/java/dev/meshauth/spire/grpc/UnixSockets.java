@@ -6,6 +6,7 @@ import io.grpc.Server;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
@@ -40,6 +41,8 @@ public final class UnixSockets {
         return NettyChannelBuilder.forAddress(new DomainSocketAddress(path.toString()))
                 .eventLoopGroup(CLIENT_LOOP)
                 .channelType(EpollDomainSocketChannel.class)
+                // gRPC asks every socket for SO_KEEPALIVE; a Unix socket has none: unset it (null removes the option)
+                .withOption(ChannelOption.SO_KEEPALIVE, null)
                 .usePlaintext()
                 .maxInboundMessageSize(maxInboundBytes)
                 .build();
@@ -113,6 +116,7 @@ public final class UnixSockets {
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(workers)
                 .channelType(EpollServerDomainSocketChannel.class)
+                .withChildOption(ChannelOption.SO_KEEPALIVE, null) // as for the channel: not a Unix socket option
                 .maxInboundMessageSize(maxInboundBytes);
         for (BindableService s : services) {
             b.addService(ServerInterceptors.intercept(s, interceptors));
