@@ -27,6 +27,7 @@ public final class Main {
 
     /** Runs {@code args} on {@code cl} (a tree from {@link #newCommandLine}), config files included. */
     static int execute(CommandLine cl, String... args) {
+        Debug.reset(); // each invocation decides for itself (tests run many in one JVM)
         try {
             applyConfigFile(cl, args);
         } catch (IllegalArgumentException e) {

@@ -15,6 +15,15 @@ public final class MeshauthCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    /** {@code --debug}, on any command: stack traces with errors. */
+    @picocli.CommandLine.Option(names = "--debug", scope = picocli.CommandLine.ScopeType.INHERIT,
+            description = "Print stack traces with errors (also MESHAUTH_DEBUG=1).")
+    void debug(boolean on) {
+        if (on) {
+            Debug.enable();
+        }
+    }
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());

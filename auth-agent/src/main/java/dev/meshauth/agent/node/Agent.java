@@ -100,7 +100,7 @@ public final class Agent implements AutoCloseable {
             });
             this.loop = loop;
             Optional<CiliumNodeIds> ciliumIds = config.ciliumNodeMap().isPresent()
-                    ? Optional.of(life.add("cilium node map", CiliumNodeIds.open(config.ciliumNodeMap().get())))
+                    ? Optional.of(life.add("cilium node map", openCiliumNodeMap(config.ciliumNodeMap().get())))
                     : Optional.empty();
             this.source = life.add("source", config.source().open());
             Needs needs = new Needs(config.nodeName(), ciliumIds, source.describe(),
@@ -183,6 +183,17 @@ public final class Agent implements AutoCloseable {
     public static Agent start(AgentConfig config, Clocks time) throws BpfException, IOException, PolicyException,
             InterruptedException {
         return new Agent(config, time, false);
+    }
+
+    /** Cilium's node map, or what to do without Cilium. */
+    private static CiliumNodeIds openCiliumNodeMap(java.nio.file.Path pin) throws IOException {
+        try {
+            return CiliumNodeIds.open(pin);
+        } catch (BpfException e) {
+            throw new IOException("cannot open Cilium's node map at " + pin + " (--cilium-node-map), where Cilium's agent"
+                    + " keeps the node ids its datapath uses: " + e.getMessage() + ". Is Cilium running on this node? Without"
+                    + " Cilium, use --node-ids source (meshauth numbers the nodes) or --datapath standalone", e);
+        }
     }
 
     /** Runs {@code task} on the agent's loop every {@code period}, timed by the injected scheduler. */

@@ -33,11 +33,14 @@ public final class SpireServerConnection implements AutoCloseable {
     private final ManagedChannel channel;
     private final Optional<X509Source> identity;
     private final String description;
+    private final Optional<Path> socket;
 
-    private SpireServerConnection(ManagedChannel channel, Optional<X509Source> identity, String description) {
+    private SpireServerConnection(ManagedChannel channel, Optional<X509Source> identity, String description,
+            Optional<Path> socket) {
         this.channel = channel;
         this.identity = identity;
         this.description = description;
+        this.socket = socket;
     }
 
     /**
@@ -46,6 +49,11 @@ public final class SpireServerConnection implements AutoCloseable {
      */
     public String explain(io.grpc.StatusRuntimeException e) {
         io.grpc.Status st = e.getStatus();
+        if (st.getCode() == io.grpc.Status.Code.UNAVAILABLE && socket.isPresent() && Files.exists(socket.get())
+                && refused(socket.get())) {
+            return "SPIRE server not running at " + socket.get() + ": the socket file is there but nothing listens on it"
+                    + " (a server that stopped or crashed); start spire-server, or give its socket with --spire-server-socket";
+        }
         String what = st.getCode() + (st.getDescription() == null ? "" : ": " + st.getDescription().lines().findFirst()
                 .orElse(""));
         Throwable root = st.getCause();
@@ -65,6 +73,18 @@ public final class SpireServerConnection implements AutoCloseable {
         };
     }
 
+    /** True if connecting to the Unix socket at {@code path} is refused (a socket file without a server). */
+    private static boolean refused(Path path) {
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+                java.net.UnixDomainSocketAddress.of(path))) {
+            return false;
+        } catch (java.net.ConnectException ex) {
+            return true;
+        } catch (java.io.IOException ex) {
+            return false;
+        }
+    }
+
     private String callerId() {
         try {
             return identity.map(s -> s.getX509Svid().getSpiffeId().toString()).orElse("(none)");
@@ -79,7 +99,8 @@ public final class SpireServerConnection implements AutoCloseable {
             throw new IllegalArgumentException("SPIRE server socket not found at " + socket
                     + ": is the SPIRE server (or `meshauth spire dev-server`) running?");
         }
-        return new SpireServerConnection(UnixSockets.channel(socket, MAX_MESSAGE), Optional.empty(), socket.toString());
+        return new SpireServerConnection(UnixSockets.channel(socket, MAX_MESSAGE), Optional.empty(), socket.toString(),
+                Optional.of(socket));
     }
 
     /**
@@ -110,7 +131,7 @@ public final class SpireServerConnection implements AutoCloseable {
             ManagedChannel ch = SpireServerChannels.tls(address.substring(0, colon), port, me, td, () -> roots(source, td),
                     expected, MAX_MESSAGE);
             return new SpireServerConnection(ch, Optional.of(source), address + " as " + source.getX509Svid().getSpiffeId()
-                    + " (mTLS, server " + expected + ")");
+                    + " (mTLS, server " + expected + ")", Optional.empty());
         } catch (SSLException | RuntimeException e) {
             try {
                 source.close();

@@ -1,0 +1,112 @@
+package dev.meshauth.agent.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** An operational error is one line saying what failed, on what, and what to do; stack traces only with --debug. */
+class OperationalErrorsTest {
+    @TempDir
+    Path dir;
+
+    private Path endpoints() throws Exception {
+        return Files.writeString(dir.resolve("endpoints.yaml"), """
+                nodes:
+                  - {name: n1, id: 1, internalIP: 127.0.0.1}
+                endpoints:
+                  - {name: a, node: n1, ipv4: 198.18.0.1, labels: {app: a}}
+                """);
+    }
+
+    private static void oneLineNoTrace(CliRun r) {
+        assertThat(r.code()).isEqualTo(ExitCodes.FAILURE);
+        assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
+        assertThat(r.err()).doesNotContain("\tat ").doesNotContain("Exception");
+    }
+
+    @Test
+    void theOperatorAgainstASocketWhoseServerIsGoneSaysTheServerIsNotRunning() throws Exception {
+        Path sock = dir.resolve("api.sock");
+        try (ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.bind(UnixDomainSocketAddress.of(sock)); // then closed: the file stays, nothing listens
+        }
+        CliRun r = CliRun.of("operator", "--once", "--spire-server-socket", sock.toString(), "--endpoints",
+                endpoints().toString());
+        oneLineNoTrace(r);
+        assertThat(r.err()).contains("SPIRE server not running at " + sock).contains("start spire-server");
+    }
+
+    @Test
+    void aSecondAgentOnTheSameStatusSocketSaysSoInOneLine() throws Exception {
+        Path sock = dir.resolve("agent.sock");
+        Path policy = Files.writeString(dir.resolve("p.yaml"), """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: p}
+                spec:
+                  endpointSelector: {matchLabels: {app: a}}
+                  ingress: [{fromEndpoints: [{matchLabels: {app: a}}]}]
+                """);
+        try (ServerSocketChannel live = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            live.bind(UnixDomainSocketAddress.of(sock)); // "another running agent"
+            CliRun r = CliRun.of("agent", "--node-name", "n1", "--endpoints", endpoints().toString(), "--policies",
+                    policy.toString(), "--datapath", "memory", "--status-socket", sock.toString(), "--metrics-address", "off",
+                    "--mesh-auth-mutual-listener-port", "0", "--mesh-auth-svid-wait", "0s",
+                    "--mesh-auth-spire-admin-socket", dir.resolve("no-spire.sock").toString());
+            oneLineNoTrace(r);
+            assertThat(r.err()).contains("status socket " + sock + " is in use by another running agent")
+                    .contains("--status-socket");
+        }
+    }
+
+    @Test
+    void withoutCiliumTheNodeMapErrorNamesItAndTheAlternative() throws Exception {
+        Path policy = Files.writeString(dir.resolve("p.yaml"), """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: p}
+                spec:
+                  endpointSelector: {matchLabels: {app: a}}
+                  ingress: [{fromEndpoints: [{matchLabels: {app: a}}]}]
+                """);
+        Path missing = dir.resolve("no-cilium/cilium_node_map_v2");
+        CliRun r = CliRun.of("agent", "--node-name", "n1", "--endpoints", endpoints().toString(), "--policies",
+                policy.toString(), "--datapath", "cilium", "--cilium-node-map", missing.toString(), "--auth-map",
+                dir.resolve("auth").toString(), "--status-socket", "off", "--metrics-address", "off");
+        oneLineNoTrace(r);
+        assertThat(r.err()).contains("Cilium's node map at " + missing).contains("Is Cilium running on this node?")
+                .contains("--node-ids source");
+    }
+
+    @Test
+    void anUntranslatedErrorIsNamedAsABugAndItsTraceComesWithDebug() {
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.newCommandLine();
+        cl.setErr(new PrintWriter(err));
+        Debug.reset();
+        int code = new ErrorHandler().handleExecutionException(new NullPointerException("x"), cl, null);
+        assertThat(code).isEqualTo(ExitCodes.FAILURE);
+        assertThat(err.toString()).startsWith("meshauth: internal error, NullPointerException: x")
+                .contains("--debug").doesNotContain("\tat ");
+        StringWriter debug = new StringWriter();
+        cl.setErr(new PrintWriter(debug));
+        Debug.enable();
+        try {
+            new ErrorHandler().handleExecutionException(new NullPointerException("x"), cl, null);
+        } finally {
+            Debug.reset();
+        }
+        assertThat(debug.toString()).contains("\tat ");
+        assertThat(CliRun.of("--debug", "--version").code()).as("--debug is accepted on any command").isZero();
+    }
+}
