@@ -4,12 +4,14 @@ import dev.meshauth.bpf.auth.AuthKey;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * What happened to authentication on this node: one stream feeds {@code meshauth observe}, the metrics
  * and the status API's recent events.
  */
-public sealed interface AuthEvent permits AuthEvent.PairEvent, AuthEvent.SvidRotated {
+public sealed interface AuthEvent permits AuthEvent.PairEvent, AuthEvent.SvidRotated, AuthEvent.InboundHandshake {
     /** When it happened. */
     Instant at();
 
@@ -84,6 +86,30 @@ public sealed interface AuthEvent permits AuthEvent.PairEvent, AuthEvent.SvidRot
         @Override
         public boolean involves(long id) {
             return identity == id;
+        }
+    }
+
+    /**
+     * A peer agent's handshake with this node's listener, as the server saw it.
+     *
+     * @param peer     the peer's address and port
+     * @param peerNode the node at that address, if known
+     * @param served   the local identity asked for (SNI), if any
+     * @param client   the client's identity, if its certificate was valid
+     * @param accepted true if verified and told so (close_notify)
+     * @param reason   why it was refused ({@code InboundRefusal} label), empty if accepted
+     * @param detail   the validator's rule or the SNI refused, empty if accepted
+     */
+    record InboundHandshake(Instant at, String peer, Optional<String> peerNode, OptionalLong served,
+            OptionalLong client, boolean accepted, String reason, String detail) implements AuthEvent {
+        @Override
+        public Kind kind() {
+            return Kind.HANDSHAKE;
+        }
+
+        @Override
+        public boolean involves(long identity) {
+            return (served.isPresent() && served.getAsLong() == identity) || (client.isPresent() && client.getAsLong() == identity);
         }
     }
 }

@@ -41,6 +41,7 @@ public final class DecisionLog implements java.util.function.Consumer<AuthEvent>
             case AuthEvent.EntryDeleted d -> pair(LOG.atInfo(), d.key())
                     .addKeyValue("reason", d.reason().label())
                     .log("auth entry deleted");
+            case AuthEvent.InboundHandshake i -> { } // the listener logs its own accepts and refusals, once
             case AuthEvent.SvidRotated r -> LOG.atInfo()
                     .addKeyValue("identity", r.identity())
                     .addKeyValue("serial", r.serial())

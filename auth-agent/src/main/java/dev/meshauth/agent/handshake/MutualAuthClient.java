@@ -150,7 +150,8 @@ public final class MutualAuthClient implements AutoCloseable {
                 timeout = ctx.executor().schedule(() -> fail(ctx, FailureReason.TIMEOUT,
                         new SSLException("no verdict from the server within " + options.verdictTimeout().toMillis() + " ms")),
                         options.verdictTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            } else if (evt instanceof SslCloseCompletionEvent && peerLeaf != null && !result.isDone()) {
+            } else if (evt instanceof SslCloseCompletionEvent close && close.isSuccess() && peerLeaf != null
+                    && !result.isDone()) { // only the server's close_notify is its "accepted", never a bare FIN
                 cancelTimeout();
                 Instant a = local.notAfter();
                 Instant b = peerLeaf.getNotAfter().toInstant();
@@ -168,7 +169,8 @@ public final class MutualAuthClient implements AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             fail(ctx, peerLeaf != null ? FailureReason.PEER_REFUSED : FailureReason.TLS,
-                    new SSLException("connection closed without a verdict"));
+                    new SSLException(peerLeaf != null ? "the server closed the connection without close_notify: no verdict"
+                            : "connection closed before the handshake completed"));
         }
 
         private void fail(ChannelHandlerContext ctx, FailureReason reason, Throwable cause) {

@@ -1,34 +1,50 @@
 package dev.meshauth.agent.handshake;
 
+import dev.meshauth.spire.SpiffeIds;
+import dev.meshauth.spire.SvidException;
+import dev.meshauth.spire.svid.SvidRejectedException;
 import dev.meshauth.spire.svid.WorkloadSvid;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.AsyncMapping;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import java.net.InetSocketAddress;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * The mutual authentication listener (Cilium's port 4250). The client names the identity it wants in
@@ -64,9 +80,12 @@ public final class MutualAuthServer implements AutoCloseable {
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
     private final ServerContexts contexts;
+    private final Consumer<InboundHandshake> listener;
 
-    private MutualAuthServer(Options options, IdentityStore store, InstantSource clock) throws InterruptedException {
+    private MutualAuthServer(Options options, IdentityStore store, InstantSource clock,
+            Consumer<InboundHandshake> listener) throws InterruptedException {
         this.options = options;
+        this.listener = listener;
         this.store = store;
         this.clock = clock;
         this.contexts = new ServerContexts(store, clock);
@@ -81,6 +100,9 @@ public final class MutualAuthServer implements AutoCloseable {
                         if (inHandshake.incrementAndGet() > options.maxUnauthenticated()) {
                             inHandshake.decrementAndGet();
                             refused.incrementAndGet();
+                            listener.accept(new InboundHandshake(ch.remoteAddress(), Optional.empty(), OptionalLong.empty(),
+                                    OptionalLong.empty(), Optional.of(InboundRefusal.OVERLOADED), options.maxUnauthenticated()
+                                    + " connections already in handshake"));
                             ch.close();
                             return;
                         }
@@ -98,7 +120,7 @@ public final class MutualAuthServer implements AutoCloseable {
                         : new InetSocketAddress(options.host(), options.port())).sync().channel();
         } finally {
             if (bound == null) { // the port is taken or the address is not ours: nothing of this server may stay
-                group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+                group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
             }
         }
         this.channel = bound;
@@ -115,7 +137,35 @@ public final class MutualAuthServer implements AutoCloseable {
      */
     public static MutualAuthServer start(Options options, IdentityStore store, InstantSource clock)
             throws InterruptedException {
-        return new MutualAuthServer(options, store, clock);
+        return new MutualAuthServer(options, store, clock, h -> { });
+    }
+
+    /**
+     * Binds and starts serving, telling {@code listener} of every handshake accepted or refused (on the
+     * listener's event loop: keep it short).
+     *
+     * @throws InterruptedException if interrupted while binding
+     */
+    public static MutualAuthServer start(Options options, IdentityStore store, InstantSource clock,
+            Consumer<InboundHandshake> listener) throws InterruptedException {
+        return new MutualAuthServer(options, store, clock, listener);
+    }
+
+    /** TLS alert record: fatal internal_error (80), what Go's server sends when GetCertificate fails (Cilium). */
+    private static final byte[] INTERNAL_ERROR_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 80};
+    private static final AttributeKey<String> SNI = AttributeKey.valueOf("meshauth.sni");
+
+    /** A ClientHello whose SNI this node does not answer for. */
+    private static final class SniRefused extends SSLException {
+        private static final long serialVersionUID = 1L;
+        private final InboundRefusal reason;
+        private final transient Optional<String> sni;
+
+        SniRefused(InboundRefusal reason, String sni, String message) {
+            super(message);
+            this.reason = reason;
+            this.sni = Optional.ofNullable(sni);
+        }
     }
 
     private SniHandler sni() {
@@ -127,26 +177,88 @@ public final class MutualAuthServer implements AutoCloseable {
                 h.setHandshakeTimeoutMillis(options.handshakeTimeout().toMillis());
                 return h;
             }
+
+            private boolean refusedHello;
+
+            @Override
+            protected Future<SslContext> lookup(ChannelHandlerContext ctx, ByteBuf clientHello)
+                    throws Exception {
+                if (clientHello == null) { // the first record is not a TLS handshake: Go closes without an alert
+                    return ctx.executor().newFailedFuture(new SniRefused(InboundRefusal.NOT_TLS, null,
+                            "the first record is not a TLS handshake"));
+                }
+                return super.lookup(ctx, clientHello);
+            }
+
+            @Override
+            protected void onLookupComplete(ChannelHandlerContext ctx, Future<SslContext> future) throws Exception {
+                if (future.isSuccess() || !(future.cause() instanceof SniRefused r)) {
+                    super.onLookupComplete(ctx, future);
+                    return;
+                }
+                refusedHello = true;
+                refuseSni(ctx, r);
+            }
+
+            @Override
+            protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out)
+                    throws Exception {
+                if (refusedHello) { // refused once, closing: whatever else arrives is not read again
+                    in.skipBytes(in.readableBytes());
+                    return;
+                }
+                super.decode(ctx, in, out);
+            }
         };
+    }
+
+    /**
+     * Refuses a ClientHello's SNI as Cilium's Go server does (its GetCertificate fails): the internal_error
+     * alert, then close; a first record that is not TLS at all is closed without one, as Go does.
+     */
+    private void refuseSni(ChannelHandlerContext ctx, SniRefused r) {
+        refused.incrementAndGet();
+        LOG.atInfo().setMessage("mutual auth refused")
+                .addKeyValue("peer", ctx.channel().remoteAddress())
+                .addKeyValue("sni", r.sni.orElse("(none)"))
+                .addKeyValue("reason", r.reason.label())
+                .addKeyValue("detail", r.getMessage())
+                .log();
+        listener.accept(new InboundHandshake((InetSocketAddress) ctx.channel().remoteAddress(), r.sni, OptionalLong.empty(),
+                OptionalLong.empty(), Optional.of(r.reason), r.getMessage()));
+        if (r.reason == InboundRefusal.NOT_TLS) {
+            ctx.close();
+            return;
+        }
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(INTERNAL_ERROR_ALERT))
+                .addListener(ChannelFutureListener.CLOSE);
     }
 
     private Future<SslContext> select(String host, Promise<SslContext> promise) {
         String suffix = "." + store.trustDomain().getName();
-        if (host == null || !host.endsWith(suffix)) {
-            return promise.setFailure(new SSLException("SNI '" + host + "' is not <identity>" + suffix));
+        if (host == null) {
+            return promise.setFailure(new SniRefused(InboundRefusal.NO_SNI, null, "no SNI: a client must name"
+                    + " <identity>" + suffix));
+        }
+        if (!host.endsWith(suffix)) {
+            return promise.setFailure(new SniRefused(InboundRefusal.FOREIGN_SNI, host, "SNI '" + host + "' is not <identity>"
+                    + suffix));
         }
         long identity;
         try {
             identity = Long.parseLong(host.substring(0, host.length() - suffix.length()));
         } catch (NumberFormatException e) {
-            return promise.setFailure(new SSLException("SNI '" + host + "' does not name a numeric identity"));
+            return promise.setFailure(new SniRefused(InboundRefusal.FOREIGN_SNI, host, "SNI '" + host
+                    + "' does not name a numeric identity"));
         }
         if (!store.servesLocally(identity)) {
-            return promise.setFailure(new SSLException("no endpoint with identity " + identity + " on this node"));
+            return promise.setFailure(new SniRefused(InboundRefusal.NOT_HOSTED, host, "no endpoint with identity " + identity
+                    + " on this node"));
         }
         WorkloadSvid svid = store.svid(identity).orElse(null);
         if (svid == null) {
-            return promise.setFailure(new SSLException("no SVID held for identity " + identity));
+            return promise.setFailure(new SniRefused(InboundRefusal.NO_LOCAL_SVID, host, "no SVID held for identity "
+                    + identity + " (yet)"));
         }
         try {
             return promise.setSuccess(contexts.forIdentity(identity, svid));
@@ -170,19 +282,38 @@ public final class MutualAuthServer implements AutoCloseable {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SniCompletionEvent sni) {
+                ctx.channel().attr(SNI).set(sni.hostname());
+            }
             if (evt instanceof SslHandshakeCompletionEvent e) {
                 release.run();
+                InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
+                Optional<String> host = Optional.ofNullable(ctx.channel().attr(SNI).get());
+                OptionalLong served = host.map(MutualAuthServer::identityOf).orElse(OptionalLong.empty());
                 if (e.isSuccess()) {
                     accepted.incrementAndGet();
+                    OptionalLong client = clientIdentity(ctx);
                     LOG.atDebug().setMessage("mutual auth accepted")
-                            .addKeyValue("peer", ctx.channel().remoteAddress())
+                            .addKeyValue("peer", peer)
+                            .addKeyValue("served", served.isPresent() ? served.getAsLong() : "?")
+                            .addKeyValue("client", client.isPresent() ? client.getAsLong() : "?")
                             .log();
+                    listener.accept(new InboundHandshake(peer, host, served, client, Optional.empty(), ""));
                 } else {
                     refused.incrementAndGet();
+                    Optional<SvidRejectedException> rejected = rejection(e.cause());
+                    InboundRefusal reason = rejected.isPresent() ? InboundRefusal.CLIENT_CERTIFICATE : InboundRefusal.TLS;
+                    String detail = rejected.map(r -> r.getMessage() + " [" + r.rule().map(Enum::name)
+                            .orElse(r.kind().name()) + "]").orElse(rootMessage(e.cause()));
                     LOG.atInfo().setMessage("mutual auth refused")
-                            .addKeyValue("peer", ctx.channel().remoteAddress())
-                            .addKeyValue("reason", e.cause().getMessage())
+                            .addKeyValue("peer", peer)
+                            .addKeyValue("sni", host.orElse("(none)"))
+                            .addKeyValue("reason", reason.label())
+                            .addKeyValue("detail", detail)
                             .log();
+                    OptionalLong client = rejected.flatMap(SvidRejectedException::peer)
+                            .map(SpiffeIds::identityOf).orElse(OptionalLong.empty());
+                    listener.accept(new InboundHandshake(peer, host, served, client, Optional.of(reason), detail));
                 }
                 ctx.close(); // SslHandler sends close_notify first on success; an alert already went on failure
             }
@@ -193,6 +324,45 @@ public final class MutualAuthServer implements AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close(); // garbage, resets: this connection only
         }
+    }
+
+    /** The identity an SNI {@code <identity>.<td>} names, if numeric. */
+    private static OptionalLong identityOf(String sni) {
+        int dot = sni.indexOf('.');
+        try {
+            return OptionalLong.of(Long.parseLong(dot < 0 ? sni : sni.substring(0, dot)));
+        } catch (NumberFormatException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /** The verified client's identity (after a successful handshake, its leaf passed our trust manager). */
+    private static OptionalLong clientIdentity(ChannelHandlerContext ctx) {
+        try {
+            SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+            Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+            return SpiffeIds.identityOf(SpiffeIds.ofLeaf((X509Certificate) chain[0]));
+        } catch (SSLPeerUnverifiedException | SvidException | RuntimeException ex) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /** Our trust manager's refusal in a failure's cause chain, if that is what failed. */
+    private static Optional<SvidRejectedException> rejection(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof SvidRejectedException r) {
+                return Optional.of(r);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c.getMessage() == null ? c.toString() : c.getMessage();
     }
 
     /** The TLS implementation serving handshakes: "boringssl" or "jdk". */
@@ -233,6 +403,6 @@ public final class MutualAuthServer implements AutoCloseable {
                 break;
             }
         }
-        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

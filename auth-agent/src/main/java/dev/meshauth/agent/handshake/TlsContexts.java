@@ -52,8 +52,10 @@ final class TlsContexts {
         return PROVIDER == SslProvider.JDK ? "jdk" : "boringssl";
     }
 
-    private static SvidTrustManager trustManager(IdentityStore store, InstantSource clock, SvidTrustManager.PeerRule servers) {
-        return new SvidTrustManager(store::trustDomain, store::roots, clock, AGENT_CLIENTS, servers, VERIFIED);
+    private static javax.net.ssl.X509ExtendedTrustManager trustManager(IdentityStore store, InstantSource clock,
+            SvidTrustManager.PeerRule servers) {
+        SvidTrustManager svids = new SvidTrustManager(store::trustDomain, store::roots, clock, AGENT_CLIENTS, servers, VERIFIED);
+        return PROVIDER == SslProvider.OPENSSL ? new AlertingTrustManager(svids) : svids; // the JDK picks its own alert
     }
 
     static SslContext server(WorkloadSvid svid, IdentityStore store, InstantSource clock) throws SSLException {

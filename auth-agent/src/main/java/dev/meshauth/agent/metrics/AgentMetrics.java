@@ -55,6 +55,7 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
     private final Histogram handshakeSeconds;
     private final Histogram signalToEntrySeconds;
     private final Counter signals;
+    private final Counter inbound;
 
     /** Registers every metric. */
     public AgentMetrics(Sources s) {
@@ -69,6 +70,9 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
                 .classicOnly().classicUpperBounds(BUCKETS).register(registry);
         signals = Counter.builder().name("meshauth_auth_signals_total")
                 .help("Auth-required signals received from the datapath (each one a dropped packet)").register(registry);
+        inbound = Counter.builder().name("meshauth_inbound_handshakes_total")
+                .help("Handshakes of peer agents with this node's listener, by result and refusal reason")
+                .labelNames("result", "reason").register(registry);
         CounterWithCallback.builder().name("meshauth_auth_requests_coalesced_total")
                 .help("Auth requests merged into one already pending or recently stored")
                 .callback(cb -> cb.call(s.stats().get().coalesced())).register(registry);
@@ -143,6 +147,7 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
             case AuthEvent.AuthRequiredDrop d -> signals.inc();
             case AuthEvent.EntryDeleted d -> { }
             case AuthEvent.SvidRotated r -> { }
+            case AuthEvent.InboundHandshake i -> inbound.labelValues(i.accepted() ? "accepted" : "refused", i.reason()).inc();
         }
     }
 

@@ -7,6 +7,8 @@ import dev.meshauth.agent.events.DecisionLog;
 import dev.meshauth.agent.events.EventLog;
 import dev.meshauth.agent.events.Origin;
 import dev.meshauth.agent.handshake.DelegatedIdentityStore;
+import dev.meshauth.agent.handshake.InboundHandshake;
+import dev.meshauth.agent.handshake.InboundRefusal;
 import dev.meshauth.agent.handshake.MutualAuthClient;
 import dev.meshauth.agent.handshake.MutualAuthServer;
 import dev.meshauth.agent.lifecycle.Lifecycle;
@@ -117,7 +119,7 @@ public final class Agent implements AutoCloseable {
                     id -> view.current().localIdentities().contains(id));
             this.server = life.add("mutual auth listener", MutualAuthServer.start(new MutualAuthServer.Options(
                     config.listen().host(first.self().internalIp()).orElse(null), config.port(), HANDSHAKE_TIMEOUT, 256),
-                    store, clock));
+                    store, clock, h -> events.accept(inbound(h))));
             MutualAuthClient.Options d = MutualAuthClient.Options.DEFAULTS;
             MutualAuthClient client = life.add("mutual auth client", new MutualAuthClient(new MutualAuthClient.Options(
                     config.connectTimeout(), d.verdictTimeout(), d.maxConcurrent()), store, clock));
@@ -183,6 +185,17 @@ public final class Agent implements AutoCloseable {
     public static Agent start(AgentConfig config, Clocks time) throws BpfException, IOException, PolicyException,
             InterruptedException {
         return new Agent(config, time, false);
+    }
+
+    /** A handshake the listener served, as an event, with the node at the peer's address if known. */
+    private AuthEvent inbound(InboundHandshake h) {
+        String address = h.peer().getAddress().getHostAddress();
+        ClusterView.State s = view.current();
+        Optional<String> node = s == null ? Optional.empty() : s.cluster().nodes().stream()
+                .filter(n -> n.internalIp().equals(address)).map(NodeInfo::name).findFirst();
+        return new AuthEvent.InboundHandshake(time.clock().instant(), address + ":" + h.peer().getPort(), node, h.served(),
+                h.client(), h.accepted(), h.refusal().map(InboundRefusal::label).orElse(""),
+                h.detail());
     }
 
     /** Cilium's node map, or what to do without Cilium. */
@@ -259,7 +272,8 @@ public final class Agent implements AutoCloseable {
                     Set<Long> missing = new HashSet<>(wanted);
                     missing.removeAll(identities.svids().keySet());
                     LOG.atWarn().addKeyValue("identities", missing).addKeyValue("waited", dev.meshauth.spire.config.GoDuration
-                            .format(max)).log("starting without the SVIDs of some local identities: their pairs wait for them");
+                            .format(max)).log("starting without the SVIDs of some local identities: their pairs fail as no-local-svid and are"
+                            + " authenticated when SPIRE issues them (is each identity registered? meshauth operator)");
                     return;
                 }
                 svidsArrived.wait(Math.max(1, left / 1_000_000));

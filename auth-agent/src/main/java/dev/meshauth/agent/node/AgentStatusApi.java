@@ -159,6 +159,7 @@ final class AgentStatusApi implements StatusServer.Handler {
                 case AuthEvent.AuthRequiredDrop _ -> false; // not a handshake with the peer
                 case AuthEvent.EntryDeleted _ -> false;
                 case AuthEvent.SvidRotated _ -> false;
+                case AuthEvent.InboundHandshake _ -> false; // the peers' view of this node, not this node's of them
             }).findFirst();
             out.add(new StatusModel.Peer(n.name(), n.id(), n.internalIp() + ":" + agent.config().port(), entries,
                     last.map(e -> e instanceof AuthEvent.HandshakeFailed f ? "failed: " + f.reason().label() : "succeeded").orElse(null),

@@ -24,6 +24,10 @@ public final class Events {
                     null, null, null);
             case AuthEvent.SvidRotated r -> new StatusModel.Event(r.at(), type, "rotated", r.identity(), null, null, null, null,
                     null, null, r.notAfter(), "serial " + r.serial());
+            case AuthEvent.InboundHandshake i -> new StatusModel.Event(i.at(), type, i.accepted() ? "accepted" : "refused",
+                    i.served().isPresent() ? i.served().getAsLong() : null, i.client().isPresent() ? i.client().getAsLong() : null,
+                    null, null, i.accepted() ? null : i.reason(), "inbound", null, null,
+                    "from " + i.peerNode().map(n -> n + " ").orElse("") + i.peer() + (i.detail().isEmpty() ? "" : ": " + i.detail()));
         };
     }
 

@@ -47,6 +47,7 @@ class MutualAuthTest {
     private FakeIdentityStore clientNode;
     private MutualAuthServer server;
     private MutualAuthClient client;
+    private final java.util.concurrent.BlockingQueue<InboundHandshake> inbound = new java.util.concurrent.LinkedBlockingQueue<>();
 
     static WorkloadSvid svid(TestCa ca, long identity, UnaryOperator<CertSpec> change, Duration ttl) {
         KeyPair kp = TestCa.newKeyPair();
@@ -63,7 +64,7 @@ class MutualAuthTest {
         serverNode.local.add(1000L);
         clientNode.svids.put(2000L, svid(CA, 2000, m -> m, Duration.ofMinutes(30)));
         server = MutualAuthServer.start(new MutualAuthServer.Options("127.0.0.1", 0, Duration.ofSeconds(2), 16), serverNode,
-                InstantSource.system());
+                InstantSource.system(), inbound::add);
         client = new MutualAuthClient(MutualAuthClient.Options.DEFAULTS, clientNode, InstantSource.system());
     }
 
@@ -79,6 +80,14 @@ class MutualAuthTest {
         } catch (java.util.concurrent.ExecutionException e) {
             throw (Exception) e.getCause();
         }
+    }
+
+    /** The one handshake the server published (it may tell us just after the client has its answer). */
+    private InboundHandshake onlyInbound() throws InterruptedException {
+        InboundHandshake h = inbound.poll(10, TimeUnit.SECONDS);
+        assertThat(h).as("the server published the handshake").isNotNull();
+        assertThat(inbound).as("and only that one").isEmpty();
+        return h;
     }
 
     @Test
@@ -123,10 +132,84 @@ class MutualAuthTest {
     }
 
     @Test
-    void serverRefusesAnIdentityWithNoEndpointOnItsNode() {
+    void serverRefusesAnIdentityWithNoEndpointOnItsNode() throws Exception {
         serverNode.local.remove(1000L);
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
-                e -> assertThat(e.reason()).isIn(FailureReason.PEER_REFUSED, FailureReason.TLS));
+                e -> assertThat(e.reason()).as("the server's internal_error alert, not a bare close")
+                        .isEqualTo(FailureReason.PEER_REFUSED));
+        assertThat(server.refused()).isEqualTo(1);
+        assertThat(onlyInbound()).satisfies(h -> {
+            assertThat(h.refusal()).contains(InboundRefusal.NOT_HOSTED);
+            assertThat(h.sni()).contains("1000.spiffe.cilium");
+            assertThat(h.detail()).contains("no endpoint with identity 1000");
+        });
+    }
+
+    @Test
+    void aPeerWithoutItsSvidYetRefusesAndIsSeenToRefuse() throws Exception {
+        serverNode.svids.remove(1000L); // hosted, but SPIRE has not delivered the SVID yet
+        assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
+                e -> assertThat(e.reason()).isEqualTo(FailureReason.PEER_REFUSED));
+        assertThat(onlyInbound()).satisfies(h -> assertThat(h.refusal()).contains(InboundRefusal.NO_LOCAL_SVID));
+    }
+
+    @Test
+    void acceptedHandshakesArePublishedWithBothIdentities() throws Exception {
+        auth(2000, 1000);
+        assertThat(onlyInbound()).satisfies(h -> {
+            assertThat(h.accepted()).isTrue();
+            assertThat(h.served()).hasValue(1000);
+            assertThat(h.client()).hasValue(2000);
+            assertThat(h.peer().getAddress().getHostAddress()).isEqualTo("127.0.0.1");
+        });
+    }
+
+    @Test
+    void aServerThatClosesWithoutCloseNotifyHasNotAccepted() throws Exception {
+        // A TLS 1.3 server (the JDK's) that completes the handshake, then drops the TCP connection (FIN)
+        // without close_notify: that is no verdict, never an acceptance.
+        WorkloadSvid deathstar = serverNode.svids.get(1000L);
+        var ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("svid", deathstar.key(), new char[0], deathstar.chain().toArray(new java.security.cert.X509Certificate[0]));
+        var kmf = javax.net.ssl.KeyManagerFactory.getInstance("PKIX");
+        kmf.init(ks, new char[0]);
+        var ssl = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
+        ssl.init(kmf.getKeyManagers(), new javax.net.ssl.TrustManager[] {new TrustingAnyClient()}, null);
+        try (java.net.ServerSocket raw = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            var peer = new InetSocketAddress("127.0.0.1", raw.getLocalPort());
+            var pending = client.authenticate(2000, 1000, peer);
+            try (Socket tcp = raw.accept()) {
+                var tls = (javax.net.ssl.SSLSocket) ssl.getSocketFactory().createSocket(tcp, null, tcp.getPort(), false);
+                tls.setUseClientMode(false);
+                tls.setNeedClientAuth(true);
+                tls.startHandshake();
+                tls.getOutputStream().flush();
+            } // closes only the TCP socket: FIN, no close_notify
+            assertThatThrownBy(() -> pending.get(10, TimeUnit.SECONDS)).cause()
+                    .isInstanceOfSatisfying(HandshakeException.class, e -> {
+                        assertThat(e.reason()).isEqualTo(FailureReason.PEER_REFUSED);
+                        assertThat(e.getMessage()).contains("without close_notify");
+                    });
+        }
+    }
+
+    /** The JDK server's client check for the FIN test: the test is about the client's reading of a close. */
+    private static final class TrustingAnyClient implements javax.net.ssl.X509TrustManager {
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
+            throw new java.security.cert.CertificateException("server side only");
+        }
+
+        @Override
+        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+            return new java.security.cert.X509Certificate[0];
+        }
     }
 
     @Test
@@ -169,19 +252,25 @@ class MutualAuthTest {
     }
 
     @Test
-    void clientWhoseCertificateTheServerRejectsGetsNoResult() {
+    void clientWhoseCertificateTheServerRejectsGetsNoResult() throws Exception {
         clientNode.svids.put(2000L, svid(FOREIGN, 2000, m -> m, Duration.ofHours(1)));
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
                 e -> assertThat(e.reason()).isEqualTo(FailureReason.PEER_REFUSED));
         assertThat(server.accepted()).isZero();
+        assertThat(onlyInbound()).satisfies(h -> {
+            assertThat(h.refusal()).contains(InboundRefusal.CLIENT_CERTIFICATE);
+            assertThat(h.detail()).as("the validator's rule, not 'General OpenSslEngine problem'").contains("CHAIN_VERIFIES");
+            assertThat(h.served()).hasValue(1000);
+        });
     }
 
     @Test
-    void clientWithANonIdentityIdIsRejectedByTheServer() {
+    void clientWithANonIdentityIdIsRejectedByTheServer() throws Exception {
         clientNode.svids.put(2000L, svid(CA, 2000, m -> m.withUriSans(List.of("spiffe://spiffe.cilium/ns/x/sa/y")),
                 Duration.ofHours(1)));
         assertThatThrownBy(() -> auth(2000, 1000)).isInstanceOfSatisfying(HandshakeException.class,
                 e -> assertThat(e.reason()).isEqualTo(FailureReason.PEER_REFUSED));
+        assertThat(onlyInbound()).satisfies(h -> assertThat(h.detail()).contains("ns/x/sa/y", "UNAUTHORIZED_ID"));
     }
 
     @Test
@@ -191,8 +280,9 @@ class MutualAuthTest {
             out.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             out.flush();
             s.setSoTimeout(5000);
-            assertThat(s.getInputStream().read()).as("the server closes the connection").isEqualTo(-1);
+            assertThat(s.getInputStream().read()).as("the server closes the connection, no alert (as Go)").isEqualTo(-1);
         }
+        assertThat(onlyInbound().refusal()).contains(InboundRefusal.NOT_TLS);
         assertThat(auth(2000, 1000).peerSpiffeId()).endsWith("/identity/1000");
     }
 

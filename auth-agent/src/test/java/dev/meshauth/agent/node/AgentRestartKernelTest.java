@@ -70,7 +70,9 @@ class AgentRestartKernelTest {
             Path statusSocket = dir.resolve("run/agent.sock");
             List<String> args = List.of("agent", "--node-name", "node-1", "--endpoints", endpoints.toString(), "--policies",
                     policy.toString(), "--mesh-auth-spire-admin-socket", spireConfig.adminSocket().toString(),
-                    "--mesh-auth-mutual-listener-port", Integer.toString(port), "--auth-map", pin.toString(),
+                    "--mesh-auth-mutual-listener-port", Integer.toString(port),
+                    "--mesh-auth-mutual-listen-address", "127.0.0.1", // node-2 holds 127.0.0.2 on the same port
+                    "--auth-map", pin.toString(),
                     "--status-socket", statusSocket.toString(), "--metrics-address", "127.0.0.1:0", "--node-ids", "source");
             try (Agent a2 = Agent.start(node2, InstantSource.system())) {
                 StringBuffer log1 = new StringBuffer();
@@ -78,7 +80,10 @@ class AgentRestartKernelTest {
                 jsonArgs.addAll(List.of("--log-format", "json"));
                 Process first = agentProcess(jsonArgs, log1);
                 try {
-                    eventually("read(pin).size() == 1", Duration.ofSeconds(30), () -> read(pin).size() == 1);
+                    eventually("read(pin).size() == 1", Duration.ofSeconds(30), () -> {
+                        assertThat(first.isAlive()).as("the agent process runs; it printed:%n%s", log1).isTrue();
+                        return read(pin).size() == 1;
+                    });
                     eventually("log1.toString().contains(\"\\\"authenticated\\\"\")", Duration.ofSeconds(30),
                             () -> log1.toString().contains("\"authenticated\""));
                     // --log-format json: every log line is one JSON object; the decision carries its key-value pairs.

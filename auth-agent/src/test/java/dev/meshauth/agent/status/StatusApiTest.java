@@ -180,6 +180,12 @@ class StatusApiTest {
         assertThat(ok.get("durationMs").asDouble()).isPositive();
         assertThat(cli("observe", "--status-socket", sock1.toString(), "--identity", "1003").out()).isEmpty();
 
+        // The server side sees the same handshake: node-2's listener served 1002 to node-1's 1001.
+        Run inbound = cli("observe", "--status-socket", sock2.toString(), "--type", "handshake");
+        assertThat(inbound.code()).isZero();
+        assertThat(inbound.out()).containsPattern("HANDSHAKE +accepted +1002 <-> 1001 origin=inbound \\(from node-1 "
+                + "127\\.0\\.0\\.1:\\d+\\)");
+
         // --follow: a deletion made now reaches the stream.
         List<String> lines = new CopyOnWriteArrayList<>();
         List<Long> arrivedAt = new CopyOnWriteArrayList<>();
@@ -294,6 +300,13 @@ class StatusApiTest {
         assertThat(cli("certs", "--status-socket", sock1.toString(), "-o", "json").json().get(0).get("notAfter").asText())
                 .isEqualTo(Instant.ofEpochSecond((long) notAfter).toString());
         assertThat(m.get("meshauth_handshake_duration_seconds").type()).isEqualTo("histogram");
+        Map<String, PromText.Family> m2 = PromText.parse(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + node2.metricsAddress().orElseThrow().getPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString())
+                .body());
+        assertThat(m2.get("meshauth_inbound_handshakes_total").samples())
+                .as("node-2's listener counted node-1's handshake")
+                .hasEntrySatisfying("meshauth_inbound_handshakes_total{reason=\"\",result=\"accepted\"}",
+                        v -> assertThat(v).isGreaterThanOrEqualTo(1.0));
         String raw = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
         Map<String, String> real = RealPromParser.families(raw);

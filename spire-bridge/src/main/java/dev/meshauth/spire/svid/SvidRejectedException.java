@@ -35,6 +35,11 @@ public final class SvidRejectedException extends CertificateException {
         return kind;
     }
 
+    /** The X509-SVID rule the peer's certificate broke, for {@link Kind#INVALID_SVID}. */
+    public Optional<dev.meshauth.spire.SvidRule> rule() {
+        return getCause() instanceof dev.meshauth.spire.SvidException e ? Optional.of(e.rule()) : Optional.empty();
+    }
+
     /** The peer's SPIFFE ID, if its SVID was valid. */
     public Optional<SpiffeId> peer() {
         return peer;
