@@ -1,5 +1,6 @@
 package dev.meshauth.agent.cli;
 
+import dev.meshauth.agent.status.TextTable;
 import dev.meshauth.bpf.auth.AuthEntry;
 
 import java.time.Instant;

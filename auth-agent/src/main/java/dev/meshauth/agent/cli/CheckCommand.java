@@ -1,8 +1,6 @@
 package dev.meshauth.agent.cli;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import dev.meshauth.agent.status.StatusClient;
-import dev.meshauth.agent.status.StatusModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -61,15 +59,8 @@ public final class CheckCommand implements Callable<Integer> {
         q.put("to", to);
         q.put("port", port);
         q.put("protocol", protocol.name());
-        StatusModel.Check c = agent.client().get(StatusClient.query("/v1/check", q), new TypeReference<>() { });
-        output.print(spec.commandLine().getOut(), c, () -> TextTable.render(java.util.List.of(
-                java.util.List.of("Verdict:", c.verdict()),
-                java.util.List.of("Traffic:", c.from() + " -> " + c.to() + " " + c.protocol() + "/" + c.port()),
-                java.util.List.of("Auth type:", c.authType()),
-                java.util.List.of("Expiration:", c.expiration() == null ? "-" : c.expiration().toString()),
-                java.util.List.of("Enforced on:", c.enforcedOn()),
-                java.util.List.of("Enforced by:", c.enforcedBy() == null ? "-" : c.enforcedBy()),
-                java.util.List.of("Reason:", c.reason()))));
-        return c.verdict().equals("allowed") || c.verdict().equals("not-enforced") ? ExitCodes.OK : ExitCodes.FAILURE;
+        q.put("output", output.param());
+        return agent.client().print(StatusClient.query("/v1/check", q), spec.commandLine().getOut(),
+                spec.commandLine().getErr());
     }
 }

@@ -2,14 +2,11 @@ package dev.meshauth.agent.cli;
 
 import picocli.CommandLine.Command;
 
-/** {@code meshauth}: the top-level command. */
+/** {@code meshauth}: the top-level command (its subcommands are added by {@link Main#newCommandLine(String...)}). */
 @Command(name = "meshauth",
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Zero-trust, certificate-based mutual authentication for Kubernetes workloads, enforced in the Linux kernel.",
-        subcommands = {DemoCommand.class, StatusCommand.class, CertsCommand.class, ObserveCommand.class, CheckCommand.class,
-            AgentCommand.class, OperatorCommand.class, BpfCommand.class, PolicyCommand.class, SpireCommand.class,
-            CompletionCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failure (the message says why), 2 usage error, 3 not built yet."})
 public final class MeshauthCommand implements Runnable {
     @picocli.CommandLine.Spec

@@ -11,6 +11,11 @@ final class OutputOption {
             description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     OutputFormat format;
 
+    /** The {@code output} query parameter: the agent prints in this format. */
+    String param() {
+        return format.name();
+    }
+
     /** Prints {@code value} as JSON or YAML, or the table {@code table} renders; flushes. */
     void print(PrintWriter out, Object value, Supplier<String> table) {
         switch (format) {

@@ -1,5 +1,6 @@
 package dev.meshauth.agent.cli;
 
+import dev.meshauth.agent.status.TextTable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.meshauth.policy.PolicyException;

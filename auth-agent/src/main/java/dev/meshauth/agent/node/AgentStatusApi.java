@@ -5,6 +5,8 @@ import dev.meshauth.agent.events.AuthEvent;
 import dev.meshauth.agent.handshake.TrustAnchors;
 import dev.meshauth.agent.status.Events;
 import dev.meshauth.agent.status.Json;
+import dev.meshauth.agent.status.Printers;
+import dev.meshauth.agent.status.Render;
 import dev.meshauth.agent.status.StatusModel;
 import dev.meshauth.agent.status.StatusServer;
 import dev.meshauth.bpf.BpfException;
@@ -50,19 +52,72 @@ final class AgentStatusApi implements StatusServer.Handler {
 
     @Override
     public StatusServer.Response handle(StatusServer.Request r) throws Exception {
+        Optional<String> output = r.param("output");
+        if (output.isPresent() && !List.of("table", "json", "yaml").contains(output.get())) {
+            return StatusServer.Response.error(r, 400, "output must be table, json or yaml, got '" + output.get() + "'");
+        }
         return switch (r.path()) {
-            case "/v1/status" -> json(status(r.param("verbose").map(Boolean::parseBoolean).orElse(false)));
-            case "/v1/certs" -> json(certs());
-            case "/v1/entries" -> json(entries(r.param("identity").map(AgentStatusApi::identity)));
+            case "/v1/status" -> {
+                boolean verbose = r.param("verbose").map(Boolean::parseBoolean).orElse(false);
+                StatusModel.AgentStatus s = status(verbose);
+                yield printed(r, json(s), () -> Printers.status(s, verbose), s.problems().isEmpty() ? 0 : 1, "");
+            }
+            case "/v1/certs" -> {
+                List<StatusModel.Cert> certs = certs();
+                yield printed(r, json(certs), () -> Printers.certs(certs, agent.clock().instant()), 0,
+                        certs.isEmpty() ? "No SVIDs held." : "");
+            }
+            case "/v1/entries" -> printed(r, json(entries(r.param("identity").map(AgentStatusApi::identity))), null, 0, "");
             case "/v1/events" -> events(r);
-            case "/v1/check" -> check(r);
-            default -> new StatusServer.Response.Json(404, Map.of("error", "no such resource: " + r.path()
-                    + " (served: /v1/status, /v1/certs, /v1/entries, /v1/events, /v1/check)"));
+            case "/v1/check" -> {
+                StatusServer.Response c = check(r);
+                yield c instanceof StatusServer.Response.Json(int code, StatusModel.Check v)
+                        ? printed(r, c, () -> Printers.check(v), Printers.checkExitCode(v), "") : printed(r, c, null, 1, "");
+            }
+            default -> StatusServer.Response.error(r, 404, "no such resource: " + r.path()
+                    + " (served: /v1/status, /v1/certs, /v1/entries, /v1/events, /v1/check)");
         };
     }
 
     private static StatusServer.Response json(Object body) {
         return new StatusServer.Response.Json(200, body);
+    }
+
+    /**
+     * {@code answer} as the request's {@code output} wants it: unchanged without one (the JSON API); else
+     * printed for the CLI, as JSON, YAML or the {@code table} (null: no table for this resource), with the
+     * command's exit code.
+     */
+    private static StatusServer.Response printed(StatusServer.Request r, StatusServer.Response answer,
+            java.util.function.Supplier<String> table, int exitCode, String notice) {
+        Optional<String> output = r.param("output");
+        if (output.isEmpty() || !(answer instanceof StatusServer.Response.Json(int code, Object body))) {
+            return answer;
+        }
+        if (code != 200) {
+            String error = body instanceof Map<?, ?> m && m.get("error") != null ? m.get("error").toString() : body.toString();
+            return StatusServer.Response.error(r, code, error);
+        }
+        String text = switch (output.get()) {
+            case "json" -> Render.json(body) + "\n";
+            case "yaml" -> Render.yaml(body);
+            default -> {
+                if (table == null) {
+                    yield Render.json(body) + "\n"; // no table for this resource: its JSON
+                }
+                yield table.get();
+            }
+        };
+        return new StatusServer.Response.Printed(200, text, exitCode, notice);
+    }
+
+    /** One event as {@code output} prints it: a table line, a JSON line, or a YAML document. */
+    private static String eventLine(String output, StatusModel.Event e) {
+        return switch (output) {
+            case "json" -> Render.jsonLine(e);
+            case "yaml" -> ("---\n" + Render.yaml(e)).stripTrailing();
+            default -> Printers.event(e);
+        };
     }
 
     private static long identity(String s) {
@@ -200,10 +255,19 @@ final class AgentStatusApi implements StatusServer.Handler {
         Optional<Long> id = r.param("identity").map(AgentStatusApi::identity);
         Set<AuthEvent.Kind> kinds = r.param("type").map(AgentStatusApi::kinds).orElse(EnumSet.allOf(AuthEvent.Kind.class));
         java.util.function.Predicate<AuthEvent> wanted = e -> kinds.contains(e.kind()) && (id.isEmpty() || e.involves(id.get()));
+        Optional<String> output = r.param("output");
+        java.util.function.Function<StatusModel.Event, String> line = e -> output.isPresent() ? eventLine(output.get(), e)
+                : Render.jsonLine(e);
         if (!follow) {
-            return json(agent.events().recent().stream().filter(wanted).map(Events::of).toList());
+            List<StatusModel.Event> recent = agent.events().recent().stream().filter(wanted).map(Events::of).toList();
+            if (output.isEmpty()) {
+                return json(recent);
+            }
+            StringBuilder text = new StringBuilder();
+            recent.forEach(e -> text.append(line.apply(e)).append('\n'));
+            return new StatusServer.Response.Printed(200, text.toString(), 0, "");
         }
-        return new StatusServer.Response.Lines(sink -> {
+        StatusServer.LinesBody body = sink -> {
             LinkedBlockingQueue<AuthEvent> queue = new LinkedBlockingQueue<>(10_000);
             java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
             try (AutoCloseable sub = agent.events().subscribe(e -> {
@@ -216,12 +280,12 @@ final class AgentStatusApi implements StatusServer.Handler {
                     AuthEvent e = queue.poll(1, TimeUnit.SECONDS);
                     long missed = lost.getAndSet(0);
                     if (missed > 0) {
-                        sink.line(Json.MAPPER.writeValueAsString(new StatusModel.Event(agent.clock().instant(), "lost",
+                        sink.line(line.apply(new StatusModel.Event(agent.clock().instant(), "lost",
                                 "dropped", null, null, null, null, null, null, null, null,
                                 missed + " events dropped: this client read too slowly")));
                     }
                     if (e != null) {
-                        sink.line(Json.MAPPER.writeValueAsString(Events.of(e)));
+                        sink.line(line.apply(Events.of(e)));
                     }
                 }
             } catch (java.io.IOException | InterruptedException e) {
@@ -229,7 +293,8 @@ final class AgentStatusApi implements StatusServer.Handler {
             } catch (Exception e) {
                 throw new java.io.IOException(e);
             }
-        });
+        };
+        return output.isPresent() ? new StatusServer.Response.PrintedLines(body) : new StatusServer.Response.Lines(body);
     }
 
     private static Set<AuthEvent.Kind> kinds(String csv) {

@@ -71,6 +71,66 @@ public final class StatusClient {
         }
     }
 
+    /**
+     * GETs {@code target} (which asks for {@code output=...}: the agent prints) and copies the answer to
+     * {@code out} line by line as it arrives (a followed stream shows each event at once), its notice to
+     * {@code err}.
+     *
+     * @return the exit code the agent gave for the answer
+     * @throws AgentException if the agent cannot be reached or answers with an error (its message)
+     */
+    public int print(String target, java.io.PrintWriter out, java.io.PrintWriter err) throws AgentException {
+        try (SocketChannel ch = connect(); BufferedReader in = request(ch, target)) {
+            Head head = headOf(in);
+            if (head.status() != 200) {
+                String body = in.lines().reduce("", (a, b) -> a + b + "\n");
+                throw new AgentException(head.status(), head.text() ? body.strip() : errorOf(body, head.status()));
+            }
+            if (!head.notice().isEmpty()) {
+                err.println(head.notice());
+                err.flush();
+            }
+            for (String l = in.readLine(); l != null; l = in.readLine()) {
+                out.println(l);
+                out.flush();
+            }
+            return head.exitCode();
+        } catch (IOException e) {
+            throw new AgentException(0, "reading the answer of the agent at " + socket + " failed: " + e.getMessage());
+        }
+    }
+
+    /** An answer's status line and the headers the CLI reads. */
+    private record Head(int status, boolean text, int exitCode, String notice) {
+    }
+
+    private static Head headOf(BufferedReader in) throws IOException {
+        String line = in.readLine();
+        if (line == null || !line.startsWith("HTTP/1.")) {
+            throw new IOException("not an HTTP answer: " + line);
+        }
+        int status = Integer.parseInt(line.split(" ")[1]);
+        boolean text = false;
+        int exitCode = status == 200 ? 0 : 1;
+        String notice = "";
+        for (String h = in.readLine(); h != null && !h.isEmpty(); h = in.readLine()) {
+            int colon = h.indexOf(':');
+            if (colon < 0) {
+                continue;
+            }
+            String name = h.substring(0, colon).trim();
+            String value = h.substring(colon + 1).trim();
+            if (name.equalsIgnoreCase("Content-Type")) {
+                text = value.startsWith("text/plain");
+            } else if (name.equalsIgnoreCase(StatusServer.EXIT_CODE)) {
+                exitCode = Integer.parseInt(value);
+            } else if (name.equalsIgnoreCase(StatusServer.NOTICE)) {
+                notice = value;
+            }
+        }
+        return new Head(status, text, exitCode, notice);
+    }
+
     /** GETs a newline-delimited stream and hands each line to {@code lines} until the agent ends it. */
     public void stream(String target, Consumer<String> lines) throws AgentException {
         try (SocketChannel ch = connect(); BufferedReader in = request(ch, target)) {

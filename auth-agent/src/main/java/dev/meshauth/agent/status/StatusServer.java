@@ -51,6 +51,23 @@ public final class StatusServer implements AutoCloseable {
         /** Newline-delimited JSON until the body returns (or the client goes away: the sink then throws). */
         record Lines(LinesBody body) implements Response {
         }
+
+        /**
+         * Text printed for the CLI ({@code output=table|json|yaml}), with the exit code the command should
+         * end with (header {@code Meshauth-Exit-Code}) and a notice for its standard error, if any.
+         */
+        record Printed(int status, String text, int exitCode, String notice) implements Response {
+        }
+
+        /** Printed lines until the body returns, as {@link Lines} (observe --follow with output=...). */
+        record PrintedLines(LinesBody body) implements Response {
+        }
+
+        /** An error as the request wants it: text for the CLI (output=...), JSON for the API. */
+        static Response error(Request r, int status, String message) {
+            return r.param("output").isPresent() ? new Printed(status, message + "\n", 1, "")
+                    : new Json(status, Map.of("error", message));
+        }
     }
 
     /** Writes a streamed body. */
@@ -166,7 +183,7 @@ public final class StatusServer implements AutoCloseable {
         } catch (IOException | IllegalArgumentException e) {
             deadline.cancel(false);
             if (c.isOpen()) {
-                writeJson(c, 400, Map.of("error", "bad request: " + e.getMessage()));
+                writeJson(c, 400, Map.of("error", "bad request: " + e.getMessage())); // no request: no output wanted
             }
             return;
         }
@@ -175,14 +192,16 @@ public final class StatusServer implements AutoCloseable {
         try {
             resp = handler.handle(r);
         } catch (IllegalArgumentException e) {
-            resp = new Response.Json(400, Map.of("error", e.getMessage()));
+            resp = Response.error(r, 400, e.getMessage());
         } catch (Exception e) {
             LOG.atError().addKeyValue("path", r.path()).addKeyValue("error", e.toString()).log("status API handler failed");
-            resp = new Response.Json(500, Map.of("error", e.toString()));
+            resp = Response.error(r, 500, e.toString());
         }
         switch (resp) {
             case Response.Json j -> writeJson(c, j.status(), j.body());
-            case Response.Lines l -> stream(c, l.body());
+            case Response.Lines l -> stream(c, "application/x-ndjson", l.body());
+            case Response.Printed p -> writePrinted(c, p);
+            case Response.PrintedLines l -> stream(c, "text/plain; charset=utf-8", l.body());
         }
     }
 
@@ -242,9 +261,28 @@ public final class StatusServer implements AutoCloseable {
         }
     }
 
-    private static void stream(SocketChannel c, LinesBody body) {
+    private static void writePrinted(SocketChannel c, Response.Printed p) {
         try {
-            writeAll(c, ByteBuffer.wrap(("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nConnection: close\r\n\r\n")
+            byte[] text = p.text().getBytes(StandardCharsets.UTF_8);
+            String head = "HTTP/1.1 " + p.status() + " " + reason(p.status()) + "\r\nContent-Type: text/plain; charset=utf-8"
+                    + "\r\nContent-Length: " + text.length + "\r\n" + EXIT_CODE + ": " + p.exitCode() + "\r\n"
+                    + (p.notice().isEmpty() ? "" : NOTICE + ": " + p.notice().replaceAll("[\r\n]", " ") + "\r\n")
+                    + "Connection: close\r\n\r\n";
+            writeAll(c, ByteBuffer.wrap(head.getBytes(StandardCharsets.UTF_8)));
+            writeAll(c, ByteBuffer.wrap(text));
+        } catch (IOException e) {
+            // the client went away; nothing to tell it
+        }
+    }
+
+    /** The header carrying a printed answer's exit code. */
+    public static final String EXIT_CODE = "Meshauth-Exit-Code";
+    /** The header carrying a notice for the CLI's standard error ("No SVIDs held."). */
+    public static final String NOTICE = "Meshauth-Notice";
+
+    private static void stream(SocketChannel c, String contentType, LinesBody body) {
+        try {
+            writeAll(c, ByteBuffer.wrap(("HTTP/1.1 200 OK\r\nContent-Type: " + contentType + "\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.ISO_8859_1)));
             body.write(new LineSink() {
                 @Override

@@ -14,9 +14,15 @@ public final class MeshauthProcess {
 
     /** Starts it; {@code log} receives every line it prints (stdout and stderr). */
     public static Process start(List<String> args, StringBuffer log) throws java.io.IOException {
+        return start(List.of(), args, log);
+    }
+
+    /** Starts it with more JVM options ({@code -Xlog:...}). */
+    public static Process start(List<String> jvmOptions, List<String> args, StringBuffer log) throws java.io.IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName()));
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         Thread.ofVirtual().start(() -> {

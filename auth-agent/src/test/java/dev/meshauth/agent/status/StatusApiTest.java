@@ -348,7 +348,7 @@ class StatusApiTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aMissingAgentIsReportedClearly() {
         Run r = cli("status", "--status-socket", dir.resolve("nowhere.sock").toString());
         assertThat(r.code()).isEqualTo(1);
@@ -356,7 +356,7 @@ class StatusApiTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void statusSaysSoWhenSpireIsDown() throws Exception {
         spire.close();
         eventually("cli(\"status\", \"--status-socket\", sock1.toString()).code() == 1", Duration.ofSeconds(15),
@@ -373,5 +373,35 @@ class StatusApiTest {
             java.io.InputStream in = java.nio.channels.Channels.newInputStream(ch);
             return new Run(0, new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8), "");
         }
+    }
+
+    @Test
+    @Order(7)
+    void theAgentPrintsForTheCliWhichLoadsNoJsonBindingAndOnlyItsOwnCommand(@TempDir Path tmp) throws Exception {
+        // Server-side printing, as the Kubernetes API server prints tables for kubectl: the text, the exit code.
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = new StatusClient(sock1).print("/v1/status?output=table", new PrintWriter(out), new PrintWriter(err));
+        assertThat(code).isZero();
+        assertThat(out.toString()).contains("up on node node-1").containsPattern("Problems:\\s+none");
+        assertThat(new StatusClient(sock1).print("/v1/check?from=default/xwing&to=1001&port=80&output=table",
+                new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))).as("denied: exit 1").isEqualTo(1);
+        assertThatThrownBy(() -> new StatusClient(sock1).print("/v1/status?output=xml", new PrintWriter(out),
+                new PrintWriter(err))).isInstanceOfSatisfying(StatusClient.AgentException.class, e -> {
+                    assertThat(e.status()).isEqualTo(400);
+                    assertThat(e.getMessage()).isEqualTo("output must be table, json or yaml, got 'xml'");
+                });
+        // The CLI process: no JSON data binding (a third of its start-up before), no other subcommand's model.
+        Path classes = tmp.resolve("classes.log");
+        StringBuffer log = new StringBuffer();
+        Process p = dev.meshauth.agent.cli.MeshauthProcess.start(List.of("-Xlog:class+load=info:file=" + classes),
+                List.of("status", "--status-socket", sock1.toString()), log);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(log.toString()).isZero();
+        String loaded = Files.readString(classes);
+        assertThat(loaded).contains("dev.meshauth.agent.cli.StatusCommand ")
+                .doesNotContain("com.fasterxml.jackson.databind.")
+                .doesNotContain("dev.meshauth.agent.cli.AgentCommand ")
+                .doesNotContain("dev.meshauth.agent.cli.DemoCommand ");
     }
 }

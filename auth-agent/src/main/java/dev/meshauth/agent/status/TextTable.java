@@ -1,14 +1,14 @@
-package dev.meshauth.agent.cli;
+package dev.meshauth.agent.status;
 
 import java.util.List;
 
 /** Left-aligned columns separated by three spaces, like kubectl and cilium-dbg print them. */
-final class TextTable {
+public final class TextTable {
     private TextTable() {
     }
 
     /** Renders {@code rows} (the first is the header); every row must have the same number of cells. */
-    static String render(List<List<String>> rows) {
+    public static String render(List<List<String>> rows) {
         int cols = rows.getFirst().size();
         int[] width = new int[cols];
         for (List<String> row : rows) {
