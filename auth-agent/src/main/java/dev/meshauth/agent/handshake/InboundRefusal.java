@@ -16,9 +16,15 @@ public enum InboundRefusal {
     NO_LOCAL_SVID,
     /** The client's certificate broke a rule (chain, trust domain, SPIFFE ID, profile, validity). */
     CLIENT_CERTIFICATE,
-    /** Too many connections in handshake at once. */
+    /** Too many connections in handshake at once, from every peer together. */
     OVERLOADED,
-    /** Any other TLS failure (garbage, a timeout, the client's own alert). */
+    /** Too many connections in handshake at once from this peer's address. */
+    PEER_LIMIT,
+    /** No complete handshake within the handshake timeout (a silent connection, a slow drip). */
+    TIMEOUT,
+    /** The client closed the connection before the handshake completed. */
+    INCOMPLETE,
+    /** Any other TLS failure (a malformed record, an unsupported version, the client's own alert). */
     TLS;
 
     /** Lower case with dashes, for logs, events and metrics. */

@@ -23,6 +23,7 @@ import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.AsyncMapping;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -38,12 +39,15 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.InstantSource;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
@@ -66,19 +70,30 @@ public final class MutualAuthServer implements AutoCloseable {
      * @param host               address to bind; null for every address (IPv4 and IPv6, as Cilium's {@code :4250})
      * @param port               port (Cilium: 4250; 0 picks one, for tests)
      * @param handshakeTimeout   a connection that has not completed its handshake by then is closed
-     * @param maxUnauthenticated connections allowed in handshake at once
+     * @param maxUnauthenticated connections allowed in handshake at once, from every peer together
+     * @param maxPerPeer         connections allowed in handshake at once from one address (a peer agent
+     *                           runs 8 handshakes at once by default)
      */
-    public record Options(String host, int port, Duration handshakeTimeout, int maxUnauthenticated) {
+    public record Options(String host, int port, Duration handshakeTimeout, int maxUnauthenticated, int maxPerPeer) {
+        /** With at most 32 connections in handshake per peer address (or the global limit, if lower). */
+        public Options(String host, int port, Duration handshakeTimeout, int maxUnauthenticated) {
+            this(host, port, handshakeTimeout, maxUnauthenticated, Math.min(32, maxUnauthenticated));
+        }
     }
+
+    /** How often a refusal is told per peer and reason (every one is counted). */
+    static final Duration REFUSAL_REPORT_EVERY = Duration.ofSeconds(10);
 
     private final EventLoopGroup group;
     private final Channel channel;
     private final IdentityStore store;
     private final InstantSource clock;
     private final Options options;
-    private final AtomicInteger inHandshake = new AtomicInteger();
+    private final Admission admission;
+    private final RefusalLog refusalLog;
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
+    private final Map<InboundRefusal, LongAdder> refusedBy = new EnumMap<>(InboundRefusal.class);
     private final ServerContexts contexts;
     private final Consumer<InboundHandshake> listener;
 
@@ -89,6 +104,11 @@ public final class MutualAuthServer implements AutoCloseable {
         this.store = store;
         this.clock = clock;
         this.contexts = new ServerContexts(store, clock);
+        this.admission = new Admission(options.maxUnauthenticated(), options.maxPerPeer());
+        this.refusalLog = new RefusalLog(clock, REFUSAL_REPORT_EVERY, 1024);
+        for (InboundRefusal r : InboundRefusal.values()) {
+            refusedBy.put(r, new LongAdder());
+        }
         this.group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("meshauth-mtls-server", true),
                 NioIoHandler.newFactory());
         Channel bound = null;
@@ -97,19 +117,20 @@ public final class MutualAuthServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        if (inHandshake.incrementAndGet() > options.maxUnauthenticated()) {
-                            inHandshake.decrementAndGet();
-                            refused.incrementAndGet();
-                            listener.accept(new InboundHandshake(ch.remoteAddress(), Optional.empty(), OptionalLong.empty(),
-                                    OptionalLong.empty(), Optional.of(InboundRefusal.OVERLOADED), options.maxUnauthenticated()
-                                    + " connections already in handshake"));
+                        InetSocketAddress peer = ch.remoteAddress();
+                        Optional<InboundRefusal> full = admission.admit(peer.getAddress());
+                        if (full.isPresent()) {
+                            refuse(peer, Optional.empty(), OptionalLong.empty(), OptionalLong.empty(), full.get(),
+                                    full.get() == InboundRefusal.OVERLOADED
+                                            ? admission.global() + " connections already in handshake"
+                                            : admission.perPeer() + " connections from this address already in handshake");
                             ch.close();
                             return;
                         }
                         AtomicInteger once = new AtomicInteger();
                         Runnable release = () -> {
                             if (once.getAndIncrement() == 0) {
-                                inHandshake.decrementAndGet();
+                                admission.release(peer.getAddress());
                             }
                         };
                         ch.closeFuture().addListener(f -> release.run());
@@ -154,6 +175,7 @@ public final class MutualAuthServer implements AutoCloseable {
     /** TLS alert record: fatal internal_error (80), what Go's server sends when GetCertificate fails (Cilium). */
     private static final byte[] INTERNAL_ERROR_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 80};
     private static final AttributeKey<String> SNI = AttributeKey.valueOf("meshauth.sni");
+    private static final AttributeKey<Boolean> REFUSED = AttributeKey.valueOf("meshauth.refused");
 
     /** A ClientHello whose SNI this node does not answer for. */
     private static final class SniRefused extends SSLException {
@@ -217,15 +239,9 @@ public final class MutualAuthServer implements AutoCloseable {
      * alert, then close; a first record that is not TLS at all is closed without one, as Go does.
      */
     private void refuseSni(ChannelHandlerContext ctx, SniRefused r) {
-        refused.incrementAndGet();
-        LOG.atInfo().setMessage("mutual auth refused")
-                .addKeyValue("peer", ctx.channel().remoteAddress())
-                .addKeyValue("sni", r.sni.orElse("(none)"))
-                .addKeyValue("reason", r.reason.label())
-                .addKeyValue("detail", r.getMessage())
-                .log();
-        listener.accept(new InboundHandshake((InetSocketAddress) ctx.channel().remoteAddress(), r.sni, OptionalLong.empty(),
-                OptionalLong.empty(), Optional.of(r.reason), r.getMessage()));
+        ctx.channel().attr(REFUSED).set(true);
+        refuse((InetSocketAddress) ctx.channel().remoteAddress(), r.sni, OptionalLong.empty(), OptionalLong.empty(), r.reason,
+                r.getMessage());
         if (r.reason == InboundRefusal.NOT_TLS) {
             ctx.close();
             return;
@@ -275,6 +291,7 @@ public final class MutualAuthServer implements AutoCloseable {
     /** Closes (close_notify) once the client is verified; closes on any failure. */
     private final class Verdict extends ChannelInboundHandlerAdapter {
         private final Runnable release;
+        private boolean decided; // a verdict was reached and told (this channel's event loop only)
 
         Verdict(Runnable release) {
             this.release = release;
@@ -284,8 +301,15 @@ public final class MutualAuthServer implements AutoCloseable {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof SniCompletionEvent sni) {
                 ctx.channel().attr(SNI).set(sni.hostname());
+                if (sni.cause() instanceof SslHandshakeTimeoutException t) { // no ClientHello in time
+                    decided = true;
+                    refuse((InetSocketAddress) ctx.channel().remoteAddress(), Optional.empty(), OptionalLong.empty(),
+                            OptionalLong.empty(), InboundRefusal.TIMEOUT, "no ClientHello within "
+                                    + options.handshakeTimeout().toMillis() + " ms");
+                }
             }
             if (evt instanceof SslHandshakeCompletionEvent e) {
+                decided = true;
                 release.run();
                 InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
                 Optional<String> host = Optional.ofNullable(ctx.channel().attr(SNI).get());
@@ -300,20 +324,14 @@ public final class MutualAuthServer implements AutoCloseable {
                             .log();
                     listener.accept(new InboundHandshake(peer, host, served, client, Optional.empty(), ""));
                 } else {
-                    refused.incrementAndGet();
                     Optional<SvidRejectedException> rejected = rejection(e.cause());
-                    InboundRefusal reason = rejected.isPresent() ? InboundRefusal.CLIENT_CERTIFICATE : InboundRefusal.TLS;
+                    InboundRefusal reason = rejected.isPresent() ? InboundRefusal.CLIENT_CERTIFICATE
+                            : e.cause() instanceof SslHandshakeTimeoutException ? InboundRefusal.TIMEOUT : InboundRefusal.TLS;
                     String detail = rejected.map(r -> r.getMessage() + " [" + r.rule().map(Enum::name)
                             .orElse(r.kind().name()) + "]").orElse(rootMessage(e.cause()));
-                    LOG.atInfo().setMessage("mutual auth refused")
-                            .addKeyValue("peer", peer)
-                            .addKeyValue("sni", host.orElse("(none)"))
-                            .addKeyValue("reason", reason.label())
-                            .addKeyValue("detail", detail)
-                            .log();
                     OptionalLong client = rejected.flatMap(SvidRejectedException::peer)
                             .map(SpiffeIds::identityOf).orElse(OptionalLong.empty());
-                    listener.accept(new InboundHandshake(peer, host, served, client, Optional.of(reason), detail));
+                    refuse(peer, host, served, client, reason, detail);
                 }
                 ctx.close(); // SslHandler sends close_notify first on success; an alert already went on failure
             }
@@ -322,8 +340,62 @@ public final class MutualAuthServer implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (!decided && !Boolean.TRUE.equals(ctx.channel().attr(REFUSED).get())) {
+                decided = true; // a reset is the client giving up; anything else is bad TLS (an oversized ClientHello)
+                refuse((InetSocketAddress) ctx.channel().remoteAddress(), Optional.ofNullable(ctx.channel().attr(SNI).get()),
+                        OptionalLong.empty(), OptionalLong.empty(),
+                        cause instanceof java.io.IOException ? InboundRefusal.INCOMPLETE : InboundRefusal.TLS, rootMessage(cause));
+            }
             ctx.close(); // garbage, resets: this connection only
         }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (!decided && !Boolean.TRUE.equals(ctx.channel().attr(REFUSED).get())) { // gone before any verdict
+                refuse((InetSocketAddress) ctx.channel().remoteAddress(), Optional.ofNullable(ctx.channel().attr(SNI).get()),
+                        OptionalLong.empty(), OptionalLong.empty(), InboundRefusal.INCOMPLETE,
+                        "the client closed the connection before the handshake completed");
+            }
+            ctx.fireChannelInactive();
+        }
+    }
+
+    /**
+     * Counts a refusal, and tells of it (a log line and an inbound event) unless one like it from the same
+     * address was told less than {@link #REFUSAL_REPORT_EVERY} ago: then the next report says how many
+     * were held back.
+     */
+    private void refuse(InetSocketAddress peer, Optional<String> sni, OptionalLong served, OptionalLong client,
+            InboundRefusal reason, String detail) {
+        refused.incrementAndGet();
+        refusedBy.get(reason).increment();
+        OptionalLong report = refusalLog.report(peer.getAddress(), reason);
+        if (report.isEmpty()) {
+            return;
+        }
+        long held = report.getAsLong();
+        String told = held == 0 ? detail : detail + " (and " + held + " more from " + peer.getAddress().getHostAddress()
+                + " in the last " + REFUSAL_REPORT_EVERY.toSeconds() + " s)";
+        LOG.atInfo().setMessage("mutual auth refused")
+                .addKeyValue("peer", peer)
+                .addKeyValue("sni", sni.orElse("(none)"))
+                .addKeyValue("reason", reason.label())
+                .addKeyValue("detail", detail)
+                .addKeyValue("held_back", held)
+                .log();
+        listener.accept(new InboundHandshake(peer, sni, served, client, Optional.of(reason), told));
+    }
+
+    /** Refusals so far by reason (each counted, told or not). */
+    public Map<InboundRefusal, Long> refusedByReason() {
+        Map<InboundRefusal, Long> out = new EnumMap<>(InboundRefusal.class);
+        refusedBy.forEach((r, n) -> out.put(r, n.sum()));
+        return out;
+    }
+
+    /** Connections in handshake now, from how many addresses. */
+    public int inHandshake() {
+        return admission.inHandshake();
     }
 
     /** The identity an SNI {@code <identity>.<td>} names, if numeric. */
@@ -395,7 +467,7 @@ public final class MutualAuthServer implements AutoCloseable {
     public void close() {
         channel.close().syncUninterruptibly(); // stop accepting
         long deadline = System.nanoTime() + options.handshakeTimeout().toNanos();
-        while (inHandshake.get() > 0 && System.nanoTime() < deadline) { // let handshakes in flight finish
+        while (admission.inHandshake() > 0 && System.nanoTime() < deadline) { // let handshakes in flight finish
             try {
                 Thread.sleep(10);
             } catch (InterruptedException e) {

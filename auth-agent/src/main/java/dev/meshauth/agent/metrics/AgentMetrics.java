@@ -36,13 +36,15 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
      * @param bundleChanges trust bundle updates received
      * @param datapath      the standalone datapath's kernel counters by name ("passed", "ct_reply"...); empty
      *                      without it
+     * @param inbound       the listener's handshakes by outcome: "accepted", or a refusal reason ("not-hosted"...)
      */
     public record Sources(Supplier<AuthManager.Stats> stats, LongSupplier maxEntries, Supplier<Map<Long, Instant>> svidNotAfter,
-            LongSupplier reconnects, LongSupplier bundleChanges, Supplier<Map<String, Long>> datapath) {
-        /** Without a standalone datapath. */
+            LongSupplier reconnects, LongSupplier bundleChanges, Supplier<Map<String, Long>> datapath,
+            Supplier<Map<String, Long>> inbound) {
+        /** Without a standalone datapath or a listener. */
         public Sources(Supplier<AuthManager.Stats> stats, LongSupplier maxEntries, Supplier<Map<Long, Instant>> svidNotAfter,
                 LongSupplier reconnects, LongSupplier bundleChanges) {
-            this(stats, maxEntries, svidNotAfter, reconnects, bundleChanges, Map::of);
+            this(stats, maxEntries, svidNotAfter, reconnects, bundleChanges, Map::of, Map::of);
         }
     }
 
@@ -55,7 +57,6 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
     private final Histogram handshakeSeconds;
     private final Histogram signalToEntrySeconds;
     private final Counter signals;
-    private final Counter inbound;
 
     /** Registers every metric. */
     public AgentMetrics(Sources s) {
@@ -70,9 +71,17 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
                 .classicOnly().classicUpperBounds(BUCKETS).register(registry);
         signals = Counter.builder().name("meshauth_auth_signals_total")
                 .help("Auth-required signals received from the datapath (each one a dropped packet)").register(registry);
-        inbound = Counter.builder().name("meshauth_inbound_handshakes_total")
-                .help("Handshakes of peer agents with this node's listener, by result and refusal reason")
-                .labelNames("result", "reason").register(registry);
+        CounterWithCallback.builder().name("meshauth_inbound_handshakes_total")
+                .help("Handshakes of peer agents with this node's listener, by result and refusal reason (every one"
+                        + " counted; the log and the events tell a flood's refusals in samples)")
+                .labelNames("result", "reason")
+                .callback(cb -> s.inbound().get().forEach((outcome, n) -> {
+                    if (outcome.equals("accepted")) {
+                        cb.call(n, "accepted", "");
+                    } else {
+                        cb.call(n, "refused", outcome);
+                    }
+                })).register(registry);
         CounterWithCallback.builder().name("meshauth_auth_requests_coalesced_total")
                 .help("Auth requests merged into one already pending or recently stored")
                 .callback(cb -> cb.call(s.stats().get().coalesced())).register(registry);
@@ -147,7 +156,7 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
             case AuthEvent.AuthRequiredDrop d -> signals.inc();
             case AuthEvent.EntryDeleted d -> { }
             case AuthEvent.SvidRotated r -> { }
-            case AuthEvent.InboundHandshake i -> inbound.labelValues(i.accepted() ? "accepted" : "refused", i.reason()).inc();
+            case AuthEvent.InboundHandshake i -> { } // counted from the listener's own counters
         }
     }
 

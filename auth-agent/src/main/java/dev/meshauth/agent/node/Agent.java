@@ -187,6 +187,18 @@ public final class Agent implements AutoCloseable {
         return new Agent(config, time, false);
     }
 
+    /** The listener's handshakes by outcome, for the metrics. */
+    private Map<String, Long> inboundCounts() {
+        Map<String, Long> out = new java.util.LinkedHashMap<>();
+        out.put("accepted", server.accepted());
+        server.refusedByReason().forEach((reason, n) -> {
+            if (n > 0) {
+                out.put(reason.label(), n);
+            }
+        });
+        return out;
+    }
+
     /** A handshake the listener served, as an event, with the node at the peer's address if known. */
     private AuthEvent inbound(InboundHandshake h) {
         String address = h.peer().getAddress().getHostAddress();
@@ -238,7 +250,7 @@ public final class Agent implements AutoCloseable {
             AgentMetrics metrics = new AgentMetrics(new AgentMetrics.Sources(manager::stats, authMap::maxEntries,
                     () -> identities.svids().entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey,
                             e -> e.getValue().notAfter())), identities::reconnects, spire::bundleChanges,
-                    this::datapathCounters));
+                    this::datapathCounters, this::inboundCounts));
             life.add("metrics subscription", events.subscribe(metrics));
             MetricsServer m = life.add("metrics endpoint", MetricsServer.start(config.metrics().get(), metrics.registry(),
                     () -> spire.notReady(config.adminSocket())));

@@ -28,7 +28,7 @@ class DatapathMetricsTest {
                 "ct_established", 3L, "ct_related", 0L));
         AgentMetrics m = new AgentMetrics(new AgentMetrics.Sources(
                 () -> new AuthManager.Stats(0, 0, 0, 0, 0, 0, 0, 0, Map.of()), () -> 100, Map::of, () -> 0, () -> 0,
-                counters::get));
+                counters::get, () -> Map.of("accepted", 7L, "peer-limit", 40L)));
         Map<String, PromText.Family> f = scrape(m);
         assertThat(f.get("meshauth_datapath_packets_total").type()).isEqualTo("counter");
         assertThat(f.get("meshauth_datapath_packets_total").samples()).containsEntry("meshauth_datapath_packets_total{verdict=\"passed\"}", 10.0)
@@ -36,6 +36,9 @@ class DatapathMetricsTest {
                 .doesNotContainKey("meshauth_datapath_packets_total{verdict=\"signals_emitted\"}");
         assertThat(f.get("meshauth_conntrack_events_total").samples()).containsEntry("meshauth_conntrack_events_total{event=\"reply\"}", 6.0)
                 .containsEntry("meshauth_conntrack_events_total{event=\"created\"}", 4.0);
+        assertThat(f.get("meshauth_inbound_handshakes_total").samples()).as("the listener's own counts, every refusal")
+                .containsEntry("meshauth_inbound_handshakes_total{reason=\"\",result=\"accepted\"}", 7.0)
+                .containsEntry("meshauth_inbound_handshakes_total{reason=\"peer-limit\",result=\"refused\"}", 40.0);
 
         ByteArrayOutputStream text = new ByteArrayOutputStream();
         PrometheusTextFormatWriter.create().write(text, m.registry().scrape(), EscapingScheme.UNDERSCORE_ESCAPING);
