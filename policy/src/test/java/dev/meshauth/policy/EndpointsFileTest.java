@@ -47,6 +47,24 @@ class EndpointsFileTest {
     }
 
     @Test
+    void twoEndpointsOrNodesOnOneAddressAreRefusedWithTheirLines() {
+        String yaml = """
+                nodes:
+                  - {name: n1, id: 1, internalIP: 127.0.0.1}
+                  - {name: n2, id: 2, internalIP: 127.0.0.1}
+                endpoints:
+                  - {name: a, node: n1, ipv4: 198.18.0.1, ipv6: "2001:2::1", labels: {app: a}}
+                  - {name: b, node: n2, ipv4: 198.18.0.1, labels: {app: b}}
+                  - {name: c, node: n2, ipv4: 198.18.0.3, ipv6: "2001:2::1", labels: {app: c}}
+                """;
+        assertThatThrownBy(() -> EndpointsFile.parse("e.yaml", yaml, new IdentityAllocator(Optional.empty())))
+                .isInstanceOfSatisfying(PolicyException.class, e -> assertThat(e.getMessage())
+                        .contains("e.yaml:3:").contains("internalIP 127.0.0.1 is already node 'n1'")
+                        .contains("e.yaml:6:").contains("ipv4 198.18.0.1 is already endpoint 'default/a'")
+                        .contains("e.yaml:7:").contains("ipv6 2001:2::1 is already endpoint 'default/a'"));
+    }
+
+    @Test
     void identitiesAreStableAcrossRestartsAndSharedByEqualLabels(@TempDir Path dir) throws Exception {
         String yaml = NODES + """
                   - {name: a, node: n1, ipv4: 198.18.0.1, labels: {app: web}}

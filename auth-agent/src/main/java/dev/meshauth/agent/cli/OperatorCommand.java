@@ -142,7 +142,7 @@ public final class OperatorCommand implements Callable<Integer> {
 
     private Set<Long> identitiesFrom(Path file) throws Exception {
         IdentityAllocator alloc = new IdentityAllocator(Optional.ofNullable(identitiesFile));
-        EndpointsFile.Contents c = EndpointsFile.parse(file.toString(), Files.readString(file), alloc);
+        EndpointsFile.Contents c = EndpointsFile.parse(file.toString(), dev.meshauth.agent.node.source.SourceFiles.read("endpoints file", file), alloc);
         Set<Long> ids = new TreeSet<>();
         for (Endpoint e : c.endpoints()) {
             if (!ReservedIdentity.isReserved(e.identity())) {

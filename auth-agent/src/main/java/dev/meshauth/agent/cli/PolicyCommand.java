@@ -45,24 +45,13 @@ public final class PolicyCommand implements Runnable {
     }
 
     static Loaded load(List<Path> paths) throws IOException, PolicyException {
-        List<Path> files = new ArrayList<>();
-        for (Path p : paths) {
-            if (Files.isDirectory(p)) {
-                try (Stream<Path> s = Files.list(p)) {
-                    s.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).sorted().forEach(files::add);
-                }
-            } else if (Files.exists(p)) {
-                files.add(p);
-            } else {
-                throw new IOException("no such file: " + p);
-            }
-        }
+        List<Path> files = dev.meshauth.agent.node.source.SourceFiles.expand(paths);
         List<Policy> policies = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         List<PolicyException.Problem> problems = new ArrayList<>();
         for (Path f : files) {
             try {
-                PolicyParser.Result r = PolicyParser.parse(f.toString(), Files.readString(f));
+                PolicyParser.Result r = PolicyParser.parse(f.toString(), dev.meshauth.agent.node.source.SourceFiles.read(f));
                 policies.addAll(r.policies());
                 warnings.addAll(r.warnings());
             } catch (PolicyException e) {
@@ -116,7 +105,7 @@ public final class PolicyCommand implements Runnable {
         }
         try {
             Loaded l = load(policies);
-            EndpointsFile.Contents c = EndpointsFile.parse(endpoints.toString(), Files.readString(endpoints),
+            EndpointsFile.Contents c = EndpointsFile.parse(endpoints.toString(), dev.meshauth.agent.node.source.SourceFiles.read("endpoints file", endpoints),
                     new IdentityAllocator(Optional.empty()));
             List<Explanation> rows = PolicyEngine.evaluate(l.policies(), c.endpoints()).explain(c.endpoints());
             List<Explanation> auth = rows.stream().filter(x -> x.authType() != AuthType.DISABLED).toList();

@@ -27,7 +27,7 @@ public final class KubeClients {
             if (!Files.isReadable(f)) {
                 throw new IOException("kubeconfig " + f + " does not exist or is not readable");
             }
-            config = Config.fromKubeconfig(null, Files.readString(f), f.toString());
+            config = Config.fromKubeconfig(null, dev.meshauth.agent.node.source.SourceFiles.read("kubeconfig", f), f.toString());
         } else {
             config = Config.autoConfigure(null);
         }

@@ -111,7 +111,7 @@ public final class Agent implements AutoCloseable {
             this.view = new ClusterView(loop, needs);
             ClusterView.State first = view.install(source.start(view::offer));
             this.authMap = life.add("auth map", config.authMap().isPresent()
-                    ? KernelAuthMap.openOrCreate(config.authMap().get(), AuthMapLayout.DEFAULT_MAX_ENTRIES)
+                    ? KernelAuthMap.openOrCreateExclusive(config.authMap().get(), AuthMapLayout.DEFAULT_MAX_ENTRIES)
                     : new InMemoryAuthMap(AuthMapLayout.DEFAULT_MAX_ENTRIES));
             this.identities = life.add("spire streams", DelegatedIdentityClient.create(
                     DelegatedIdentityOptions.defaults(config.adminSocket(), config.trustDomain()), clock));

@@ -88,6 +88,57 @@ class OperationalErrorsTest {
                 .contains("--node-ids source");
     }
 
+    private Path policy() throws Exception {
+        return Files.writeString(dir.resolve("p.yaml"), """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: p}
+                spec:
+                  endpointSelector: {matchLabels: {app: a}}
+                  ingress: [{fromEndpoints: [{matchLabels: {app: a}}]}]
+                """);
+    }
+
+    @Test
+    void anEndpointsPathThatIsADirectoryIsNamedInTheError() throws Exception {
+        Path notAFile = Files.createDirectories(dir.resolve("endpoints.d"));
+        CliRun r = CliRun.of("policy", "explain", "--all", "--policies", policy().toString(), "--endpoints", notAFile.toString());
+        oneLineNoTrace(r);
+        assertThat(r.err()).contains("reading the endpoints file " + notAFile + " failed").contains("directory");
+    }
+
+    @Test
+    void aMissingPolicyPathIsNamed() throws Exception {
+        Path missing = dir.resolve("no-such-policies");
+        CliRun r = CliRun.of("policy", "explain", "--all", "--policies", missing.toString(), "--endpoints", endpoints().toString());
+        oneLineNoTrace(r);
+        assertThat(r.err()).contains(missing.toString()).contains("no such policy file or directory");
+    }
+
+    @Test
+    void aSubdirectoryNamedLikeAPolicyFileIsSkippedNotRead() throws Exception {
+        Path policies = Files.createDirectories(dir.resolve("policies"));
+        Files.move(policy(), policies.resolve("p.yaml"));
+        Files.createDirectories(policies.resolve("old.yaml")); // a directory with a policy-file name
+        CliRun r = CliRun.of("policy", "check", policies.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("OK: 1 policies in 1 files\n");
+    }
+
+    @Test
+    void anEndpointsFileWithTwoEndpointsOnOneAddressIsRefusedWithBothLines() throws Exception {
+        Path dup = Files.writeString(dir.resolve("dup.yaml"), """
+                nodes:
+                  - {name: n1, id: 1, internalIP: 127.0.0.1}
+                endpoints:
+                  - {name: a, node: n1, ipv4: 198.18.0.1, labels: {app: a}}
+                  - {name: b, node: n1, ipv4: 198.18.0.1, labels: {app: b}}
+                """);
+        CliRun r = CliRun.of("policy", "explain", "--all", "--policies", policy().toString(), "--endpoints", dup.toString());
+        oneLineNoTrace(r);
+        assertThat(r.err()).contains(dup.toString()).contains("198.18.0.1");
+    }
+
     @Test
     void anUntranslatedErrorIsNamedAsABugAndItsTraceComesWithDebug() {
         StringWriter err = new StringWriter();

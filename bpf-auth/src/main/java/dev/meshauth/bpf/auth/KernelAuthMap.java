@@ -2,6 +2,7 @@ package dev.meshauth.bpf.auth;
 
 import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.fs.BpfFs;
+import dev.meshauth.bpf.fs.PinLock;
 import dev.meshauth.bpf.map.BpfMap;
 import dev.meshauth.bpf.map.TypedMap;
 import dev.meshauth.bpf.map.UpdateFlag;
@@ -22,10 +23,12 @@ import java.util.Optional;
 public final class KernelAuthMap implements AuthMap {
     private final TypedMap<AuthKey, AuthInfo> map;
     private final Path pinPath;
+    private final Optional<PinLock> lock;
 
-    private KernelAuthMap(BpfMap map, Path pinPath) {
+    private KernelAuthMap(BpfMap map, Path pinPath, Optional<PinLock> lock) {
         this.map = new TypedMap<>(map, AuthMapLayout.KEY_CODEC, AuthMapLayout.VALUE_CODEC);
         this.pinPath = pinPath;
+        this.lock = lock;
     }
 
     /**
@@ -41,7 +44,29 @@ public final class KernelAuthMap implements AuthMap {
         if (abs.startsWith(BpfFs.DEFAULT_MOUNT)) {
             BpfFs.ensureMounted(BpfFs.DEFAULT_MOUNT);
         }
-        return new KernelAuthMap(BpfMap.createOrOpenPinned(AuthMapLayout.spec(maxEntries), abs), abs);
+        return new KernelAuthMap(BpfMap.createOrOpenPinned(AuthMapLayout.spec(maxEntries), abs), abs, Optional.empty());
+    }
+
+    /**
+     * As {@link #openOrCreate}, for the one agent that owns the map on this node: first takes its
+     * {@link PinLock}, so a second agent pointed at the same map fails here, before it reads or writes
+     * anything; the lock goes with {@link #close()} (or the process).
+     *
+     * @throws BpfException as {@link #openOrCreate}, or if another agent holds the map
+     */
+    public static KernelAuthMap openOrCreateExclusive(Path pinPath, int maxEntries) throws BpfException {
+        Path abs = pinPath.toAbsolutePath();
+        if (abs.startsWith(BpfFs.DEFAULT_MOUNT)) {
+            BpfFs.ensureMounted(BpfFs.DEFAULT_MOUNT);
+        }
+        BpfFs.preparePinDirectory(abs);
+        PinLock lock = PinLock.acquire(abs);
+        try {
+            return new KernelAuthMap(BpfMap.createOrOpenPinned(AuthMapLayout.spec(maxEntries), abs), abs, Optional.of(lock));
+        } catch (BpfException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
     }
 
     /**
@@ -54,7 +79,7 @@ public final class KernelAuthMap implements AuthMap {
     public static KernelAuthMap openExisting(Path pinPath, boolean readOnly) throws BpfException {
         Path abs = pinPath.toAbsolutePath();
         return new KernelAuthMap(BpfMap.openPinned(abs, AuthMapLayout.spec(AuthMapLayout.DEFAULT_MAX_ENTRIES),
-                readOnly), abs);
+                readOnly), abs, Optional.empty());
     }
 
     @Override
@@ -107,5 +132,6 @@ public final class KernelAuthMap implements AuthMap {
     @Override
     public void close() {
         map.close();
+        lock.ifPresent(PinLock::close);
     }
 }

@@ -60,6 +60,10 @@ public final class Native {
             CAPTURE_ERRNO);
     private static final MethodHandle OPEN = link("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
             Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
+    private static final MethodHandle FLOCK = link("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+            CAPTURE_ERRNO);
+    private static final MethodHandle MKDIR = link("mkdir", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            CAPTURE_ERRNO);
 
     private Native() {
     }
@@ -217,6 +221,24 @@ public final class Native {
             return (int) OPEN.invokeExact(capture, path, flags);
         } catch (Throwable t) {
             throw linkageFailure("open", t);
+        }
+    }
+
+    /** {@code flock(fd, operation)}. */
+    public static int flock(MemorySegment capture, int fd, int operation) {
+        try {
+            return (int) FLOCK.invokeExact(capture, fd, operation);
+        } catch (Throwable t) {
+            throw linkageFailure("flock", t);
+        }
+    }
+
+    /** {@code mkdir(path, mode)}. */
+    public static int mkdir(MemorySegment capture, MemorySegment path, int mode) {
+        try {
+            return (int) MKDIR.invokeExact(capture, path, mode);
+        } catch (Throwable t) {
+            throw linkageFailure("mkdir", t);
         }
     }
 

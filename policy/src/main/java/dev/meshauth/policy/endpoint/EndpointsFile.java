@@ -82,6 +82,11 @@ public final class EndpointsFile {
                 if (id.isPresent() && !nodeIds.add(id.get().intValue())) {
                     r.problem(n.get("id"), p + ".id", "duplicate node id " + id.get());
                 }
+                Optional<NodeInfo> sameIp = ip.flatMap(a -> nodes.stream().filter(x -> x.internalIp().equals(a)).findFirst());
+                if (sameIp.isPresent()) {
+                    r.problem(n.get("internalIP"), p + ".internalIP", "internalIP " + ip.get() + " is already node '"
+                            + sameIp.get().name() + "': peers would reach the wrong agent");
+                }
                 if (name.isPresent() && id.isPresent() && ip.isPresent()) {
                     nodes.add(new NodeInfo(name.get(), id.get().intValue(), ip.get()));
                 }
@@ -90,6 +95,7 @@ public final class EndpointsFile {
         List<Endpoint> endpoints = new ArrayList<>();
         Set<String> names = new HashSet<>();
         Map<Long, String> explicitIds = new HashMap<>();
+        Map<String, String> addresses = new HashMap<>(); // IPv4 and IPv6 address to the endpoint holding it
         if (top.containsKey("endpoints")) {
             List<Node> items = r.sequence(top.get("endpoints"), "endpoints");
             for (int i = 0; i < items.size(); i++) {
@@ -132,6 +138,16 @@ public final class EndpointsFile {
                 }
                 if (name.isPresent() && !names.add(ns + "/" + name.get())) {
                     r.problem(e.get("name"), p + ".name", "duplicate endpoint '" + ns + "/" + name.get() + "'");
+                }
+                String who = ns + "/" + name.orElse("?");
+                for (var a : List.of(Map.entry("ipv4", ip), Map.entry("ipv6", ip6))) {
+                    a.getValue().ifPresent(addr -> {
+                        String holder = addresses.putIfAbsent(addr, who);
+                        if (holder != null) {
+                            r.problem(e.get(a.getKey()), p + "." + a.getKey(), a.getKey() + " " + addr + " is already endpoint '"
+                                    + holder + "': the datapath maps an address to one identity");
+                        }
+                    });
                 }
                 if (name.isPresent() && node.isPresent() && ip.isPresent()) {
                     long id;

@@ -67,11 +67,11 @@ public final class FileSource implements ClusterSource {
     }
 
     private EndpointsFile.Contents parseEndpoints() throws IOException, PolicyException {
-        return EndpointsFile.parse(endpoints.toString(), Files.readString(endpoints), new IdentityAllocator(identitiesFile));
+        return EndpointsFile.parse(endpoints.toString(), SourceFiles.read("endpoints file", endpoints), new IdentityAllocator(identitiesFile));
     }
 
     private static List<Policy> parsePolicies(Path f) throws IOException, PolicyException {
-        return PolicyParser.parse(f.toString(), Files.readString(f)).policies();
+        return PolicyParser.parse(f.toString(), SourceFiles.read(f)).policies();
     }
 
     private ClusterSnapshot snapshot() {
@@ -82,17 +82,7 @@ public final class FileSource implements ClusterSource {
     }
 
     private List<Path> policyFiles() throws IOException {
-        List<Path> out = new ArrayList<>();
-        for (Path p : policies) {
-            if (Files.isDirectory(p)) {
-                try (Stream<Path> s = Files.list(p)) {
-                    s.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml")).sorted().forEach(out::add);
-                }
-            } else {
-                out.add(p);
-            }
-        }
-        return out;
+        return SourceFiles.expand(policies);
     }
 
     /**
