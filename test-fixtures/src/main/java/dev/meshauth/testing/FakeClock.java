@@ -33,6 +33,7 @@ public final class FakeClock implements InstantSource {
     private final Instant origin;
     private final FakeScheduler scheduler = new FakeScheduler();
     private long nanos; // @GuardedBy("lock"): time since origin
+    private Duration wallStep = Duration.ZERO; // @GuardedBy("lock"): what stepWall moved the wall clock by
     private long seq; // @GuardedBy("lock")
 
     /** Starting at {@code origin}. */
@@ -48,7 +49,17 @@ public final class FakeClock implements InstantSource {
     @Override
     public Instant instant() {
         synchronized (lock) {
-            return origin.plusNanos(nanos);
+            return origin.plusNanos(nanos).plus(wallStep);
+        }
+    }
+
+    /**
+     * Steps the wall clock by {@code d}, forward or back, as {@code settimeofday} or an NTP step does: the
+     * monotonic ticker and the scheduler's due times do not move, and no task runs.
+     */
+    public void stepWall(Duration d) {
+        synchronized (lock) {
+            wallStep = wallStep.plus(d);
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -73,5 +74,19 @@ class FakeClockTest {
     void eventuallyNamesWhatDidNotHappen() {
         assertThatThrownBy(() -> Eventually.eventually("the sky falls", Duration.ofMillis(30), () -> false))
                 .hasMessageContaining("the sky falls").hasMessageContaining("30 ms");
+    }
+
+    @Test
+    void aWallStepMovesOnlyTheWallClock() {
+        FakeClock c = new FakeClock(Instant.parse("2026-12-01T00:00:00Z"));
+        AtomicInteger ran = new AtomicInteger();
+        c.scheduler().schedule(ran::incrementAndGet, 10, TimeUnit.SECONDS);
+        c.stepWall(Duration.ofHours(-2));
+        assertThat(c.instant()).isEqualTo(Instant.parse("2026-11-30T22:00:00Z"));
+        assertThat(c.nanoTime()).isZero();
+        assertThat(ran).hasValue(0);
+        c.advance(Duration.ofSeconds(10));
+        assertThat(ran).as("due on the monotonic ticker, not the wall").hasValue(1);
+        assertThat(c.instant()).isEqualTo(Instant.parse("2026-11-30T22:00:10Z"));
     }
 }

@@ -16,6 +16,7 @@ import dev.meshauth.agent.metrics.AgentMetrics;
 import dev.meshauth.agent.metrics.MetricsServer;
 import dev.meshauth.agent.node.source.ClusterSource;
 import dev.meshauth.agent.status.StatusServer;
+import dev.meshauth.agent.time.ClockStepWatch;
 import dev.meshauth.agent.time.Clocks;
 import dev.meshauth.bpf.BpfException;
 import dev.meshauth.bpf.auth.AuthKey;
@@ -45,6 +46,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.random.RandomGenerator;
 
@@ -65,6 +67,7 @@ public final class Agent implements AutoCloseable {
     private final Lifecycle life = new Lifecycle("agent");
     private final AgentConfig config;
     private final Clocks time;
+    private final AtomicLong clockSteps = new AtomicLong();
     private final ExecutorService loop;
     private final Instant startedAt;
     private final EventLog events = new EventLog(1024);
@@ -150,6 +153,10 @@ public final class Agent implements AutoCloseable {
             view.attach(this::applied); // programs the first view, then every later one
             long gc = config.gcInterval().toMillis();
             every(Duration.ofMillis(gc), this::gc);
+            ClockStepWatch steps = new ClockStepWatch(time.clock(), time.ticker(), ClockStepWatch.DEFAULT_THRESHOLD);
+            // Checked on the timer thread, where both clocks are read together; the reaction runs on the loop.
+            time.scheduler().scheduleWithFixedDelay(() -> steps.check().ifPresent(by -> loop.execute(() -> clockStepped(by))),
+                    1, 1, TimeUnit.SECONDS);
             if (ciliumIds.isPresent()) {
                 every(Duration.ofSeconds(5), () -> view.rederiveIf(needs::renumbered));
             }
@@ -231,7 +238,8 @@ public final class Agent implements AutoCloseable {
         DatapathOptions options = DatapathOptions.defaults(PolicyLookupOrder.forDatapath())
                 .withPolicyEntries(config.tuning().policyMapMax())
                 .withConntrack(config.tuning().conntrackMax(), config.tuning().ctTimeouts());
-        Datapath dp = life.add("datapath", Datapath.create((KernelAuthMap) authMap, options, new ClockOffset()));
+        Datapath dp = life.add("datapath", Datapath.create((KernelAuthMap) authMap, options,
+                new ClockOffset(time.clock(), System::nanoTime))); // the kernel's ktime is CLOCK_MONOTONIC, never injected
         life.add("datapath signals", dp.subscribe(sig -> {
             events.accept(new AuthEvent.AuthRequiredDrop(time.clock().instant(), sig.key()));
             manager.request(sig.key(), Origin.SIGNAL);
@@ -314,6 +322,34 @@ public final class Agent implements AutoCloseable {
         } catch (BpfException | RuntimeException e) {
             LOG.atError().addKeyValue("error", e.getMessage()).log("datapath clock sync failed; the next sync tries again");
         }
+    }
+
+    /**
+     * The wall clock was stepped: the kernel's offset to wall time is taken again (else, until the next
+     * minute's sync, a step forward keeps expired entries passing and a step back drops valid ones), and
+     * expiries are judged again now.
+     */
+    private void clockStepped(Duration by) {
+        LOG.atWarn().addKeyValue("by", dev.meshauth.spire.config.GoDuration.format(by))
+                .addKeyValue("now", time.clock().instant())
+                .log("the wall clock stepped: the datapath's clock offset is taken again and auth entries are judged at the new time");
+        datapath.ifPresent(d -> syncClock());
+        gc();
+        clockSteps.incrementAndGet();
+    }
+
+    /**
+     * Waits until the work queued on the agent's loop so far has run (the loop is one thread, in order):
+     * for tests that move an injected clock and then look at what the timed work did.
+     */
+    public void awaitLoop(Duration max) throws InterruptedException, java.util.concurrent.ExecutionException,
+            java.util.concurrent.TimeoutException {
+        loop.submit(() -> { }).get(max.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Wall-clock steps noticed since start and reacted to. */
+    public long clockSteps() {
+        return clockSteps.get();
     }
 
     private void gc() {

@@ -104,8 +104,14 @@ final class IdentityState {
         List<X509Certificate> next;
         try {
             next = DerCodec.certificates(der);
+            for (X509Certificate c : next) {
+                if (c.getBasicConstraints() < 0) {
+                    throw new SvidException(dev.meshauth.spire.SvidRule.PARSE, "root " + c.getSubjectX500Principal()
+                            + " is not a CA certificate (no basicConstraints CA:true)");
+                }
+            }
         } catch (SvidException e) {
-            events.add(new IdentityEvent.SvidRejected(trustDomain.toIdString(), "bundle: " + e.getMessage()));
+            events.add(new IdentityEvent.SvidRejected(trustDomain.toIdString(), "bundle update refused, keeping the previous bundle: " + e.getMessage()));
             return events;
         }
         if (!next.equals(roots)) {

@@ -21,23 +21,66 @@ public final class DerCodec {
     }
 
     /**
-     * Parses one or more concatenated DER certificates.
+     * Parses one or more concatenated DER certificates, strictly: each must be one complete DER SEQUENCE,
+     * and nothing may follow the last (the JDK's own parser would accept PEM text, and take a good
+     * certificate followed by a truncated one or by garbage as the good one alone).
      *
-     * @throws SvidException with rule PARSE if the bytes are not certificates
+     * @throws SvidException with rule PARSE if the bytes are not exactly certificates
      */
     public static List<X509Certificate> certificates(byte[] der) throws SvidException {
-        try {
-            List<X509Certificate> out = new ArrayList<>();
-            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(der))) {
+        List<X509Certificate> out = new ArrayList<>();
+        int at = 0;
+        while (at < der.length) {
+            int end = endOfSequence(der, at, out.size());
+            try {
+                Certificate c = CertificateFactory.getInstance("X.509").generateCertificate(
+                        new ByteArrayInputStream(der, at, end - at));
                 out.add((X509Certificate) c);
+            } catch (CertificateException e) {
+                throw new SvidException(SvidRule.PARSE, "certificate " + (out.size() + 1) + " (bytes " + at + " to " + end
+                        + "): " + e.getMessage(), e);
             }
-            if (out.isEmpty()) {
-                throw new SvidException(SvidRule.PARSE, "no certificate in " + der.length + " bytes");
-            }
-            return out;
-        } catch (CertificateException e) {
-            throw new SvidException(SvidRule.PARSE, "certificates: " + e.getMessage(), e);
+            at = end;
         }
+        if (out.isEmpty()) {
+            throw new SvidException(SvidRule.PARSE, "no certificate in " + der.length + " bytes");
+        }
+        return out;
+    }
+
+    /** Where the DER SEQUENCE starting at {@code at} ends (exclusive), if it is one that fits. */
+    private static int endOfSequence(byte[] der, int at, int index) throws SvidException {
+        String which = "certificate " + (index + 1) + " at byte " + at;
+        if ((der[at] & 0xff) != 0x30) {
+            throw new SvidException(SvidRule.PARSE, which + ": not a DER SEQUENCE (tag 0x"
+                    + Integer.toHexString(der[at] & 0xff) + "; PEM text or garbage?)");
+        }
+        if (at + 1 >= der.length) {
+            throw new SvidException(SvidRule.PARSE, which + ": truncated in its length");
+        }
+        int first = der[at + 1] & 0xff;
+        long length;
+        int header;
+        if (first < 0x80) {
+            length = first;
+            header = 2;
+        } else {
+            int n = first & 0x7f;
+            if (n == 0 || n > 4 || at + 2 + n > der.length) {
+                throw new SvidException(SvidRule.PARSE, which + ": bad or truncated DER length");
+            }
+            length = 0;
+            for (int i = 0; i < n; i++) {
+                length = (length << 8) | (der[at + 2 + i] & 0xff);
+            }
+            header = 2 + n;
+        }
+        long end = (long) at + header + length;
+        if (end > der.length) {
+            throw new SvidException(SvidRule.PARSE, which + ": truncated (" + length + " bytes declared, "
+                    + (der.length - at - header) + " present)");
+        }
+        return (int) end;
     }
 
     /**

@@ -84,4 +84,43 @@ class IdentityStateTest {
         assertThat(s.applySvids(svids(NEW, 1000), NOW)).singleElement().isInstanceOf(IdentityEvent.SvidAdded.class);
         assertThat(signedBy(s, NEW)).isTrue();
     }
+
+    /** Bundle updates that are not a bundle: each is refused, and the last good bundle and SVIDs stay. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("garbageBundles")
+    void aGarbageBundleIsRefusedAndTheLastGoodOneKept(String name, byte[] der) throws Exception {
+        IdentityState s = heldUnderOld();
+        List<IdentityEvent> out = s.applyBundle(Map.of(TD.toIdString(), der), NOW);
+        assertThat(out).as(name).singleElement().isInstanceOf(IdentityEvent.SvidRejected.class);
+        assertThat(((IdentityEvent.SvidRejected) out.get(0)).reason()).startsWith("bundle");
+        assertThat(s.roots()).containsExactly(OLD.certificate());
+        assertThat(signedBy(s, OLD)).as("the SVID is still held").isTrue();
+        assertThat(s.applySvids(svids(OLD, 1000), NOW)).as("and SVIDs of the kept bundle's CA are still taken")
+                .noneMatch(e -> e instanceof IdentityEvent.SvidRejected);
+    }
+
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> garbageBundles() throws Exception {
+        byte[] old = OLD.certificate().getEncoded();
+        byte[] next = NEW.certificate().getEncoded();
+        byte[] random = new byte[600];
+        new java.util.Random(17).nextBytes(random);
+        KeyPair kp = CertificateMinter.newKeyPair();
+        byte[] leaf = OLD.issue(SpiffeId.parse("spiffe://spiffe.cilium/identity/1000"), kp.getPublic(), NOW.minusSeconds(30),
+                Duration.ofHours(1)).getEncoded();
+        return java.util.stream.Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of("empty", new byte[0]),
+                org.junit.jupiter.params.provider.Arguments.of("random bytes", random),
+                org.junit.jupiter.params.provider.Arguments.of("a truncated certificate", java.util.Arrays.copyOf(old, old.length / 2)),
+                org.junit.jupiter.params.provider.Arguments.of("a good root, then a truncated one", concat(old, java.util.Arrays.copyOf(next, next.length - 7))),
+                org.junit.jupiter.params.provider.Arguments.of("a good root, then garbage", concat(old, java.util.Arrays.copyOf(random, 40))),
+                org.junit.jupiter.params.provider.Arguments.of("PEM text, not DER", ("-----BEGIN CERTIFICATE-----\n"
+                        + java.util.Base64.getMimeEncoder().encodeToString(next) + "\n-----END CERTIFICATE-----\n").getBytes()),
+                org.junit.jupiter.params.provider.Arguments.of("a leaf, not a CA", leaf));
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }
