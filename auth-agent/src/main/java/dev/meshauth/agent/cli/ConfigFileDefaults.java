@@ -51,6 +51,15 @@ final class ConfigFileDefaults implements CommandLine.IDefaultValueProvider {
         } catch (IOException e) {
             throw new IllegalArgumentException("config file " + file + " cannot be read: " + e.getMessage());
         }
+        return parse(file.toString(), text, command);
+    }
+
+    /**
+     * Reads the text of {@code file} for {@code command}.
+     *
+     * @throws IllegalArgumentException naming the file, line and problem
+     */
+    static ConfigFileDefaults parse(String file, String text, CommandSpec command) {
         Node root;
         try {
             root = new Yaml(new LoaderOptions()).compose(new StringReader(text));

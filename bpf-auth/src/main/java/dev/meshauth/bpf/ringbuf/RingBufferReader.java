@@ -30,9 +30,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class RingBufferReader implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RingBufferReader.class);
-    private static final int BUSY_BIT = 0x8000_0000;
-    private static final int DISCARD_BIT = 0x4000_0000;
-    private static final int HDR_SIZE = 8;
     private static final int PROT_READ = 1;
     private static final int PROT_WRITE = 2;
     private static final int MAP_SHARED = 1;
@@ -41,7 +38,6 @@ public final class RingBufferReader implements AutoCloseable {
     private static final int EPOLL_CLOEXEC = 0x80000;
     private static final int POLL_TIMEOUT_MS = 100;
     private static final VarHandle LONG_ACQ = JAVA_LONG.varHandle();
-    private static final VarHandle INT_ACQ = JAVA_INT.varHandle();
     private static final boolean X86 = System.getProperty("os.arch").equals("amd64");
     private static final int EPOLL_EVENT_SIZE = X86 ? 12 : 16; // packed on x86_64
 
@@ -137,35 +133,34 @@ public final class RingBufferReader implements AutoCloseable {
         long cons = (long) LONG_ACQ.getAcquire(consumer, 0L);
         while (true) {
             long prod = (long) LONG_ACQ.getAcquire(producer, 0L);
-            boolean progressed = false;
-            while (cons < prod) {
-                long off = cons & (size - 1);
-                int len = (int) INT_ACQ.getAcquire(data, off);
-                if ((len & BUSY_BIT) != 0) {
-                    break;
-                }
-                int payload = len & ~(BUSY_BIT | DISCARD_BIT);
-                cons += (payload + HDR_SIZE + 7) & ~7L;
-                if ((len & DISCARD_BIT) == 0) {
-                    try {
-                        listener.accept(data.asSlice(off + HDR_SIZE, payload));
-                    } catch (RuntimeException e) {
-                        LOG.atError().setMessage("ring buffer listener failed on a record; continuing")
-                                .addKeyValue("map", label)
-                                .setCause(e)
-                                .log();
-                    }
-                    count++;
-                }
-                LONG_ACQ.setRelease(consumer, 0L, cons);
-                progressed = true;
-            }
-            if (!progressed) {
+            if (cons >= prod) {
                 break;
             }
+            RingRecords.Walk w = RingRecords.walk(data, size, cons, prod, this::deliver,
+                    c -> LONG_ACQ.setRelease(consumer, 0L, c));
+            if (w.corrupt()) {
+                LOG.atError().setMessage("ring buffer holds a record that cannot be right; skipped to the producer position")
+                        .addKeyValue("map", label).addKeyValue("consumer", cons).addKeyValue("producer", prod).log();
+            }
+            count += w.delivered();
+            if (w.consumer() == cons) {
+                break; // the next record is not committed yet
+            }
+            cons = w.consumer();
         }
         delivered += count;
         return count;
+    }
+
+    private void deliver(MemorySegment record) {
+        try {
+            listener.accept(record);
+        } catch (RuntimeException e) {
+            LOG.atError().setMessage("ring buffer listener failed on a record; continuing")
+                    .addKeyValue("map", label)
+                    .setCause(e)
+                    .log();
+        }
     }
 
     /** Records delivered so far. */

@@ -1,0 +1,36 @@
+package dev.meshauth.fuzz;
+
+import dev.meshauth.spire.devserver.DevCa;
+import io.spiffe.spiffeid.TrustDomain;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Instant;
+
+/**
+ * A fixed CA for the certificate fuzz targets (committed under {@code fuzz-ca/}), so that the committed
+ * seeds, SVIDs it signed, verify on every run and the fuzzer starts from the accepting path. {@link #NOW}
+ * is inside its validity and the seeds'.
+ */
+final class FuzzCa {
+    static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
+    static final DevCa CA;
+    static final Instant NOW;
+
+    static {
+        try {
+            Path dir = Path.of(FuzzCa.class.getResource("/fuzz-ca/ca.crt").toURI()).getParent();
+            CA = DevCa.loadOrCreate(dir, TD, Instant.EPOCH);
+            NOW = CA.certificate().getNotBefore().toInstant().plusSeconds(3600);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private FuzzCa() {
+    }
+}
