@@ -94,7 +94,13 @@ class PolicyParserTest {
                         spec:
                           ingress: []
                         """, "spec.endpointSelector: required"),
-                Arguments.of("malformed YAML", "apiVersion: [", "malformed YAML"));
+                Arguments.of("malformed YAML", "apiVersion: [", "malformed YAML"),
+                Arguments.of("a key given twice", HEAD + """
+                          ingress:
+                          - fromEntities: [world]
+                          ingress:
+                          - fromEntities: [cluster]
+                        """, "spec: 'ingress' is given twice (first on line"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -170,6 +170,12 @@ public final class AgentCommand implements Callable<Integer> {
             description = "How long the Kubernetes informers may take to list everything at start. Default: ${DEFAULT-VALUE}.")
     Duration syncTimeout;
 
+    @Option(names = "--k8s-relist-grace", defaultValue = "1m0s",
+            description = "How long an object that a relist of the Kubernetes API no longer lists (after an outage or a"
+                    + " watch that ended with 410 Gone) is kept before it is believed deleted; a watch event deleting it"
+                    + " applies at once. Default: ${DEFAULT-VALUE}.")
+    Duration relistGrace;
+
     @Override
     public Integer call() throws Exception {
         if (!enabled) {
@@ -274,7 +280,7 @@ public final class AgentCommand implements Callable<Integer> {
             return new SourceConfig.Files(endpoints, policies, Optional.ofNullable(identitiesFile));
         }
         return new SourceConfig.Kubernetes(Optional.ofNullable(kubeconfig), syncTimeout,
-                nodeIdsFile.equals("off") ? Optional.empty() : Optional.of(Path.of(nodeIdsFile)));
+                nodeIdsFile.equals("off") ? Optional.empty() : Optional.of(Path.of(nodeIdsFile)), relistGrace);
     }
 
     private picocli.CommandLine.ParameterException usage(String message) {

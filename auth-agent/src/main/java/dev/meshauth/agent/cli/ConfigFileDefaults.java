@@ -62,10 +62,18 @@ final class ConfigFileDefaults implements CommandLine.IDefaultValueProvider {
     static ConfigFileDefaults parse(String file, String text, CommandSpec command) {
         Node root;
         try {
-            root = new Yaml(new LoaderOptions()).compose(new StringReader(text));
+            LoaderOptions options = new LoaderOptions();
+            options.setMaxAliasesForCollections(10);
+            root = new Yaml(options).compose(new StringReader(text));
         } catch (MarkedYAMLException e) {
-            throw new IllegalArgumentException("config file " + file + ":" + (e.getProblemMark().getLine() + 1)
+            org.yaml.snakeyaml.error.Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+            throw new IllegalArgumentException("config file " + file + (m == null ? "" : ":" + (m.getLine() + 1))
                     + ": not valid YAML: " + e.getProblem());
+        } catch (org.yaml.snakeyaml.reader.ReaderException e) {
+            throw new IllegalArgumentException("config file " + file + ": not valid YAML: character 0x"
+                    + Integer.toHexString(e.getCodePoint()) + " at offset " + e.getPosition() + " is not allowed");
+        } catch (org.yaml.snakeyaml.error.YAMLException e) {
+            throw new IllegalArgumentException("config file " + file + ": not valid YAML: " + e.getMessage());
         }
         Map<String, String> out = new LinkedHashMap<>();
         if (root == null) {
@@ -81,9 +89,15 @@ final class ConfigFileDefaults implements CommandLine.IDefaultValueProvider {
             }
         }
         List<String> problems = new ArrayList<>();
+        Map<String, Integer> lines = new java.util.HashMap<>(); // setting to the line it was first given on
         for (NodeTuple t : map.getValue()) {
             int line = t.getKeyNode().getStartMark().getLine() + 1;
             String key = t.getKeyNode() instanceof ScalarNode s ? s.getValue() : "?";
+            Integer first = lines.putIfAbsent(key, line);
+            if (first != null) {
+                problems.add(file + ":" + line + ": '" + key + "' is given twice (first on line " + first + ")");
+                continue;
+            }
             OptionSpec o = options.get(key);
             if (o == null) {
                 Optional<String> near = Suggest.closest(key, options.keySet());

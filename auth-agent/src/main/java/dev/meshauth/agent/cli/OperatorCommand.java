@@ -76,6 +76,11 @@ public final class OperatorCommand implements Callable<Integer> {
             description = "Log lines as text or as one JSON object each. Default: ${DEFAULT-VALUE}.")
     LogFormat logFormat;
 
+    @Option(names = "--k8s-relist-grace", defaultValue = "1m0s",
+            description = "How long a CiliumIdentity that a relist no longer lists is kept before its SPIRE entry is removed"
+                    + " (a watch event deleting it applies at once). Default: ${DEFAULT-VALUE}.")
+    Duration relistGrace;
+
     @Option(names = "--once", description = "Reconcile once and exit: 0 if every entry is as desired, 1 otherwise.")
     boolean once;
 
@@ -153,8 +158,13 @@ public final class OperatorCommand implements Callable<Integer> {
     }
 
     private int kubernetes(EntryRegistrar registrar) throws InterruptedException, java.io.IOException {
-        try (KubernetesClient client = dev.meshauth.agent.k8s.KubeClients.create(Optional.ofNullable(kubeconfig));
-                IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(client, resync, l), registrar, resync)) {
+        java.util.concurrent.ScheduledExecutorService graceTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("meshauth-relist-grace").factory());
+        dev.meshauth.agent.k8s.RelistGrace grace = new dev.meshauth.agent.k8s.RelistGrace(once ? Duration.ZERO : relistGrace, graceTimer);
+        try (java.io.Closeable stopTimer = graceTimer::shutdownNow;
+                KubernetesClient client = dev.meshauth.agent.k8s.KubeClients.create(Optional.ofNullable(kubeconfig));
+                IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(client, resync, grace, l), registrar,
+                        resync)) {
             if (once) {
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
                 while (op.lastResult() == null && System.nanoTime() < deadline) {

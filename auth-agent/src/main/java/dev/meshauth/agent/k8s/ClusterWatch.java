@@ -41,18 +41,24 @@ public final class ClusterWatch implements AutoCloseable {
     private final Runnable listener;
     private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
 
-    private ClusterWatch(KubernetesClient client, Duration resync, NodeIds nodeIds, Runnable listener) {
+    private ClusterWatch(KubernetesClient client, Duration resync, NodeIds nodeIds, RelistGrace grace, Runnable listener) {
         this.listener = listener;
         this.nodeIds = nodeIds;
-        informers.add(client.genericKubernetesResources(CiliumResources.NODE).inform(handler(this::putNode,
-                this::removeNode), resync.toMillis()));
-        informers.add(client.genericKubernetesResources(CiliumResources.ENDPOINT).inAnyNamespace().inform(handler(
-                r -> endpoints.put(key(r), r), r -> endpoints.remove(key(r))), resync.toMillis()));
+        informers.add(client.genericKubernetesResources(CiliumResources.NODE).inform(grace.guard(handler(this::putNode,
+                this::removeNode)), resync.toMillis()));
+        informers.add(client.genericKubernetesResources(CiliumResources.ENDPOINT).inAnyNamespace().inform(grace.guard(handler(
+                r -> endpoints.put(key(r), r), r -> endpoints.remove(key(r)))), resync.toMillis()));
     }
 
     /** Starts both informers, numbering nodes with {@code nodeIds}; {@code listener} runs after each change once synced. */
     public static ClusterWatch start(KubernetesClient client, Duration resync, NodeIds nodeIds, Runnable listener) {
-        return new ClusterWatch(client, resync, nodeIds, listener);
+        return start(client, resync, nodeIds, RelistGrace.none(), listener);
+    }
+
+    /** As above, with deletes a relist infers held for {@code grace}. */
+    public static ClusterWatch start(KubernetesClient client, Duration resync, NodeIds nodeIds, RelistGrace grace,
+            Runnable listener) {
+        return new ClusterWatch(client, resync, nodeIds, grace, listener);
     }
 
     /** As above, with ids for this process's life only. */

@@ -31,9 +31,9 @@ public final class IdentityWatch implements AutoCloseable {
     private final Consumer<Set<Long>> listener;
     private final SharedIndexInformer<GenericKubernetesResource> informer;
 
-    private IdentityWatch(KubernetesClient client, Duration resync, Consumer<Set<Long>> listener) {
+    private IdentityWatch(KubernetesClient client, Duration resync, RelistGrace grace, Consumer<Set<Long>> listener) {
         this.listener = listener;
-        this.informer = client.genericKubernetesResources(CiliumResources.IDENTITY).inform(new ResourceEventHandler<>() {
+        this.informer = client.genericKubernetesResources(CiliumResources.IDENTITY).inform(grace.guard(new ResourceEventHandler<>() {
             @Override
             public void onAdd(GenericKubernetesResource r) {
                 put(r);
@@ -51,12 +51,18 @@ public final class IdentityWatch implements AutoCloseable {
                     changed();
                 }
             }
-        }, resync.toMillis());
+        }), resync.toMillis());
     }
 
     /** Starts the informer; {@code listener} gets the identity set after each change once synced. */
     public static IdentityWatch start(KubernetesClient client, Duration resync, Consumer<Set<Long>> listener) {
-        return new IdentityWatch(client, resync, listener);
+        return start(client, resync, RelistGrace.none(), listener);
+    }
+
+    /** As above, with deletes a relist infers held for {@code grace}. */
+    public static IdentityWatch start(KubernetesClient client, Duration resync, RelistGrace grace,
+            Consumer<Set<Long>> listener) {
+        return new IdentityWatch(client, resync, grace, listener);
     }
 
     private void put(GenericKubernetesResource r) {

@@ -32,18 +32,23 @@ public final class PolicyWatch implements AutoCloseable {
     private final Consumer<List<Policy>> listener;
     private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
 
-    private PolicyWatch(KubernetesClient client, Duration resync, Consumer<List<Policy>> listener) {
+    private PolicyWatch(KubernetesClient client, Duration resync, RelistGrace grace, Consumer<List<Policy>> listener) {
         this.client = client;
         this.listener = listener;
         informers.add(client.genericKubernetesResources(CiliumResources.NETWORK_POLICY).inAnyNamespace()
-                .inform(handler(), resync.toMillis()));
+                .inform(grace.guard(handler()), resync.toMillis()));
         informers.add(client.genericKubernetesResources(CiliumResources.CLUSTERWIDE_POLICY)
-                .inform(handler(), resync.toMillis()));
+                .inform(grace.guard(handler()), resync.toMillis()));
     }
 
     /** Starts both informers. */
     public static PolicyWatch start(KubernetesClient client, Duration resync, Consumer<List<Policy>> listener) {
-        return new PolicyWatch(client, resync, listener);
+        return start(client, resync, RelistGrace.none(), listener);
+    }
+
+    /** As above, with deletes a relist infers held for {@code grace}. */
+    public static PolicyWatch start(KubernetesClient client, Duration resync, RelistGrace grace, Consumer<List<Policy>> listener) {
+        return new PolicyWatch(client, resync, grace, listener);
     }
 
     private ResourceEventHandler<GenericKubernetesResource> handler() {

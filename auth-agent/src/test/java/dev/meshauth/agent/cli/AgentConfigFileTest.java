@@ -111,6 +111,20 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void aControlCharacterOrASettingGivenTwiceIsRefusedInOneLine(@TempDir Path dir) throws Exception {
+        // Found by AgentConfigFileFuzzTest: a NUL byte escaped as an untranslated snakeyaml ReaderException.
+        Path nul = Files.writeString(dir.resolve("nul.yaml"), "node-name: node-1\nauth-map: /sys/fs\0bpf\n");
+        CliRun r = CliRun.of("agent", "--config", nul.toString());
+        assertThat(r.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.err().strip()).isEqualTo("meshauth: config file " + nul + ": not valid YAML: character 0x0 at offset 35"
+                + " is not allowed");
+        Path twice = Files.writeString(dir.resolve("twice.yaml"), "node-name: node-1\nnode-name: node-2\n");
+        CliRun t = CliRun.of("agent", "--config", twice.toString());
+        assertThat(t.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(t.err()).contains(twice + ":2: 'node-name' is given twice (first on line 1)");
+    }
+
+    @Test
     void theSourceMustBeExactlyOneOfFilesOrKubernetes(@TempDir Path dir) {
         CliRun none = CliRun.of("agent", "--node-name", "n1", "--datapath", "memory");
         assertThat(none.code()).isEqualTo(ExitCodes.USAGE);

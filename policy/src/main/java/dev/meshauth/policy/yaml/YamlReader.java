@@ -104,6 +104,11 @@ public final class YamlReader {
                 problem(k, path, "unknown field '" + key + "'" + hint);
                 continue;
             }
+            if (out.containsKey(key)) {
+                problem(k, path, "'" + key + "' is given twice (first on line " + keyLine(out.get(key)) + "); kubectl refuses"
+                        + " duplicate keys too");
+                continue;
+            }
             out.put(key, t.getValueNode());
             keys.put(t.getValueNode(), k);
         }

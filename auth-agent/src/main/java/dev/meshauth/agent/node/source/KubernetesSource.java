@@ -3,6 +3,7 @@ package dev.meshauth.agent.node.source;
 import dev.meshauth.agent.k8s.ClusterWatch;
 import dev.meshauth.agent.k8s.IdentityWatch;
 import dev.meshauth.agent.k8s.PolicyWatch;
+import dev.meshauth.agent.k8s.RelistGrace;
 import dev.meshauth.policy.nodeid.NodeIds;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.slf4j.Logger;
@@ -38,8 +39,15 @@ public final class KubernetesSource implements ClusterSource {
     private PolicyWatch policies;
     private IdentityWatch identities;
 
-    /** Over {@code client} (closed with this source), numbering nodes with {@code nodeIds}. */
-    public KubernetesSource(KubernetesClient client, Duration syncTimeout, Duration debounce, NodeIds nodeIds) {
+    private final Duration relistGrace;
+
+    /**
+     * Over {@code client} (closed with this source), numbering nodes with {@code nodeIds}; objects a relist
+     * no longer lists are believed gone after {@code relistGrace} ({@link dev.meshauth.agent.k8s.RelistGrace}).
+     */
+    public KubernetesSource(KubernetesClient client, Duration syncTimeout, Duration debounce, NodeIds nodeIds,
+            Duration relistGrace) {
+        this.relistGrace = relistGrace;
         this.client = client;
         this.nodeIds = nodeIds;
         this.syncTimeout = syncTimeout;
@@ -49,9 +57,10 @@ public final class KubernetesSource implements ClusterSource {
     @Override
     public ClusterSnapshot start(Consumer<ClusterSnapshot> listener) throws IOException, InterruptedException {
         Duration resync = Duration.ofMinutes(10);
-        cluster = ClusterWatch.start(client, resync, nodeIds, this::changed);
-        policies = PolicyWatch.start(client, resync, p -> changed());
-        identities = IdentityWatch.start(client, resync, i -> changed());
+        RelistGrace grace = new RelistGrace(relistGrace, loop);
+        cluster = ClusterWatch.start(client, resync, nodeIds, grace, this::changed);
+        policies = PolicyWatch.start(client, resync, grace, p -> changed());
+        identities = IdentityWatch.start(client, resync, grace, i -> changed());
         long deadline = System.nanoTime() + syncTimeout.toNanos();
         while (!synced()) {
             if (System.nanoTime() > deadline) {

@@ -44,18 +44,27 @@ public sealed interface SourceConfig {
      * @param syncTimeout how long the informers may take to list everything at start
      * @param nodeIdsFile where this agent's node numbering persists across restarts; empty: for the process's
      *                    life only
+     * @param relistGrace {@code --k8s-relist-grace}: how long an object a relist no longer lists is kept before
+     *                    it is believed gone
      */
-    record Kubernetes(Optional<Path> kubeconfig, Duration syncTimeout, Optional<Path> nodeIdsFile) implements SourceConfig {
-        /** Node ids for the process's life only. */
+    record Kubernetes(Optional<Path> kubeconfig, Duration syncTimeout, Optional<Path> nodeIdsFile, Duration relistGrace)
+            implements SourceConfig {
+        /** Node ids for the process's life only, the default relist grace. */
         public Kubernetes(Optional<Path> kubeconfig, Duration syncTimeout) {
             this(kubeconfig, syncTimeout, Optional.empty());
+        }
+
+        /** The default relist grace. */
+        public Kubernetes(Optional<Path> kubeconfig, Duration syncTimeout, Optional<Path> nodeIdsFile) {
+            this(kubeconfig, syncTimeout, nodeIdsFile, dev.meshauth.agent.k8s.RelistGrace.DEFAULT);
         }
 
         @Override
         public ClusterSource open() throws IOException {
             NodeIds ids = nodeIdsFile.isPresent()
                     ? NodeIds.persistent(new NodeIdStore(nodeIdsFile.get()), Kubernetes::saveFailed) : NodeIds.inMemory();
-            return new KubernetesSource(KubeClients.create(kubeconfig), syncTimeout, Duration.ofMillis(100), ids);
+            return new KubernetesSource(KubeClients.create(kubeconfig), syncTimeout, Duration.ofMillis(100), ids,
+                    relistGrace);
         }
 
         private static void saveFailed(NodeIdStore store, IOException e) {
