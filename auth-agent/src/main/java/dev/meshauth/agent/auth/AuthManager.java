@@ -151,6 +151,27 @@ public final class AuthManager implements AutoCloseable {
     }
 
     /** An identity's SVID was removed: delete every entry involving it; none is written until it is back. */
+    /**
+     * The SVIDs held now are {@code held}: entries whose local identity is not among them cannot be
+     * authenticated again and are deleted ({@code svid-removed}), as {@link #svidRemoved} does for a removal
+     * seen as it happened.
+     *
+     * @return entries deleted
+     */
+    public int localSvidsMissing(Set<Long> held) {
+        int deleted = 0;
+        synchronized (removals.lock) {
+            for (AuthKey k : cache.keys()) {
+                if (!held.contains(k.localIdentity())) {
+                    removals.mark(k.localIdentity());
+                    delete(k, GcReason.SVID_REMOVED);
+                    deleted++;
+                }
+            }
+        }
+        return deleted;
+    }
+
     public void svidRemoved(long identity) {
         synchronized (removals.lock) {
             removals.mark(identity);

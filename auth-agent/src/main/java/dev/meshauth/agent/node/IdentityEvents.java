@@ -70,6 +70,15 @@ final class IdentityEvents implements Consumer<IdentityEvent> {
                 manager.svidAdded(a.identity());
                 requireAll();
             }
+            case IdentityEvent.SvidsHeld h -> {
+                // Entries restored from the map at start whose local identity SPIRE no longer gives an SVID:
+                // its entry was removed while this agent was down, so no removal event will ever come.
+                int deleted = manager.localSvidsMissing(h.identities());
+                if (deleted > 0) {
+                    LOG.atInfo().addKeyValue("entries_deleted", deleted).addKeyValue("svids_held", h.identities().size())
+                            .log("entries whose local identity has no SVID any more were deleted");
+                }
+            }
             case IdentityEvent.SvidRejected r -> { } // logged by the client with the rule broken; the previous SVID stays
         }
     }

@@ -316,6 +316,23 @@ class AuthManagerTest {
     }
 
     @Test
+    void entriesWhoseLocalIdentityHasNoSvidAnyMoreAreDeletedWhenTheHeldSetArrives() throws Exception {
+        // Restored at start: SPIRE removed 5000's entry while this agent was down, so no removal event comes.
+        Instant now = clock.instant();
+        AuthKey orphan = new AuthKey(5000, 2000, 2, AuthType.SPIRE);
+        map.put(orphan, AuthInfo.expiringAt(now.plusSeconds(600)));
+        map.put(TIE, AuthInfo.expiringAt(now.plusSeconds(600)));
+        manager.close();
+        manager = start(AuthManagerOptions.DEFAULTS.withProactive(false));
+        assertThat(manager.localSvidsMissing(Set.of(1000L, 2000L))).isEqualTo(1);
+        assertThat(map.get(orphan)).isEmpty();
+        assertThat(map.get(TIE)).isPresent();
+        assertThat(manager.stats().gcDeleted()).containsEntry(GcReason.SVID_REMOVED, 1L);
+        assertThat(manager.localSvidsMissing(Set.of(1000L))).as("a remote identity's SVID is not this node's to hold")
+                .isZero();
+    }
+
+    @Test
     void garbageCollectionDeletesWhatTheRulesJudgeAndCountsEachReason() throws Exception {
         Instant now = clock.instant();
         map.put(new AuthKey(1000, 2000, 2, AuthType.SPIRE), AuthInfo.expiringAt(now.minusSeconds(1)));

@@ -232,10 +232,16 @@ public final class DelegatedIdentityClient implements AutoCloseable {
         publish(state.applyBundle(bundles, clock.instant()));
     }
 
+    private long appliedSeen; // @GuardedBy("the client's thread")
+
     private void publish(List<IdentityEvent> events) {
         snapshot = state.svids();
         roots = state.roots();
         events.forEach(this::emit);
+        if (state.appliedCount() != appliedSeen) {
+            appliedSeen = state.appliedCount();
+            emit(new IdentityEvent.SvidsHeld(java.util.Set.copyOf(snapshot.keySet())));
+        }
     }
 
     private void emit(IdentityEvent e) {

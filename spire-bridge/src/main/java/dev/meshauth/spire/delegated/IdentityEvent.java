@@ -19,6 +19,14 @@ public sealed interface IdentityEvent {
     record SvidRemoved(long identity, WorkloadSvid previous) implements IdentityEvent {
     }
 
+    /**
+     * After an SVID update was applied (the SPIRE agent sends its full state each time): the identities
+     * whose SVIDs are held now. An identity not in it has none, including one whose entry was removed
+     * while nobody was listening (an agent restarted).
+     */
+    record SvidsHeld(java.util.Set<Long> identities) implements IdentityEvent {
+    }
+
     /** A received SVID broke a rule and was discarded; the previous one (if any) stays. */
     record SvidRejected(String spiffeId, String reason) implements IdentityEvent {
     }

@@ -45,6 +45,8 @@ final class IdentityState {
     }
 
     /** Applies a full-state SVID update; returns the events it causes. */
+    private long applied;
+
     List<IdentityEvent> applySvids(SubscribeToX509SVIDsResponse update, Instant now) {
         if (roots.isEmpty()) {
             pending = update; // cannot validate without the bundle; applied when it arrives
@@ -86,7 +88,13 @@ final class IdentityState {
         next.values().forEach(v -> index.put(v.spiffeId().toString(), v));
         bySpiffeId = index;
         validatedAgainst = roots;
+        applied++;
         return events;
+    }
+
+    /** How many SVID updates have been applied (one waiting for the bundle is not). */
+    long appliedCount() {
+        return applied;
     }
 
     /** Applies a bundle update; re-applies an SVID update that was waiting for it. */
