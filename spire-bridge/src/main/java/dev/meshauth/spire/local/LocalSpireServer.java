@@ -108,6 +108,20 @@ public final class LocalSpireServer extends LocalSpireProcess {
         }
     }
 
+    /**
+     * With the short workload SVIDs of a test (under 5 min), the agents' own SVIDs still live
+     * {@code min(1h, ca_ttl/2)} ({@code agent_ttl}): a spire-agent stopped for longer than a workload SVID
+     * lives can start again without a new join token, as in production where agent SVIDs live an hour.
+     */
+    private String agentTtl() {
+        if (settings.defaultX509SvidTtl().compareTo(Duration.ofMinutes(5)) >= 0) {
+            return "";
+        }
+        Duration half = settings.caTtl().dividedBy(2);
+        Duration ttl = half.compareTo(Duration.ofHours(1)) < 0 ? half : Duration.ofHours(1);
+        return "\n  agent_ttl = " + Hcl.str(Hcl.duration(ttl));
+    }
+
     private void writeConfig() throws LocalSpireException {
         Path data = dir.resolve("data");
         String conf = """
@@ -120,7 +134,7 @@ public final class LocalSpireServer extends LocalSpireProcess {
                   log_level = %s
                   ca_key_type = "ec-p256"
                   ca_ttl = %s
-                  default_x509_svid_ttl = %s
+                  default_x509_svid_ttl = %s%s
                   admin_ids = %s%s
                 }
                 plugins {
@@ -141,7 +155,7 @@ public final class LocalSpireServer extends LocalSpireProcess {
                 }
                 """.formatted(Hcl.str(port), Hcl.str(settings.trustDomain().getName()), Hcl.str(data), Hcl.str(apiSocket()),
                 Hcl.str(settings.logLevel()), Hcl.str(Hcl.duration(settings.caTtl())),
-                Hcl.str(Hcl.duration(settings.defaultX509SvidTtl())), Hcl.list(settings.adminIds()),
+                Hcl.str(Hcl.duration(settings.defaultX509SvidTtl())), agentTtl(), Hcl.list(settings.adminIds()),
                 settings.cacheReloadInterval().map(d -> "\n  experimental {\n    cache_reload_interval = "
                         + Hcl.str(Hcl.duration(d)) + "\n  }").orElse(""),
                 Hcl.str(data.resolve("datastore.sqlite3")), Hcl.str(data.resolve("keys.json")));
