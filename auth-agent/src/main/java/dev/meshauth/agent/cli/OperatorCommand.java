@@ -1,5 +1,6 @@
 package dev.meshauth.agent.cli;
 
+import dev.meshauth.agent.k8s.RelistGrace;
 import dev.meshauth.agent.operator.IdentityOperator;
 import dev.meshauth.agent.operator.SpireServerConnection;
 import dev.meshauth.policy.PolicyException;
@@ -25,6 +26,8 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Callable;
 
 /**
@@ -158,9 +161,9 @@ public final class OperatorCommand implements Callable<Integer> {
     }
 
     private int kubernetes(EntryRegistrar registrar) throws InterruptedException, java.io.IOException {
-        java.util.concurrent.ScheduledExecutorService graceTimer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+        ScheduledExecutorService graceTimer = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("meshauth-relist-grace").factory());
-        dev.meshauth.agent.k8s.RelistGrace grace = new dev.meshauth.agent.k8s.RelistGrace(once ? Duration.ZERO : relistGrace, graceTimer);
+        RelistGrace grace = new RelistGrace(once ? Duration.ZERO : relistGrace, graceTimer);
         try (java.io.Closeable stopTimer = graceTimer::shutdownNow;
                 KubernetesClient client = dev.meshauth.agent.k8s.KubeClients.create(Optional.ofNullable(kubeconfig));
                 IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(client, resync, grace, l), registrar,

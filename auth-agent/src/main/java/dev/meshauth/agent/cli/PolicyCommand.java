@@ -1,5 +1,6 @@
 package dev.meshauth.agent.cli;
 
+import dev.meshauth.agent.node.source.SourceFiles;
 import dev.meshauth.agent.status.TextTable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -20,13 +21,11 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /** {@code meshauth policy check|explain}. */
 @Command(name = "policy", mixinStandardHelpOptions = true,
@@ -45,13 +44,13 @@ public final class PolicyCommand implements Runnable {
     }
 
     static Loaded load(List<Path> paths) throws IOException, PolicyException {
-        List<Path> files = dev.meshauth.agent.node.source.SourceFiles.expand(paths);
+        List<Path> files = SourceFiles.expand(paths);
         List<Policy> policies = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         List<PolicyException.Problem> problems = new ArrayList<>();
         for (Path f : files) {
             try {
-                PolicyParser.Result r = PolicyParser.parse(f.toString(), dev.meshauth.agent.node.source.SourceFiles.read(f));
+                PolicyParser.Result r = PolicyParser.parse(f.toString(), SourceFiles.read(f));
                 policies.addAll(r.policies());
                 warnings.addAll(r.warnings());
             } catch (PolicyException e) {
@@ -105,7 +104,7 @@ public final class PolicyCommand implements Runnable {
         }
         try {
             Loaded l = load(policies);
-            EndpointsFile.Contents c = EndpointsFile.parse(endpoints.toString(), dev.meshauth.agent.node.source.SourceFiles.read("endpoints file", endpoints),
+            EndpointsFile.Contents c = EndpointsFile.parse(endpoints.toString(), SourceFiles.read("endpoints file", endpoints),
                     new IdentityAllocator(Optional.empty()));
             List<Explanation> rows = PolicyEngine.evaluate(l.policies(), c.endpoints()).explain(c.endpoints());
             List<Explanation> auth = rows.stream().filter(x -> x.authType() != AuthType.DISABLED).toList();
