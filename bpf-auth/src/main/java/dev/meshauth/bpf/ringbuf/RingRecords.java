@@ -48,7 +48,7 @@ final class RingRecords {
         if (prod < cons) {
             return new Walk(cons, 0, true); // nothing to read; the consumer never goes back
         }
-        if (prod - cons > size) {
+        if (prod - cons > size || (cons & 7) != 0) { // the kernel keeps positions 8-aligned; ours never move otherwise
             published.accept(prod);
             return new Walk(prod, 0, true);
         }

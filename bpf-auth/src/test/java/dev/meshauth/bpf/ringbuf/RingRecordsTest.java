@@ -70,4 +70,11 @@ class RingRecordsTest {
         assertThat(walk(0, 1L << 40)).isEqualTo(new RingRecords.Walk(1L << 40, 0, true));
         assertThat(walk(100, 50).corrupt()).as("a producer behind the consumer").isTrue();
     }
+
+    @Test
+    void aConsumerPositionOffTheEightByteGridIsCorruptNotAnUnalignedRead() {
+        // Found by RingRecordsFuzzTest: an IllegalArgumentException from the aligned int read at offset 1.
+        assertThat(walk(1, 24)).isEqualTo(new RingRecords.Walk(24, 0, true));
+        assertThat(published).containsExactly(24L);
+    }
 }
