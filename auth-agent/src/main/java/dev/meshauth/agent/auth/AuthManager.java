@@ -150,7 +150,6 @@ public final class AuthManager implements AutoCloseable {
         }
     }
 
-    /** An identity's SVID was removed: delete every entry involving it; none is written until it is back. */
     /**
      * The SVIDs held now are {@code held}: entries whose local identity is not among them cannot be
      * authenticated again and are deleted ({@code svid-removed}), as {@link #svidRemoved} does for a removal
@@ -172,10 +171,28 @@ public final class AuthManager implements AutoCloseable {
         return deleted;
     }
 
+    /** An identity's SVID was removed: delete every entry involving it; none is written until it is back. */
     public void svidRemoved(long identity) {
+        svidRemoved(identity, false);
+    }
+
+    /**
+     * An identity's SVID was removed ({@code stillListed} false: SPIRE no longer issues it; delete every entry
+     * involving it, as Cilium does, and write none until it is back), or this node's copy is no longer usable
+     * although SPIRE still lists it ({@code stillListed}: expired, its spire-agent cut off from the server).
+     * Then only entries where it is the local identity go: an entry where it is the remote one was made with
+     * the certificate the peer presented, and its expiry is already bounded by that certificate's.
+     */
+    public void svidRemoved(long identity, boolean stillListed) {
         synchronized (removals.lock) {
-            removals.mark(identity);
-            cache.keys().stream().filter(k -> involves(k, identity)).forEach(k -> delete(k, GcReason.SVID_REMOVED));
+            if (!stillListed) {
+                removals.mark(identity);
+                cache.keys().stream().filter(k -> involves(k, identity)).forEach(k -> delete(k, GcReason.SVID_REMOVED));
+                return;
+            }
+            // Not marked removed: as a remote identity it is the peer's to prove with its own certificate, and
+            // as a local one the handshake finds no SVID by itself.
+            cache.keys().stream().filter(k -> k.localIdentity() == identity).forEach(k -> delete(k, GcReason.SVID_REMOVED));
         }
     }
 

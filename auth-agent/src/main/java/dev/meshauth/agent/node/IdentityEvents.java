@@ -65,7 +65,7 @@ final class IdentityEvents implements Consumer<IdentityEvent> {
                 manager.svidRotated(r.identity());
                 requireAll();
             }
-            case IdentityEvent.SvidRemoved r -> manager.svidRemoved(r.identity());
+            case IdentityEvent.SvidRemoved r -> manager.svidRemoved(r.identity(), r.stillListed());
             case IdentityEvent.SvidAdded a -> {
                 manager.svidAdded(a.identity());
                 requireAll();

@@ -316,6 +316,20 @@ class AuthManagerTest {
     }
 
     @Test
+    void aRemoteIdentitysCopyExpiredButStillListedLeavesItsEntriesToTheirOwnExpiry() throws Exception {
+        // Found by SpireFaultsRealSpireTest: node-1's spire-agent, cut off from the server, served an expired
+        // copy of node-2's SVID; the entry made with the certificate node-2 presented was deleted before it
+        // expired.
+        manager.setRequired(Set.of(TIE, TIE2));
+        settle();
+        manager.svidRemoved(2000, true);
+        assertThat(map.get(TIE)).as("2000 is the remote identity here").isPresent();
+        manager.svidRemoved(1000, true);
+        assertThat(map.get(TIE)).as("1000 is the local one: this node cannot authenticate as it").isEmpty();
+        assertThat(map.get(TIE2)).isEmpty();
+    }
+
+    @Test
     void entriesWhoseLocalIdentityHasNoSvidAnyMoreAreDeletedWhenTheHeldSetArrives() throws Exception {
         // Restored at start: SPIRE removed 5000's entry while this agent was down, so no removal event comes.
         Instant now = clock.instant();

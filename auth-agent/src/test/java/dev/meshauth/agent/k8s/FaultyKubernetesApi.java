@@ -86,7 +86,7 @@ public final class FaultyKubernetesApi implements AutoCloseable {
      */
     public void deleteWhileNobodyWatches(String path) throws InterruptedException {
         dispatcher.floor.addAndGet(1_000_000);
-        outage(Duration.ZERO, () -> dispatcher.handleDelete(path));
+        outage(Duration.ZERO, () -> dispatcher.handleDelete(path)); // no watch open to tell of it
     }
 
     private void outage(Duration gone, Runnable whileDown) throws InterruptedException {
@@ -100,13 +100,13 @@ public final class FaultyKubernetesApi implements AutoCloseable {
     }
 
     /**
-     * Every informer must relist, as after an etcd compaction: the watches are cut, and a watch from a
-     * resource version older than now is answered with an ERROR event carrying 410 Gone; the lists that
-     * follow carry a newer resource version, so each informer relists exactly once.
+     * Every informer must relist, as after an etcd compaction: each open watch gets an ERROR event carrying
+     * 410 Gone, as does a new watch from an older resource version; the lists that follow carry a newer
+     * resource version, so each informer relists once.
      */
-    public void forceRelist() throws InterruptedException {
+    public void forceRelist() {
         dispatcher.floor.addAndGet(1_000_000);
-        outage(Duration.ZERO);
+        dispatcher.goneOnOpenWatches();
     }
 
     /** While on, every list response leaves out every second object. */
@@ -155,6 +155,60 @@ public final class FaultyKubernetesApi implements AutoCloseable {
         final AtomicInteger partialLists = new AtomicInteger();
         volatile boolean dropHalf;
 
+        private static final String GONE = """
+                {"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",\
+                "message":"too old resource version","reason":"Expired","code":410}}""";
+        /** The watches open now, each with the listener fabric8's CRUD dispatcher gave it. */
+        private final Set<WebSocket> openWatches = ConcurrentHashMap.newKeySet();
+
+        /** Ends every open watch with 410 Gone: its informer relists. */
+        void goneOnOpenWatches() {
+            java.util.List<WebSocket> now = java.util.List.copyOf(openWatches);
+            openWatches.clear();
+            for (WebSocket ws : now) {
+                ws.send(GONE);
+                goneServed.incrementAndGet();
+            }
+        }
+
+        /** Forwards to fabric8's listener, remembering the socket so that a 410 can be sent on it. */
+        private MockResponse remembered(MockResponse r) {
+            WebSocketListener inner = r.getWebSocketListener();
+            if (inner == null) {
+                return r;
+            }
+            return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
+                @Override
+                public void onOpen(WebSocket ws, Response response) {
+                    openWatches.add(ws);
+                    inner.onOpen(ws, response);
+                }
+
+                @Override
+                public void onMessage(WebSocket ws, String text) {
+                    inner.onMessage(ws, text);
+                }
+
+                @Override
+                public void onClosing(WebSocket ws, int code, String reason) {
+                    openWatches.remove(ws);
+                    inner.onClosing(ws, code, reason);
+                }
+
+                @Override
+                public void onClosed(WebSocket ws, int code, String reason) {
+                    openWatches.remove(ws);
+                    inner.onClosed(ws, code, reason);
+                }
+
+                @Override
+                public void onFailure(WebSocket ws, Throwable t, Response response) {
+                    openWatches.remove(ws);
+                    inner.onFailure(ws, t, response);
+                }
+            });
+        }
+
         private boolean tooOld(String path) {
             java.util.regex.Matcher m = RV.matcher(path);
             return floor.get() > 0 && m.find() && Long.parseLong(m.group(1)) < floor.get();
@@ -170,9 +224,7 @@ public final class FaultyKubernetesApi implements AutoCloseable {
                 return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
                     @Override
                     public void onOpen(WebSocket ws, Response response) {
-                        ws.send("""
-                                {"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",\
-                                "message":"too old resource version","reason":"Expired","code":410}}""");
+                        ws.send(GONE);
                     }
                 });
             }
@@ -181,13 +233,25 @@ public final class FaultyKubernetesApi implements AutoCloseable {
                 if (dropHalf) {
                     // A real watch from a resource version sends only later changes; fabric8's CRUD watch would
                     // replay every object as ADDED and undo the partial list at once. While lists are partial,
-                    // watches stay open and quiet.
+                    // watches stay open and quiet (until a 410 ends them).
                     return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
+                        @Override
+                        public void onOpen(WebSocket ws, Response response) {
+                            openWatches.add(ws);
+                        }
+
+                        @Override
+                        public void onClosed(WebSocket ws, int code, String reason) {
+                            openWatches.remove(ws);
+                        }
                     });
                 }
             }
             MockResponse r = super.dispatch(request);
-            if (!get || path.contains("watch=true") || r.code() != 200 || r.getBody() == null) {
+            if (get && path.contains("watch=true")) {
+                return remembered(r);
+            }
+            if (!get || r.code() != 200 || r.getBody() == null) {
                 return r;
             }
             try {

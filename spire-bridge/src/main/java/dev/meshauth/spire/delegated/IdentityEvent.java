@@ -15,8 +15,16 @@ public sealed interface IdentityEvent {
     record SvidRotated(long identity, WorkloadSvid previous, WorkloadSvid svid) implements IdentityEvent {
     }
 
-    /** An identity is absent from a full-state update: its entry was deleted or no longer matches. */
-    record SvidRemoved(long identity, WorkloadSvid previous) implements IdentityEvent {
+    /**
+     * An identity has no usable SVID any more: absent from a full-state update (its entry was deleted or no
+     * longer matches), or {@code stillListed} but rejected (expired, say: a spire-agent that cannot reach
+     * its server keeps serving what it has) with no valid previous one.
+     */
+    record SvidRemoved(long identity, WorkloadSvid previous, boolean stillListed) implements IdentityEvent {
+        /** Absent from the update: SPIRE no longer issues it. */
+        public SvidRemoved(long identity, WorkloadSvid previous) {
+            this(identity, previous, false);
+        }
     }
 
     /**

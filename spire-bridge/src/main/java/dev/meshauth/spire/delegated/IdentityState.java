@@ -55,6 +55,7 @@ final class IdentityState {
         last = update;
         List<IdentityEvent> events = new ArrayList<>();
         Map<Long, WorkloadSvid> next = new HashMap<>();
+        java.util.Set<String> rejected = new java.util.HashSet<>();
         for (X509SVIDWithKey item : update.getX509SvidsList()) {
             String id = item.hasX509Svid() ? WireIds.toString(item.getX509Svid().getId()) : "(missing)";
             try {
@@ -66,6 +67,7 @@ final class IdentityState {
                 next.put(svid.identity().getAsLong(), svid);
             } catch (SvidException e) {
                 events.add(new IdentityEvent.SvidRejected(id, e.getMessage()));
+                rejected.add(id);
                 // The previous SVID stays only while it still chains to the current bundle (a revoked CA's do not).
                 previousFor(id).filter(prev -> stillValid(prev, now)).ifPresent(prev -> next.put(prev.identity().getAsLong(), prev));
             }
@@ -80,7 +82,8 @@ final class IdentityState {
         }
         for (Map.Entry<Long, WorkloadSvid> e : svids.entrySet()) {
             if (!next.containsKey(e.getKey())) {
-                events.add(new IdentityEvent.SvidRemoved(e.getKey(), e.getValue()));
+                events.add(new IdentityEvent.SvidRemoved(e.getKey(), e.getValue(),
+                        rejected.contains(e.getValue().spiffeId().toString())));
             }
         }
         svids = Map.copyOf(next);
@@ -90,6 +93,11 @@ final class IdentityState {
         validatedAgainst = roots;
         applied++;
         return events;
+    }
+
+    /** The last SVID update applied (tests). */
+    SubscribeToX509SVIDsResponse lastApplied() {
+        return last;
     }
 
     /** How many SVID updates have been applied (one waiting for the bundle is not). */

@@ -85,6 +85,18 @@ class IdentityStateTest {
         assertThat(signedBy(s, NEW)).isTrue();
     }
 
+    @Test
+    void anSvidStillListedButExpiredIsRemovedAsStillListedAndAnAbsentOneAsGone() throws Exception {
+        IdentityState s = heldUnderOld(); // 1000's SVID lives an hour from NOW - 30 s
+        Instant later = NOW.plus(Duration.ofHours(2)); // the spire-agent keeps serving the same, now expired
+        SubscribeToX509SVIDsResponse same = s.lastApplied();
+        assertThat(s.applySvids(same, later)).filteredOn(e -> e instanceof IdentityEvent.SvidRemoved)
+                .singleElement().satisfies(e -> assertThat(((IdentityEvent.SvidRemoved) e).stillListed()).isTrue());
+        IdentityState t = heldUnderOld();
+        assertThat(t.applySvids(SubscribeToX509SVIDsResponse.getDefaultInstance(), NOW))
+                .singleElement().satisfies(e -> assertThat(((IdentityEvent.SvidRemoved) e).stillListed()).isFalse());
+    }
+
     /** Bundle updates that are not a bundle: each is refused, and the last good bundle and SVIDs stay. */
     @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
     @org.junit.jupiter.params.provider.MethodSource("garbageBundles")
