@@ -14,10 +14,10 @@ import java.time.Instant;
  * seeds, SVIDs it signed, verify on every run and the fuzzer starts from the accepting path. {@link #NOW}
  * is inside its validity and the seeds'.
  */
-final class FuzzCa {
-    static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
-    static final DevCa CA;
-    static final Instant NOW;
+public final class FuzzCa {
+    public static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
+    public static final DevCa CA;
+    public static final Instant NOW;
 
     static {
         try {

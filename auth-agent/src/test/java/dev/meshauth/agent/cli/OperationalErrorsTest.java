@@ -28,6 +28,17 @@ class OperationalErrorsTest {
                 """);
     }
 
+    private Path policy() throws Exception {
+        return Files.writeString(dir.resolve("p.yaml"), """
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: p}
+                spec:
+                  endpointSelector: {matchLabels: {app: a}}
+                  ingress: [{fromEndpoints: [{matchLabels: {app: a}}]}]
+                """);
+    }
+
     private static void oneLineNoTrace(CliRun r) {
         assertThat(r.code()).isEqualTo(ExitCodes.FAILURE);
         assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
@@ -49,14 +60,7 @@ class OperationalErrorsTest {
     @Test
     void aSecondAgentOnTheSameStatusSocketSaysSoInOneLine() throws Exception {
         Path sock = dir.resolve("agent.sock");
-        Path policy = Files.writeString(dir.resolve("p.yaml"), """
-                apiVersion: cilium.io/v2
-                kind: CiliumNetworkPolicy
-                metadata: {name: p}
-                spec:
-                  endpointSelector: {matchLabels: {app: a}}
-                  ingress: [{fromEndpoints: [{matchLabels: {app: a}}]}]
-                """);
+        Path policy = policy();
         try (ServerSocketChannel live = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             live.bind(UnixDomainSocketAddress.of(sock)); // "another running agent"
             CliRun r = CliRun.of("agent", "--node-name", "n1", "--endpoints", endpoints().toString(), "--policies",
@@ -71,14 +75,7 @@ class OperationalErrorsTest {
 
     @Test
     void withoutCiliumTheNodeMapErrorNamesItAndTheAlternative() throws Exception {
-        Path policy = Files.writeString(dir.resolve("p.yaml"), """
-                apiVersion: cilium.io/v2
-                kind: CiliumNetworkPolicy
-                metadata: {name: p}
-                spec:
-                  endpointSelector: {matchLabels: {app: a}}
-                  ingress: [{fromEndpoints: [{matchLabels: {app: a}}]}]
-                """);
+        Path policy = policy();
         Path missing = dir.resolve("no-cilium/cilium_node_map_v2");
         CliRun r = CliRun.of("agent", "--node-name", "n1", "--endpoints", endpoints().toString(), "--policies",
                 policy.toString(), "--datapath", "cilium", "--cilium-node-map", missing.toString(), "--auth-map",
@@ -88,16 +85,6 @@ class OperationalErrorsTest {
                 .contains("--node-ids source");
     }
 
-    private Path policy() throws Exception {
-        return Files.writeString(dir.resolve("p.yaml"), """
-                apiVersion: cilium.io/v2
-                kind: CiliumNetworkPolicy
-                metadata: {name: p}
-                spec:
-                  endpointSelector: {matchLabels: {app: a}}
-                  ingress: [{fromEndpoints: [{matchLabels: {app: a}}]}]
-                """);
-    }
 
     @Test
     void anEndpointsPathThatIsADirectoryIsNamedInTheError() throws Exception {

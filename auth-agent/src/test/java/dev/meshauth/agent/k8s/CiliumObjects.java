@@ -38,4 +38,20 @@ public final class CiliumObjects {
                 .addToAdditionalProperties("security-labels", Map.of("k8s:app", "app" + name))
                 .build();
     }
+
+    /**
+     * Cilium's Star Wars policy {@code rule1} in namespace default: the deathstar's port 80 takes the
+     * empire's ships, with {@code authentication.mode: required}.
+     */
+    public static GenericKubernetesResource starWarsPolicy() {
+        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNetworkPolicy")
+                .withNewMetadata().withName("rule1").withNamespace("default").endMetadata()
+                .addToAdditionalProperties("spec", Map.of(
+                        "endpointSelector", Map.of("matchLabels", Map.of("org", "empire", "class", "deathstar")),
+                        "ingress", List.of(Map.of(
+                                "fromEndpoints", List.of(Map.of("matchLabels", Map.of("org", "empire"))),
+                                "authentication", Map.of("mode", "required"),
+                                "toPorts", List.of(Map.of("ports", List.of(Map.of("port", "80", "protocol", "TCP"))))))))
+                .build();
+    }
 }

@@ -38,16 +38,6 @@ class AgentRestartKernelTest {
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
 
-    private static List<AuthEntry> read(Path pin) {
-        if (!Files.exists(pin)) {
-            return List.of();
-        }
-        try (KernelAuthMap m = KernelAuthMap.openExisting(pin, true)) {
-            return m.entries();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     private static Process agentProcess(List<String> args, StringBuffer log) throws Exception {
         return dev.meshauth.agent.cli.MeshauthProcess.start(args, log);
@@ -80,9 +70,9 @@ class AgentRestartKernelTest {
                 jsonArgs.addAll(List.of("--log-format", "json"));
                 Process first = agentProcess(jsonArgs, log1);
                 try {
-                    eventually("read(pin).size() == 1", Duration.ofSeconds(30), () -> {
+                    eventually("one entry pinned", Duration.ofSeconds(30), () -> {
                         assertThat(first.isAlive()).as("the agent process runs; it printed:%n%s", log1).isTrue();
-                        return read(pin).size() == 1;
+                        return PinnedEntries.read(pin).size() == 1;
                     });
                     eventually("log1.toString().contains(\"\\\"authenticated\\\"\")", Duration.ofSeconds(30),
                             () -> log1.toString().contains("\"authenticated\""));
@@ -106,7 +96,7 @@ class AgentRestartKernelTest {
                     first.destroyForcibly(); // SIGKILL: no shutdown hooks, no goodbyes
                     first.waitFor(10, TimeUnit.SECONDS);
                 }
-                List<AuthEntry> before = read(pin);
+                List<AuthEntry> before = PinnedEntries.read(pin);
                 assertThat(before).hasSize(1);
                 long handshakes = a2.handshakesAccepted();
                 assertThat(handshakes).isEqualTo(1);
@@ -119,7 +109,7 @@ class AgentRestartKernelTest {
                     assertThat(log2.toString()).contains("auth cache restored from the auth map entries=1");
                     Thread.sleep(2_000); // give it every chance to redo the handshake; it must not
                     assertThat(a2.handshakesAccepted()).as("no duplicate handshake").isEqualTo(handshakes);
-                    assertThat(read(pin)).isEqualTo(before);
+                    assertThat(PinnedEntries.read(pin)).isEqualTo(before);
                     // The SIGKILLed agent left its status socket behind; the new one took it over.
                     assertThat(dev.meshauth.agent.cli.Main.run("status", "--status-socket", statusSocket.toString()))
                             .as("status of the restarted agent: healthy").isZero();

@@ -11,8 +11,6 @@ import dev.meshauth.agent.k8s.CiliumResources;
 import dev.meshauth.agent.k8s.MockKubernetes;
 import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.spiffe.spiffeid.TrustDomain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -23,11 +21,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 import static dev.meshauth.testing.Eventually.eventually;
 import static dev.meshauth.agent.k8s.CiliumObjects.endpoint;
+import static dev.meshauth.agent.k8s.CiliumObjects.starWarsPolicy;
 import static dev.meshauth.agent.k8s.CiliumObjects.identity;
 import static dev.meshauth.agent.k8s.CiliumObjects.node;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -44,17 +42,6 @@ class KubernetesAgentsTest {
     @RegisterExtension
     static final MockKubernetes api = new MockKubernetes();
 
-    private static GenericKubernetesResource starWarsPolicy() {
-        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNetworkPolicy")
-                .withNewMetadata().withName("rule1").withNamespace("default").endMetadata()
-                .addToAdditionalProperties("spec", Map.of(
-                        "endpointSelector", Map.of("matchLabels", Map.of("org", "empire", "class", "deathstar")),
-                        "ingress", List.of(Map.of(
-                                "fromEndpoints", List.of(Map.of("matchLabels", Map.of("org", "empire"))),
-                                "authentication", Map.of("mode", "required"),
-                                "toPorts", List.of(Map.of("ports", List.of(Map.of("port", "80", "protocol", "TCP"))))))))
-                .build();
-    }
 
 
     @Test

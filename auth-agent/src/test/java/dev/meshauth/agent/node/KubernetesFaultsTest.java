@@ -11,8 +11,6 @@ import dev.meshauth.bpf.auth.AuthKey;
 import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.spiffe.spiffeid.TrustDomain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,15 +20,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
 import static dev.meshauth.agent.k8s.CiliumObjects.endpoint;
+import static dev.meshauth.agent.k8s.CiliumObjects.starWarsPolicy;
 import static dev.meshauth.agent.k8s.CiliumObjects.identity;
 import static dev.meshauth.agent.k8s.CiliumObjects.node;
 import static dev.meshauth.testing.Eventually.eventually;
+import static dev.meshauth.testing.Eventually.holds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -47,17 +45,6 @@ class KubernetesFaultsTest {
     private static final Duration GRACE = Duration.ofSeconds(20);
     private static final int INFORMERS_PER_AGENT = 5; // nodes, endpoints, CNP, CCNP, identities
 
-    private static GenericKubernetesResource policy() {
-        return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumNetworkPolicy")
-                .withNewMetadata().withName("rule1").withNamespace("default").endMetadata()
-                .addToAdditionalProperties("spec", Map.of(
-                        "endpointSelector", Map.of("matchLabels", Map.of("org", "empire", "class", "deathstar")),
-                        "ingress", List.of(Map.of(
-                                "fromEndpoints", List.of(Map.of("matchLabels", Map.of("org", "empire"))),
-                                "authentication", Map.of("mode", "required"),
-                                "toPorts", List.of(Map.of("ports", List.of(Map.of("port", "80", "protocol", "TCP"))))))))
-                .build();
-    }
 
     /** Forces every informer with an open watch to relist, and waits until each one that got the 410 has. */
     private static void relisted(FaultyKubernetesApi api, String what) {
@@ -109,7 +96,7 @@ class KubernetesFaultsTest {
             for (long id = 1001; id <= 1005; id++) {
                 c.genericKubernetesResources(CiliumResources.IDENTITY).resource(identity(Long.toString(id))).create();
             }
-            c.genericKubernetesResources(CiliumResources.NETWORK_POLICY).inNamespace("default").resource(policy()).create();
+            c.genericKubernetesResources(CiliumResources.NETWORK_POLICY).inNamespace("default").resource(starWarsPolicy()).create();
             Path kubeconfig = api.writeKubeconfig(dir.resolve("kubeconfig"));
 
             DevServerConfig spireConfig = DevServerConfig.under(dir.resolve("spire"), TD);
@@ -156,12 +143,18 @@ class KubernetesFaultsTest {
                     relisted(api, "relists after 410");
                     assertThat(api.partialLists()).as("partial relists of nodes, endpoints or identities")
                             .isGreaterThan(partial);
-                    Thread.sleep(5_000); // two GC intervals (2 s) and more pass on the partial view
-                    nothingLost("relists that left out half the objects", a1, a2, pairs);
+                    // Two GC intervals (2 s) and more pass on the partial view, checked all along.
+                    holds("nothing lost on the partial view", Duration.ofSeconds(5), Duration.ofMillis(250), () -> {
+                        nothingLost("relists that left out half the objects", a1, a2, pairs);
+                        return true;
+                    });
                     api.dropHalfOfLists(false);
                     relisted(api, "complete relists again");
-                    Thread.sleep(GRACE.toMillis() + 3_000); // past the grace: the held deletes were dropped, not believed
-                    nothingLost("the objects were listed again and the grace passed", a1, a2, pairs);
+                    // Past the grace, checked all along: the held deletes were dropped, not believed.
+                    holds("nothing lost through the grace", GRACE.plusSeconds(3), Duration.ofMillis(250), () -> {
+                        nothingLost("the objects were listed again and the grace passed", a1, a2, pairs);
+                        return true;
+                    });
 
                     // 4. The grace is not forever: a tiefighter deleted while nobody watched goes after it.
                     AuthKey gone = new AuthKey(1001, 1005, 2, AuthType.SPIRE);

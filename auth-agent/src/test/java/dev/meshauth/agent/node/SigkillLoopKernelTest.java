@@ -54,19 +54,9 @@ class SigkillLoopKernelTest {
     private static final AuthKey DEATHSTAR = new AuthKey(1001, 1002, 2, AuthType.SPIRE);
     private static final AuthKey DEATHSTAR_B = new AuthKey(1005, 1002, 2, AuthType.SPIRE);
 
-    private static List<AuthEntry> read(Path pin) {
-        if (!Files.exists(pin)) {
-            return List.of();
-        }
-        try (KernelAuthMap m = KernelAuthMap.openExisting(pin, true)) {
-            return m.entries();
-        } catch (Exception e) {
-            throw new IllegalStateException("reading the pinned map " + pin + " failed", e);
-        }
-    }
 
     private static boolean holds(Path pin, AuthKey k) {
-        return read(pin).stream().anyMatch(e -> e.key().equals(k));
+        return PinnedEntries.read(pin).stream().anyMatch(e -> e.key().equals(k));
     }
 
     private static void remove(Path pin, AuthKey k) throws Exception {
@@ -148,7 +138,7 @@ class SigkillLoopKernelTest {
                         resumeMs.add((System.nanoTime() - up) / 1_000_000);
                         if (removed) {
                             eventually("no entry of the removed identity 1005 after start " + i, Duration.ofSeconds(10),
-                                    () -> read(pin).stream().noneMatch(e -> e.key().localIdentity() == 1005));
+                                    () -> PinnedEntries.read(pin).stream().noneMatch(e -> e.key().localIdentity() == 1005));
                         }
                         long left = lifetime.toNanos() - (System.nanoTime() - t0);
                         if (left > 0) {
@@ -161,7 +151,7 @@ class SigkillLoopKernelTest {
                     lifetimesMs.add((System.nanoTime() - t0) / 1_000_000);
                     Instant now = Instant.now();
                     Set<AuthKey> allowed = removed ? Set.of(DEATHSTAR) : Set.of(DEATHSTAR, DEATHSTAR_B);
-                    for (AuthEntry e : read(pin)) {
+                    for (AuthEntry e : PinnedEntries.read(pin)) {
                         entriesChecked++;
                         assertThat(allowed).as("after kill %d, only the expected pairs", i).contains(e.key());
                         assertThat(e.info().expiresAt()).as("after kill %d, %s expires no later than its SVIDs can", i, e.key())

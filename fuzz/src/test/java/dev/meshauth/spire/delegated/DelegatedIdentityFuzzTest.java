@@ -2,7 +2,7 @@ package dev.meshauth.spire.delegated;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.meshauth.fuzz.FuzzCaAccess;
+import dev.meshauth.fuzz.FuzzCa;
 import spire.api.agent.delegatedidentity.v1.Delegatedidentity.SubscribeToX509BundlesResponse;
 import spire.api.agent.delegatedidentity.v1.Delegatedidentity.SubscribeToX509SVIDsResponse;
 
@@ -18,21 +18,21 @@ import java.util.Map;
  */
 class DelegatedIdentityFuzzTest {
     @FuzzTest(maxDuration = "30s")
-    void identityUpdates(byte[] input) {
+    void identityUpdates(byte[] input) throws java.security.cert.CertificateEncodingException {
         if (input.length == 0) {
             return;
         }
-        IdentityState state = new IdentityState(FuzzCaAccess.td());
-        state.applyBundle(Map.of(FuzzCaAccess.td().toIdString(), FuzzCaAccess.caDer()), FuzzCaAccess.now());
+        IdentityState state = new IdentityState(FuzzCa.TD);
+        state.applyBundle(Map.of(FuzzCa.TD.toIdString(), FuzzCa.CA.certificate().getEncoded()), FuzzCa.NOW);
         byte[] message = Arrays.copyOfRange(input, 1, input.length);
         try {
             if ((input[0] & 1) == 0) {
-                state.applySvids(SubscribeToX509SVIDsResponse.parseFrom(message), FuzzCaAccess.now());
+                state.applySvids(SubscribeToX509SVIDsResponse.parseFrom(message), FuzzCa.NOW);
             } else {
                 Map<String, byte[]> bundles = new HashMap<>();
                 SubscribeToX509BundlesResponse.parseFrom(message).getCaCertificatesMap()
                         .forEach((k, v) -> bundles.put(k, v.toByteArray()));
-                state.applyBundle(bundles, FuzzCaAccess.now());
+                state.applyBundle(bundles, FuzzCa.NOW);
             }
         } catch (InvalidProtocolBufferException notAMessage) {
             return;

@@ -29,12 +29,17 @@ public final class DerCodec {
      */
     public static List<X509Certificate> certificates(byte[] der) throws SvidException {
         List<X509Certificate> out = new ArrayList<>();
+        CertificateFactory x509;
+        try {
+            x509 = CertificateFactory.getInstance("X.509");
+        } catch (CertificateException e) {
+            throw new IllegalStateException("the JDK has no X.509 certificate factory", e);
+        }
         int at = 0;
         while (at < der.length) {
             int end = endOfSequence(der, at, out.size());
             try {
-                Certificate c = CertificateFactory.getInstance("X.509").generateCertificate(
-                        new ByteArrayInputStream(der, at, end - at));
+                Certificate c = x509.generateCertificate(new ByteArrayInputStream(der, at, end - at));
                 out.add((X509Certificate) c);
             } catch (CertificateException e) {
                 throw new SvidException(SvidRule.PARSE, "certificate " + (out.size() + 1) + " (bytes " + at + " to " + end
