@@ -70,8 +70,11 @@ class AgentStartFailureKernelTest {
         Map<String, Integer> threads = ourThreads();
         Map<String, Integer> fds = descriptors();
         assertThatThrownBy(() -> Agent.start(config, InstantSource.system())).hasMessageContaining(error);
+        // No more of each thread than before the second start: the first start's threads may still be
+        // ending when the baseline is taken (a Delegated Identity thread was seen to), never more.
         eventually("no meshauth thread of the failed start remains: " + ourThreads() + " vs " + threads,
-                Duration.ofSeconds(10), () -> ourThreads().equals(threads));
+                Duration.ofSeconds(10), () -> ourThreads().entrySet().stream()
+                        .allMatch(e -> e.getValue() <= threads.getOrDefault(e.getKey(), 0)));
         eventually("no descriptor of the failed start remains", Duration.ofSeconds(10), () -> descriptors().equals(fds));
         assertThat(config.statusSocket()).hasValueSatisfying(s -> assertThat(s).doesNotExist());
     }
