@@ -129,6 +129,7 @@ public final class MutualAuthClient implements AutoCloseable {
         private final SslHandler ssl;
         private X509Certificate peerLeaf;
         private java.util.Set<String> anchors = java.util.Set.of();
+        private HandshakeResult.Negotiated negotiated;
         private ScheduledFuture<?> timeout;
 
         Verdict(CompletableFuture<HandshakeResult> result, WorkloadSvid local, SslHandler ssl) {
@@ -147,6 +148,7 @@ public final class MutualAuthClient implements AutoCloseable {
                 var peerChain = ssl.engine().getSession().getPeerCertificates();
                 peerLeaf = (X509Certificate) peerChain[0];
                 anchors = anchors(peerChain, local);
+                negotiated = TlsContexts.negotiated(ssl.engine());
                 timeout = ctx.executor().schedule(() -> fail(ctx, FailureReason.TIMEOUT,
                         new SSLException("no verdict from the server within " + options.verdictTimeout().toMillis() + " ms")),
                         options.verdictTimeout().toMillis(), TimeUnit.MILLISECONDS);
@@ -155,7 +157,8 @@ public final class MutualAuthClient implements AutoCloseable {
                 cancelTimeout();
                 Instant a = local.notAfter();
                 Instant b = peerLeaf.getNotAfter().toInstant();
-                result.complete(new HandshakeResult(SpiffeIds.ofLeaf(peerLeaf).toString(), a.isBefore(b) ? a : b, anchors));
+                result.complete(new HandshakeResult(SpiffeIds.ofLeaf(peerLeaf).toString(), a.isBefore(b) ? a : b, anchors,
+                        negotiated));
                 ctx.close();
             }
             ctx.fireUserEventTriggered(evt);

@@ -6,6 +6,9 @@ import dev.meshauth.spire.svid.VerifiedChains;
 import dev.meshauth.spire.svid.WorkloadSvid;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslContextOption;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
+import io.netty.internal.tcnative.SSL;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -28,6 +31,15 @@ final class TlsContexts {
     /** Clients are agents serving a workload identity: spiffe://td/identity/N (Cilium checks only the chain). */
     private static final SvidTrustManager.PeerRule AGENT_CLIENTS = new SvidTrustManager.PeerRule(
             id -> SpiffeIds.identityOf(id).isPresent(), "spiffe://<trust domain>/identity/<n>");
+    /**
+     * Key-exchange groups, X25519 first, on both sides. A handshake that only authenticates protects no
+     * data, so a hybrid post-quantum group (X25519MLKEM768, which Go 1.24+ and BoringSSL builds prefer) buys
+     * nothing here and costs CPU and a 1.2 KB key share each way; P-256 and P-384 stay for peers without
+     * X25519 (FIPS builds). Every TLS 1.3 peer that prefers a hybrid also offers X25519 (Go does), so the
+     * handshake needs no extra round trip in either direction. {@code -Dmeshauth.tls.groups=A:B} (benchmarks
+     * only) measures another list.
+     */
+    static final String[] GROUPS = System.getProperty("meshauth.tls.groups", "X25519:P-256:P-384").split(":");
     private static final java.util.Map<String, SslContext> CLIENTS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private TlsContexts() {
@@ -58,8 +70,26 @@ final class TlsContexts {
         return PROVIDER == SslProvider.OPENSSL ? new AlertingTrustManager(svids) : svids; // the JDK picks its own alert
     }
 
+    /** The group and cipher suite {@code engine}'s completed handshake agreed on. */
+    static HandshakeResult.Negotiated negotiated(javax.net.ssl.SSLEngine engine) {
+        String group = "unknown";
+        if (engine instanceof ReferenceCountedOpenSslEngine openssl) {
+            try {
+                group = SSL.getGroupName(openssl.sslPointer());
+            } catch (Exception e) { // only if the engine was freed under us: the handshake is over anyway
+                group = "unknown";
+            }
+        }
+        return new HandshakeResult.Negotiated(group, engine.getSession().getCipherSuite());
+    }
+
+    /** BoringSSL takes {@link #GROUPS}; the JDK's TLS (a fallback) keeps its defaults, X25519 first. */
+    private static SslContextBuilder groups(SslContextBuilder b) {
+        return PROVIDER == SslProvider.OPENSSL ? b.option(OpenSslContextOption.GROUPS, GROUPS) : b;
+    }
+
     static SslContext server(WorkloadSvid svid, IdentityStore store, InstantSource clock) throws SSLException {
-        return SslContextBuilder.forServer(svid.key(), svid.chain().toArray(X509Certificate[]::new))
+        return groups(SslContextBuilder.forServer(svid.key(), svid.chain().toArray(X509Certificate[]::new)))
                 .sslProvider(PROVIDER)
                 .protocols("TLSv1.3")
                 .clientAuth(ClientAuth.REQUIRE)
@@ -85,7 +115,7 @@ final class TlsContexts {
 
     private static SslContext newClient(WorkloadSvid svid, SpiffeId expectedServer, IdentityStore store,
             InstantSource clock) throws SSLException {
-        return SslContextBuilder.forClient()
+        return groups(SslContextBuilder.forClient())
                 .sslProvider(PROVIDER)
                 .protocols("TLSv1.3")
                 .keyManager(svid.key(), svid.chain().toArray(X509Certificate[]::new))

@@ -35,7 +35,8 @@ final class FakeAuthenticator implements Authenticator {
             if (failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 f.completeExceptionally(new HandshakeException(FailureReason.PEER_REFUSED, "fake refusal", null));
             } else {
-                f.complete(new HandshakeResult("spiffe://spiffe.cilium/identity/" + remote, expiresAt, anchors));
+                f.complete(new HandshakeResult("spiffe://spiffe.cilium/identity/" + remote, expiresAt, anchors,
+                        HandshakeResult.Negotiated.NONE));
             }
         };
         if (hold) {

@@ -1,0 +1,3 @@
+module meshauth.dev/ciliumpeer
+
+go 1.26
