@@ -31,6 +31,9 @@ import (
 	"time"
 )
 
+// curves is tls.Config.CurvePreferences for both sides: nil is Go's default, what Cilium runs.
+var curves []tls.CurveID
+
 type svidFlag map[uint64]*tls.Certificate
 
 func (s svidFlag) String() string { return fmt.Sprint(len(s)) }
@@ -71,7 +74,16 @@ func main() {
 	warmup := fs.Int("warmup", 0, "client: handshakes before measuring")
 	conc := fs.Int("c", 1, "client: handshakes in flight at once")
 	serverPid := fs.Int("server-pid", 0, "client: also report this process's CPU over the measured handshakes")
+	groups := fs.String("groups", "default", "key-exchange groups: default (Go's: X25519MLKEM768 first, as Cilium runs)"+
+		" or x25519 (X25519, P-256: meshauth's choice, for comparison)")
 	_ = fs.Parse(os.Args[2:])
+	switch *groups {
+	case "default":
+	case "x25519":
+		curves = []tls.CurveID{tls.X25519, tls.CurveP256}
+	default:
+		fail(fmt.Errorf("-groups: want default or x25519, got %q", *groups))
+	}
 	bundle, err := loadBundle(*caFile)
 	if err != nil {
 		fail(err)
@@ -129,9 +141,10 @@ func serve(addr, td string, bundle *x509.CertPool, svids svidFlag, verbose bool)
 	}
 	fmt.Println("listening", l.Addr())
 	cfg := &tls.Config{
-		ClientAuth: tls.RequireAndVerifyClientCert,
-		MinVersion: tls.VersionTLS13,
-		ClientCAs:  bundle,
+		ClientAuth:       tls.RequireAndVerifyClientCert,
+		MinVersion:       tls.VersionTLS13,
+		ClientCAs:        bundle,
+		CurvePreferences: curves,
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			id, err := sniToIdentity(hello.ServerName, td)
 			if err != nil {
@@ -227,8 +240,9 @@ func (c *client) authenticate() outcome {
 			}
 			return nil
 		},
-		RootCAs:   c.bundle,
-		ClientCAs: c.bundle,
+		RootCAs:          c.bundle,
+		ClientCAs:        c.bundle,
+		CurvePreferences: curves,
 	})
 	defer tlsConn.Close()
 	if err := tlsConn.Handshake(); err != nil {

@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * Auth manager settings, with Cilium's flag names where Cilium has one.
  *
- * @param queueSize      {@code --mesh-auth-queue-size}: requests waiting; beyond it they are dropped, counted
+ * @param queueSize      {@code --mesh-auth-queue-size}: datapath signals waiting; beyond it they are dropped, counted
+ *                       (the agent's own work, policy, rotation and refresh, is never dropped)
  * @param signalBackoff  {@code --mesh-auth-signal-backoff-duration}: a key stored this recently is not
  *                       redone on a signal (unless it vanished from the kernel map)
  * @param workers        handshakes run at once

@@ -22,9 +22,15 @@ import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
- * Authentication requests (Cilium's auth manager queue): bounded, counted when full, at most one in
- * flight per key (a second request for a key in flight is coalesced; a rotation marks it to run once
- * more afterwards, since the handshake in flight may use the old SVID), at most {@code workers} in flight
+ * Authentication requests. Datapath signals go to Cilium's auth manager queue: bounded
+ * ({@code --mesh-auth-queue-size}), counted when full (a dropped signal comes back with the next dropped
+ * packet), logged at most once per {@link #DROP_REPORT_EVERY_NANOS}. Work the agent derives itself (policy,
+ * rotation, refresh, repair, retries) goes to a backlog that never drops: one entry per key, so it is
+ * bounded by the keys the agent knows (required pairs and cached entries), and a rotation storm over 10,000
+ * identities is worked off instead of lost. Signals are taken first: traffic is waiting for them. At most one in
+ * flight per key (a second request for a key queued or in flight is coalesced; a rotation marks one whose
+ * handshake has started to run once more afterwards, since it may use the old SVID; a queued one will run
+ * with the new SVID anyway), at most {@code workers} in flight
  * at once, and one pending retry per key with jittered backoff, cancelled when the key succeeds. A request
  * starts on the executor and holds its slot until the stage its handler returned completes (on whichever
  * thread completes it), so no thread waits on a handshake.
@@ -45,9 +51,16 @@ final class RequestQueue {
         java.util.concurrent.CompletionStage<Outcome> handle(Request r);
     }
 
+    /** How often a full signal queue is told in the log (every drop is counted). */
+    static final long DROP_REPORT_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
     private final LinkedBlockingQueue<Request> queue;
+    private final java.util.concurrent.ConcurrentLinkedQueue<Request> backlog = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final AtomicLong droppedUntold = new AtomicLong();
+    private final AtomicLong lastDropReport = new AtomicLong(Long.MIN_VALUE);
     private final Set<AuthKey> pending = ConcurrentHashMap.newKeySet();
     private final Set<AuthKey> again = ConcurrentHashMap.newKeySet();
+    /** Keys whose handshake has started: only those may have used an SVID that rotated since. */
+    private final Set<AuthKey> running = ConcurrentHashMap.newKeySet();
     private final Map<AuthKey, Backoff> backoffs = new ConcurrentHashMap<>();
     private final Map<AuthKey, ScheduledFuture<?>> retries = new ConcurrentHashMap<>();
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -78,21 +91,37 @@ final class RequestQueue {
             return false;
         }
         if (!pending.add(key)) {
-            if (origin == Origin.ROTATION) {
+            if (origin == Origin.ROTATION && running.contains(key)) { // a queued one will run with the new SVID
                 again.add(key);
             }
             coalesced.incrementAndGet();
             return false;
         }
-        if (!queue.offer(new Request(key, origin, ticker.getAsLong()))) {
+        Request r = new Request(key, origin, ticker.getAsLong());
+        if (origin != Origin.SIGNAL) {
+            backlog.add(r);
+        } else if (!queue.offer(r)) {
             pending.remove(key);
             dropped.incrementAndGet();
-            LOG.atWarn().addKeyValue("key", key).addKeyValue("queue_size", queue.remainingCapacity() + queue.size())
-                    .log("auth queue full, request dropped");
+            droppedUntold.incrementAndGet();
+            reportDrops(key);
             return false;
         }
         drain();
         return true;
+    }
+
+    /** The first drop, then at most one line per {@link #DROP_REPORT_EVERY_NANOS} with the count since. */
+    private void reportDrops(AuthKey key) {
+        long now = ticker.getAsLong();
+        long last = lastDropReport.get();
+        if (last != Long.MIN_VALUE && now - last < DROP_REPORT_EVERY_NANOS || !lastDropReport.compareAndSet(last, now)) {
+            return;
+        }
+        LOG.atWarn().addKeyValue("key", key).addKeyValue("dropped", droppedUntold.getAndSet(0))
+                .addKeyValue("queue_size", queue.remainingCapacity() + queue.size())
+                .log("auth signal queue full, signals dropped; the datapath signals again on the next dropped packet;"
+                        + " raise --mesh-auth-queue-size if this persists");
     }
 
     /** If {@code key} is queued or in flight, runs it once more afterwards (what it runs with has changed). */
@@ -115,13 +144,14 @@ final class RequestQueue {
     private void drain() {
         while (!closed) {
             int n = inFlight.get();
-            if (n >= workers || queue.isEmpty()) {
+            if (n >= workers || queue.isEmpty() && backlog.isEmpty()) {
                 return;
             }
             if (!inFlight.compareAndSet(n, n + 1)) {
                 continue;
             }
-            Request r = queue.poll();
+            Request polled = queue.poll();
+            Request r = polled != null ? polled : backlog.poll();
             if (r == null) {
                 settled();
                 continue;
@@ -138,6 +168,7 @@ final class RequestQueue {
 
     private void start(Request r) {
         java.util.concurrent.CompletionStage<Outcome> stage;
+        running.add(r.key());
         try {
             stage = handler.handle(r);
         } catch (RuntimeException | Error e) {
@@ -163,6 +194,7 @@ final class RequestQueue {
     }
 
     private void finish(Request r, Outcome o) {
+        running.remove(r.key());
         pending.remove(r.key());
         if (o == Outcome.COALESCED) {
             coalesced.incrementAndGet();
@@ -206,7 +238,7 @@ final class RequestQueue {
         });
     }
 
-    /** Requests dropped because the queue was full. */
+    /** Signals dropped because the signal queue was full. */
     long dropped() {
         return dropped.get();
     }
@@ -226,6 +258,7 @@ final class RequestQueue {
         closed = true;
         retries.values().forEach(f -> f.cancel(false));
         queue.clear();
+        backlog.clear();
     }
 
     /** Waits up to {@code timeout} for the requests in flight to settle; false if some still run. */

@@ -118,6 +118,28 @@ class AuthManagerSvidTest extends AuthManagerFixture {
         assertThat(auth.callsFor(1000, 2000)).as("once more, not more").isEqualTo(3);
     }
 
+    /** Both SVIDs of a pair rotate at once (SPIRE rotates in bulk) while its request waits: one handshake. */
+    @Test
+    void rotationsOfAQueuedKeyRunItOnceWithTheNewSvids() throws Exception {
+        manager.close();
+        manager = start(new AuthManagerOptions(16, Duration.ofSeconds(1), 1, Duration.ofMillis(20), Duration.ofMillis(100),
+                Duration.ofSeconds(5)));
+        AuthKey other = new AuthKey(3000, 4000, 2, AuthType.SPIRE);
+        manager.setRequired(Set.of(TIE, other));
+        settle();
+        auth.hold = true;
+        manager.svidRotated(3000); // takes the only worker and stays in flight
+        settle();
+        manager.svidRotated(1000); // TIE queued behind it
+        manager.svidRotated(2000); // and rotated again while queued: not a second run
+        auth.hold = false;
+        auth.release();
+        settle();
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(2);
+        clock.advance(Duration.ofSeconds(5));
+        assertThat(auth.callsFor(1000, 2000)).as("not more").isEqualTo(2);
+    }
+
     @Test
     void svidRemovalDeletesTheEntriesInvolvingIt() throws Exception {
         manager.setRequired(Set.of(TIE, TIE2));

@@ -288,6 +288,40 @@ class AuthManagerTest extends AuthManagerFixture {
         assertThat(map.get(TIE)).map(AuthInfo::expiresAt).contains(auth.expiresAt);
     }
 
+    /**
+     * The agent's own work is never dropped, however small the signal queue: 300 required pairs (a policy
+     * landing) and then a rotation of the identity in all of them, through a queue of one with one worker.
+     */
+    @Test
+    void policyAndRotationWorkIsNeverDroppedByAFullQueue() throws Exception {
+        manager.close();
+        manager = start(new AuthManagerOptions(1, Duration.ofSeconds(1), 1, Duration.ofMillis(20), Duration.ofMillis(100),
+                Duration.ofSeconds(5)));
+        Set<AuthKey> pairs = new java.util.HashSet<>();
+        for (int i = 0; i < 300; i++) {
+            pairs.add(new AuthKey(1000, 3000 + i, 2, AuthType.SPIRE));
+        }
+        manager.setRequired(pairs);
+        settle();
+        assertThat(map.entries()).hasSize(300);
+        auth.expiresAt = clock.instant().plus(Duration.ofMinutes(30));
+        manager.svidRotated(1000);
+        settle();
+        assertThat(map.entries()).hasSize(300).allSatisfy(e -> assertThat(e.info().expiresAt()).isEqualTo(auth.expiresAt));
+        assertThat(auth.callsFor(1000, 3299)).isEqualTo(2);
+        assertThat(manager.stats().dropped()).isZero();
+        // Signals still meet the bounded queue: one in flight, one queued, the third dropped.
+        auth.hold = true;
+        manager.request(new AuthKey(1000, 4001, 2, AuthType.SPIRE), Origin.SIGNAL);
+        settle();
+        manager.request(new AuthKey(1000, 4002, 2, AuthType.SPIRE), Origin.SIGNAL);
+        manager.request(new AuthKey(1000, 4003, 2, AuthType.SPIRE), Origin.SIGNAL);
+        assertThat(manager.stats().dropped()).isEqualTo(1);
+        auth.hold = false;
+        auth.release();
+        settle();
+    }
+
     @Test
     void aFullQueueDropsAndCounts() throws Exception {
         manager.close();
