@@ -67,6 +67,8 @@ public final class AuthManager implements AutoCloseable {
     private final RequestQueue queue;
     private final ScheduledFuture<?> refreshTick;
     private volatile Set<AuthKey> required = Set.of();
+    private volatile IdentityIndex requiredIndex = new IdentityIndex();
+    private Set<AuthKey> requiredFrom; // the set last given to setRequired, guarded by this
     private final AtomicLong reservedSkipped = new AtomicLong();
     private final AtomicLong repaired = new AtomicLong();
     private final Map<GcReason, AtomicLong> gcDeleted = new EnumMap<>(GcReason.class);
@@ -128,16 +130,31 @@ public final class AuthManager implements AutoCloseable {
      * The keys current policies require: missing ones are authenticated now, ahead of traffic (unless
      * not {@link AuthManagerOptions#proactive()}: then they only guide garbage collection and refresh).
      */
-    public void setRequired(Set<AuthKey> keys) {
-        required = Set.copyOf(keys);
+    public synchronized void setRequired(Set<AuthKey> keys) {
+        if (keys != requiredFrom) { // the same set object again (the cluster view did not change): nothing to index
+            required = Set.copyOf(keys);
+            requiredIndex = IdentityIndex.of(required);
+            requiredFrom = keys;
+        }
         if (options.proactive()) {
             keys.stream().filter(k -> cache.get(k).isEmpty()).forEach(k -> request(k, Origin.POLICY));
         }
     }
 
+    /**
+     * {@code identity}'s SVID is held now (it arrived or rotated): the required pairs involving it that are
+     * missing are authenticated ahead of traffic (when proactive), without a pass over every required pair.
+     */
+    public void identityReady(long identity) {
+        if (options.proactive()) {
+            requiredIndex.involving(identity).stream().filter(k -> cache.get(k).isEmpty())
+                    .forEach(k -> request(k, Origin.POLICY));
+        }
+    }
+
     /** An identity's SVID rotated: re-authenticate every entry involving it. */
     public void svidRotated(long identity) {
-        cache.keys().stream().filter(k -> involves(k, identity)).forEach(k -> request(k, Origin.ROTATION));
+        cache.keysInvolving(identity).forEach(k -> request(k, Origin.ROTATION));
     }
 
     /**
@@ -187,12 +204,13 @@ public final class AuthManager implements AutoCloseable {
         synchronized (removals.lock) {
             if (!stillListed) {
                 removals.mark(identity);
-                cache.keys().stream().filter(k -> involves(k, identity)).forEach(k -> delete(k, GcReason.SVID_REMOVED));
+                cache.keysInvolving(identity).forEach(k -> delete(k, GcReason.SVID_REMOVED));
                 return;
             }
             // Not marked removed: as a remote identity it is the peer's to prove with its own certificate, and
             // as a local one the handshake finds no SVID by itself.
-            cache.keys().stream().filter(k -> k.localIdentity() == identity).forEach(k -> delete(k, GcReason.SVID_REMOVED));
+            cache.keysInvolving(identity).stream().filter(k -> k.localIdentity() == identity)
+                    .forEach(k -> delete(k, GcReason.SVID_REMOVED));
         }
     }
 

@@ -55,6 +55,8 @@ final class AuthMapCache {
 
     private final AuthMap map;
     private final Map<AuthKey, Stored> cache = new ConcurrentHashMap<>();
+    /** The cached keys by identity; a key enters it after the cache and leaves it after the cache. */
+    private final IdentityIndex index = new IdentityIndex();
 
     AuthMapCache(AuthMap map) {
         this.map = map;
@@ -64,6 +66,7 @@ final class AuthMapCache {
     int restore(Instant now) throws BpfException {
         for (AuthEntry e : map.entries()) {
             cache.put(e.key(), new Stored(e.info(), now, Set.of(), Origin.RESTORED));
+            index.add(e.key());
         }
         return cache.size();
     }
@@ -73,12 +76,15 @@ final class AuthMapCache {
         AuthInfo info = AuthInfo.expiringAt(expiresAt);
         map.put(key, info);
         cache.put(key, new Stored(info, now, Set.copyOf(anchors), origin));
+        index.add(key);
     }
 
     /** Deletes from the kernel map, then the cache. */
     void delete(AuthKey key) throws BpfException {
         map.delete(key);
-        cache.remove(key);
+        if (cache.remove(key) != null) {
+            index.remove(key);
+        }
     }
 
     /** The cached entry of {@code key}. */
@@ -103,6 +109,13 @@ final class AuthMapCache {
     /** Keys cached. */
     Set<AuthKey> keys() {
         return Set.copyOf(cache.keySet());
+    }
+
+    /** Cached keys with {@code identity} on either side. */
+    Set<AuthKey> keysInvolving(long identity) {
+        Set<AuthKey> out = new HashSet<>(index.involving(identity));
+        out.removeIf(k -> !cache.containsKey(k)); // removed between the index read and now
+        return out;
     }
 
     /** Entries cached. */
@@ -135,7 +148,9 @@ final class AuthMapCache {
             }
             AuthInfo inKernel = kernel.get(k);
             if (inKernel == null) {
-                cache.remove(k, e.getValue());
+                if (cache.remove(k, e.getValue())) {
+                    index.remove(k);
+                }
                 vanished.add(k);
             } else if (!inKernel.equals(e.getValue().info())) {
                 cache.replace(k, e.getValue(), new Stored(inKernel, e.getValue().storedAt(), Set.of(), e.getValue().origin()));
@@ -145,6 +160,7 @@ final class AuthMapCache {
         for (Map.Entry<AuthKey, AuthInfo> e : kernel.entrySet()) {
             if (!busy.contains(e.getKey()) && cache.putIfAbsent(e.getKey(),
                     new Stored(e.getValue(), now, Set.of(), Origin.RESTORED)) == null) {
+                index.add(e.getKey());
                 adopted.add(e.getKey());
             }
         }

@@ -47,6 +47,13 @@ final class IdentityEvents implements Consumer<IdentityEvent> {
         }
     }
 
+    /** An SVID is held: the required pairs involving it only (one SPIRE update can carry 10,000). */
+    private void ready(long identity) {
+        if (handshaking.getAsBoolean()) {
+            manager.identityReady(identity);
+        }
+    }
+
     @Override
     public void accept(IdentityEvent e) {
         switch (e) {
@@ -63,12 +70,12 @@ final class IdentityEvents implements Consumer<IdentityEvent> {
                 events.accept(new AuthEvent.SvidRotated(clock.instant(), r.identity(), r.svid().serial(), r.svid().notAfter()));
                 manager.svidAdded(r.identity()); // a rotated SVID is held: whatever was removed before is back
                 manager.svidRotated(r.identity());
-                requireAll();
+                ready(r.identity());
             }
             case IdentityEvent.SvidRemoved r -> manager.svidRemoved(r.identity(), r.stillListed());
             case IdentityEvent.SvidAdded a -> {
                 manager.svidAdded(a.identity());
-                requireAll();
+                ready(a.identity());
             }
             case IdentityEvent.SvidsHeld h -> {
                 // Entries restored from the map at start whose local identity SPIRE no longer gives an SVID:

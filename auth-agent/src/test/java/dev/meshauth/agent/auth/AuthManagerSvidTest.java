@@ -118,6 +118,28 @@ class AuthManagerSvidTest extends AuthManagerFixture {
         assertThat(auth.callsFor(1000, 2000)).as("once more, not more").isEqualTo(3);
     }
 
+    /** An SVID arriving retries the missing required pairs it is in, now, and no other pair. */
+    @Test
+    void anSvidArrivingAuthenticatesTheMissingRequiredPairsItIsIn() throws Exception {
+        AuthKey other = new AuthKey(3000, 4000, 2, AuthType.SPIRE);
+        auth.failNext.set(3);
+        manager.setRequired(Set.of(TIE, TIE2, other)); // all three fail: their retries wait (the clock stands)
+        settle();
+        assertThat(map.entries()).isEmpty();
+        manager.identityReady(2001);
+        settle();
+        assertThat(map.get(TIE2)).isPresent();
+        assertThat(map.get(TIE)).isEmpty();
+        assertThat(map.get(other)).isEmpty();
+        assertThat(auth.callsFor(1000, 2001)).isEqualTo(2);
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(1);
+        manager.identityReady(1000);
+        settle();
+        assertThat(map.get(TIE)).isPresent();
+        assertThat(auth.callsFor(1000, 2001)).as("already held: not again").isEqualTo(2);
+        assertThat(auth.callsFor(3000, 4000)).isEqualTo(1);
+    }
+
     /** Both SVIDs of a pair rotate at once (SPIRE rotates in bulk) while its request waits: one handshake. */
     @Test
     void rotationsOfAQueuedKeyRunItOnceWithTheNewSvids() throws Exception {
