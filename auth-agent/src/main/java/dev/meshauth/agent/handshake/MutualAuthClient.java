@@ -21,7 +21,6 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.spiffe.spiffeid.SpiffeId;
 
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
@@ -83,7 +82,6 @@ public final class MutualAuthClient implements AutoCloseable {
                     "this node holds no SVID for identity " + local, null));
             return result;
         }
-        SpiffeId expected = SpiffeIds.forIdentity(store.trustDomain(), remote);
         String sni = remote + "." + store.trustDomain().getName();
         try {
             if (!slots.tryAcquire(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
@@ -98,7 +96,7 @@ public final class MutualAuthClient implements AutoCloseable {
         }
         result.whenComplete((r, t) -> slots.release());
         try {
-            var ctx = TlsContexts.client(svid, expected, store, clock);
+            var ctx = TlsContexts.client(svid, store, clock);
             ChannelFuture connect = new Bootstrap().group(group).channel(NioSocketChannel.class)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) options.connectTimeout().toMillis())
                     .handler(new ChannelInitializer<SocketChannel>() {

@@ -12,7 +12,6 @@ import io.netty.internal.tcnative.SSL;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
-import io.spiffe.spiffeid.SpiffeId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +64,7 @@ final class TlsContexts {
     }
 
     private static javax.net.ssl.X509ExtendedTrustManager trustManager(IdentityStore store, InstantSource clock,
-            SvidTrustManager.PeerRule servers) {
+            SvidTrustManager.ServerRule servers) {
         SvidTrustManager svids = new SvidTrustManager(store::trustDomain, store::roots, clock, AGENT_CLIENTS, servers, VERIFIED);
         return PROVIDER == SslProvider.OPENSSL ? new AlertingTrustManager(svids) : svids; // the JDK picks its own alert
     }
@@ -93,33 +92,54 @@ final class TlsContexts {
                 .sslProvider(PROVIDER)
                 .protocols("TLSv1.3")
                 .clientAuth(ClientAuth.REQUIRE)
-                .trustManager(trustManager(store, clock, SvidTrustManager.PeerRule.any()))
+                .trustManager(trustManager(store, clock, engine -> SvidTrustManager.PeerRule.any()))
                 .build();
     }
 
-    /** A client context, reused while the local SVID, the expected peer and the bundle stay the same. */
-    static SslContext client(WorkloadSvid svid, SpiffeId expectedServer, IdentityStore store, InstantSource clock)
-            throws SSLException {
-        String key = svid.spiffeId() + "/" + svid.serial() + "/" + expectedServer + "/" + store.roots().hashCode()
-                + "/" + System.identityHashCode(store);
+    /**
+     * A client context for {@code svid}, reused for every peer while the SVID and the bundle stay the same:
+     * the server each handshake must present is the one it named in SNI ({@link #serverNamedInSni}), so a
+     * node authenticating one local identity to 5,000 remote ones builds one context, not 5,000.
+     */
+    static SslContext client(WorkloadSvid svid, IdentityStore store, InstantSource clock) throws SSLException {
+        String key = svid.spiffeId() + "/" + svid.serial() + "/" + store.roots().hashCode() + "/" + System.identityHashCode(store);
         SslContext ctx = CLIENTS.get(key);
         if (ctx == null) {
             if (CLIENTS.size() >= 4096) {
                 CLIENTS.clear();
             }
-            ctx = newClient(svid, expectedServer, store, clock);
+            ctx = newClient(svid, store, clock);
             CLIENTS.put(key, ctx);
         }
         return ctx;
     }
 
-    private static SslContext newClient(WorkloadSvid svid, SpiffeId expectedServer, IdentityStore store,
-            InstantSource clock) throws SSLException {
+    /**
+     * The server a client handshake accepts: exactly {@code spiffe://<td>/identity/<n>} for the SNI
+     * {@code <n>.<td>} its engine sent, as Cilium's handler checks the URI SAN against the identity it asked
+     * for; without an engine or such a name, nothing.
+     */
+    static SvidTrustManager.PeerRule serverNamedInSni(java.util.Optional<javax.net.ssl.SSLEngine> engine,
+            io.spiffe.spiffeid.TrustDomain td) {
+        String host = engine.map(javax.net.ssl.SSLEngine::getPeerHost).orElse("");
+        String suffix = "." + td.getName();
+        if (host.endsWith(suffix)) {
+            try {
+                long id = Long.parseLong(host.substring(0, host.length() - suffix.length()));
+                return SvidTrustManager.PeerRule.exactly(SpiffeIds.forIdentity(td, id));
+            } catch (NumberFormatException e) {
+                // not an identity: refused below
+            }
+        }
+        return new SvidTrustManager.PeerRule(id -> false, "the identity named in SNI (the client sent \"" + host + "\")");
+    }
+
+    private static SslContext newClient(WorkloadSvid svid, IdentityStore store, InstantSource clock) throws SSLException {
         return groups(SslContextBuilder.forClient())
                 .sslProvider(PROVIDER)
                 .protocols("TLSv1.3")
                 .keyManager(svid.key(), svid.chain().toArray(X509Certificate[]::new))
-                .trustManager(trustManager(store, clock, SvidTrustManager.PeerRule.exactly(expectedServer)))
+                .trustManager(trustManager(store, clock, engine -> serverNamedInSni(engine, store.trustDomain())))
                 .build();
     }
 }

@@ -72,7 +72,8 @@ class CiliumPeerInteropTest {
             assertThat(run.figures()).containsEntry("peer", "spiffe://spiffe.cilium/identity/1000")
                     .containsEntry("group", "X25519").containsEntry("cipher", "TLS_AES_128_GCM_SHA256")
                     .containsEntry("expiry", client.notAfter().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-            Eventually.eventually("server.accepted() == 1", Duration.ofSeconds(5), () -> server.accepted() == 1);
+            Eventually.eventually("the listener told of the handshake", Duration.ofSeconds(5), () -> !seen.isEmpty());
+            assertThat(server.accepted()).isEqualTo(1);
             assertThat(seen).singleElement().satisfies(h -> {
                 assertThat(h.accepted()).isTrue();
                 assertThat(h.client()).hasValue(2000);

@@ -42,11 +42,21 @@ public final class SvidTrustManager extends X509ExtendedTrustManager {
         }
     }
 
+    /**
+     * What a client side accepts from its server, decided per handshake from the client's engine (the
+     * server it named in SNI): one client context then serves every peer of a local identity.
+     */
+    @FunctionalInterface
+    public interface ServerRule {
+        /** The rule for the handshake of {@code engine} (empty when called without one). */
+        PeerRule forHandshake(Optional<SSLEngine> engine);
+    }
+
     private final Supplier<TrustDomain> trustDomain;
     private final Supplier<List<X509Certificate>> roots;
     private final InstantSource clock;
     private final PeerRule clients;
-    private final PeerRule servers;
+    private final ServerRule servers;
     private final Optional<VerifiedChains> verified;
 
     /**
@@ -61,6 +71,12 @@ public final class SvidTrustManager extends X509ExtendedTrustManager {
      */
     public SvidTrustManager(Supplier<TrustDomain> trustDomain, Supplier<List<X509Certificate>> roots, InstantSource clock,
             PeerRule clients, PeerRule servers, Optional<VerifiedChains> verified) {
+        this(trustDomain, roots, clock, clients, engine -> servers, verified);
+    }
+
+    /** As above, with the servers' rule chosen per handshake. */
+    public SvidTrustManager(Supplier<TrustDomain> trustDomain, Supplier<List<X509Certificate>> roots, InstantSource clock,
+            PeerRule clients, ServerRule servers, Optional<VerifiedChains> verified) {
         this.trustDomain = trustDomain;
         this.roots = roots;
         this.clock = clock;
@@ -98,7 +114,7 @@ public final class SvidTrustManager extends X509ExtendedTrustManager {
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws SvidRejectedException {
-        check(chain, servers, "server");
+        check(chain, servers.forHandshake(Optional.empty()), "server");
     }
 
     @Override
@@ -118,7 +134,7 @@ public final class SvidTrustManager extends X509ExtendedTrustManager {
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws SvidRejectedException {
-        checkServerTrusted(chain, authType);
+        check(chain, servers.forHandshake(Optional.ofNullable(engine)), "server");
     }
 
     @Override
