@@ -59,11 +59,11 @@ class LauncherTest {
         for (String[] args : List.of(new String[] {"agent", "--node-name", "n1"}, new String[] {"--debug", "operator"})) {
             Run r = launch(dir, Map.of(), args);
             assertThat(r.code()).isZero();
-            assertThat(r.args()).contains("-XX:-TieredCompilation", "-XX:+UseSerialGC", "-Xms16m", "-Xmn4m",
+            assertThat(r.args()).contains("-XX:-TieredCompilation", "-XX:+UseSerialGC", "-Xms16m", "-XX:NewSize=4m", "-XX:MaxNewSize=64m",
                     "-XX:TrimNativeHeapInterval=5000", "-cp", "/opt/meshauth/lib/a.jar", "dev.meshauth.agent.cli.Main")
                     .doesNotContain("-XX:TieredStopAtLevel=1");
-            assertThat(r.args()).as("a bounded heap: the container's limit, or 256 MiB without one")
-                    .containsAnyOf("-Xmx256m", "-XX:MaxRAMPercentage=75");
+            assertThat(r.args()).as("a bounded heap: the container's limit, or 512 MiB without one")
+                    .containsAnyOf("-Xmx512m", "-XX:MaxRAMPercentage=75");
             assertThat(r.out()).contains("env MALLOC_ARENA_MAX=2");
             assertThat(r.args().subList(r.args().indexOf("dev.meshauth.agent.cli.Main") + 1, r.args().size()))
                     .containsExactly(args);

@@ -33,7 +33,8 @@ import java.util.regex.Pattern;
  * over the measured handshakes (the server's read from /proc by the client), after a warm-up.
  *
  * <p>Arguments: {@code GO_PEER JAVA_CMD...}; properties {@code reps} (3), {@code n} (4000), {@code warmup}
- * (15000), {@code conc} (8), {@code opensslSeconds} (5), {@code pairs} (a regular expression: the pairs to run).
+ * (20000: the agent runs C2 only, which needs about that many to compile the handshake path), {@code conc}
+ * (8), {@code opensslSeconds} (5), {@code pairs} (a regular expression: the pairs to run).
  */
 public final class SideBySide {
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
@@ -59,7 +60,7 @@ public final class SideBySide {
         List<String> java = List.of(Arrays.copyOfRange(args, 1, args.length));
         int reps = Integer.getInteger("reps", 3);
         int n = Integer.getInteger("n", 4000);
-        int warmup = Integer.getInteger("warmup", 15000);
+        int warmup = Integer.getInteger("warmup", 20000);
         int conc = Integer.getInteger("conc", 8);
         int opensslSeconds = Integer.getInteger("opensslSeconds", 5);
         Path dir = Files.createTempDirectory("meshauth-handshake-bench");
