@@ -16,7 +16,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
-import java.security.cert.X509Certificate;
 import java.time.InstantSource;
 import java.util.Optional;
 
@@ -88,7 +87,7 @@ final class TlsContexts {
     }
 
     static SslContext server(WorkloadSvid svid, IdentityStore store, InstantSource clock) throws SSLException {
-        return groups(SslContextBuilder.forServer(svid.key(), svid.chain().toArray(X509Certificate[]::new)))
+        return groups(SslContextBuilder.forServer(new SvidKeyManager(svid)))
                 .sslProvider(PROVIDER)
                 .protocols("TLSv1.3")
                 .clientAuth(ClientAuth.REQUIRE)
@@ -138,7 +137,7 @@ final class TlsContexts {
         return groups(SslContextBuilder.forClient())
                 .sslProvider(PROVIDER)
                 .protocols("TLSv1.3")
-                .keyManager(svid.key(), svid.chain().toArray(X509Certificate[]::new))
+                .keyManager(new SvidKeyManager(svid))
                 .trustManager(trustManager(store, clock, engine -> serverNamedInSni(engine, store.trustDomain())))
                 .build();
     }
