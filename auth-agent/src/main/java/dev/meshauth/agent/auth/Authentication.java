@@ -107,9 +107,7 @@ final class Authentication implements RequestQueue.Handler {
         succeeded.incrementAndGet();
         events.accept(new AuthEvent.HandshakeSucceeded(time.clock().instant(), k, r.origin(), Duration.ofNanos(took),
                 Duration.ofNanos(time.ticker().getAsLong() - r.queuedNanos()), res.expiresAt()));
-        // The peer still presents the SVID SPIRE replaced: stored (it is valid), and redone with the retry
-        // backoff until the peer has its new one, instead of waiting for the refresh before expiry.
-        return res.peerBehind() ? RequestQueue.Outcome.RETRY : RequestQueue.Outcome.DONE;
+        return RequestQueue.Outcome.DONE;
     }
 
     private RequestQueue.Outcome handshakeFailed(RequestQueue.Request r, Throwable err, long took) {

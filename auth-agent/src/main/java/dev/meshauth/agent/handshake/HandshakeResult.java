@@ -11,12 +11,8 @@ import java.util.Set;
  * @param anchors      fingerprints of the bundle roots both chains were issued under (see {@link TrustAnchors});
  *                     when the bundle loses one of them, the entry goes
  * @param tls          the negotiated key-exchange group and cipher suite
- * @param peerBehind   the peer presented an SVID older than the one this node holds for its identity: SPIRE
- *                     rotated it and the peer has not received the new one yet (both rotate at once in a
- *                     storm). The entry is valid, with the old SVID's expiry; it is redone shortly
  */
-public record HandshakeResult(String peerSpiffeId, Instant expiresAt, Set<String> anchors, Negotiated tls,
-        boolean peerBehind) {
+public record HandshakeResult(String peerSpiffeId, Instant expiresAt, Set<String> anchors, Negotiated tls) {
     /**
      * What the two sides agreed on.
      *

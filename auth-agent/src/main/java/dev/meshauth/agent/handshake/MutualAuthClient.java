@@ -104,7 +104,7 @@ public final class MutualAuthClient implements AutoCloseable {
                         protected void initChannel(SocketChannel ch) {
                             SslHandler ssl = ctx.newHandler(ch.alloc(), sni, peer.getPort());
                             ssl.setHandshakeTimeoutMillis(options.connectTimeout().toMillis());
-                            ch.pipeline().addLast(ssl, new Verdict(result, svid, remote, ssl));
+                            ch.pipeline().addLast(ssl, new Verdict(result, svid, ssl));
                         }
                     })
                     .connect(peer);
@@ -124,17 +124,15 @@ public final class MutualAuthClient implements AutoCloseable {
     private final class Verdict extends ChannelInboundHandlerAdapter {
         private final CompletableFuture<HandshakeResult> result;
         private final WorkloadSvid local;
-        private final long remote;
         private final SslHandler ssl;
         private X509Certificate peerLeaf;
         private java.util.Set<String> anchors = java.util.Set.of();
         private HandshakeResult.Negotiated negotiated;
         private ScheduledFuture<?> timeout;
 
-        Verdict(CompletableFuture<HandshakeResult> result, WorkloadSvid local, long remote, SslHandler ssl) {
+        Verdict(CompletableFuture<HandshakeResult> result, WorkloadSvid local, SslHandler ssl) {
             this.result = result;
             this.local = local;
-            this.remote = remote;
             this.ssl = ssl;
         }
 
@@ -157,9 +155,8 @@ public final class MutualAuthClient implements AutoCloseable {
                 cancelTimeout();
                 Instant a = local.notAfter();
                 Instant b = peerLeaf.getNotAfter().toInstant();
-                boolean behind = store.svid(remote).map(held -> held.notAfter().isAfter(b)).orElse(false);
                 result.complete(new HandshakeResult(SpiffeIds.ofLeaf(peerLeaf).toString(), a.isBefore(b) ? a : b, anchors,
-                        negotiated, behind));
+                        negotiated));
                 ctx.close();
             }
             ctx.fireUserEventTriggered(evt);

@@ -118,24 +118,6 @@ class AuthManagerSvidTest extends AuthManagerFixture {
         assertThat(auth.callsFor(1000, 2000)).as("once more, not more").isEqualTo(3);
     }
 
-    /** In a storm both sides rotate at once: a peer still presenting its replaced SVID is redone shortly. */
-    @Test
-    void aPeerStillPresentingItsReplacedSvidIsAuthenticatedAgainShortly() throws Exception {
-        auth.peerBehind = true;
-        manager.setRequired(Set.of(TIE));
-        settle();
-        assertThat(map.get(TIE)).as("valid meanwhile: stored").isPresent();
-        assertThat(auth.callsFor(1000, 2000)).isEqualTo(1);
-        auth.peerBehind = false;
-        clock.advance(Duration.ofSeconds(1));
-        settle();
-        assertThat(auth.callsFor(1000, 2000)).isEqualTo(2);
-        clock.advance(Duration.ofSeconds(30));
-        settle();
-        assertThat(auth.callsFor(1000, 2000)).as("caught up: nothing more").isEqualTo(2);
-        assertThat(manager.stats().failed()).isZero();
-    }
-
     /** An SVID arriving retries the missing required pairs it is in, now, and no other pair. */
     @Test
     void anSvidArrivingAuthenticatesTheMissingRequiredPairsItIsIn() throws Exception {

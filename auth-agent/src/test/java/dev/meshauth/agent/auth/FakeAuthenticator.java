@@ -25,8 +25,6 @@ final class FakeAuthenticator implements Authenticator {
     volatile Instant expiresAt = Instant.parse("2100-01-01T00:00:00Z");
     volatile Set<String> anchors = Set.of("root-a");
     volatile boolean hold;
-    /** Results say the peer presented an SVID older than the one held for it. */
-    volatile boolean peerBehind;
     private final List<Runnable> inFlight = new CopyOnWriteArrayList<>();
 
     @Override
@@ -38,7 +36,7 @@ final class FakeAuthenticator implements Authenticator {
                 f.completeExceptionally(new HandshakeException(FailureReason.PEER_REFUSED, "fake refusal", null));
             } else {
                 f.complete(new HandshakeResult("spiffe://spiffe.cilium/identity/" + remote, expiresAt, anchors,
-                        HandshakeResult.Negotiated.NONE, peerBehind));
+                        HandshakeResult.Negotiated.NONE));
             }
         };
         if (hold) {
