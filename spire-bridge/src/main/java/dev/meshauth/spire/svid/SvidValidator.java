@@ -173,7 +173,26 @@ public final class SvidValidator {
         }
     }
 
+    /** BouncyCastle's form of each JDK curve seen (a handful: P-256, P-384), with its precomputed base point. */
+    private static final java.util.Map<java.security.spec.ECParameterSpec, org.bouncycastle.jce.spec.ECParameterSpec> CURVES =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private static void checkKeyMatches(X509Certificate leaf, PrivateKey key) throws SvidException {
+        if (key instanceof java.security.interfaces.ECPrivateKey ec
+                && leaf.getPublicKey() instanceof java.security.interfaces.ECPublicKey pub) {
+            // The public point is the private scalar times the base point: one fixed-base multiplication, a
+            // fraction of a signature and its verification (each SPIRE update validates every SVID it carries).
+            var spec = CURVES.computeIfAbsent(ec.getParams(),
+                    org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util::convertSpec);
+            var q = new org.bouncycastle.math.ec.FixedPointCombMultiplier().multiply(spec.getG(), ec.getS()).normalize();
+            java.security.spec.ECPoint w = pub.getW();
+            if (!ec.getParams().getCurve().equals(pub.getParams().getCurve()) || q.isInfinity()
+                    || !q.getAffineXCoord().toBigInteger().equals(w.getAffineX())
+                    || !q.getAffineYCoord().toBigInteger().equals(w.getAffineY())) {
+                throw new SvidException(SvidRule.KEY_MATCHES, "the private key's public point is not the leaf's public key");
+            }
+            return;
+        }
         try {
             String alg = switch (key.getAlgorithm()) {
                 case "EC" -> "SHA256withECDSA";

@@ -129,6 +129,17 @@ class SvidValidatorTest {
     }
 
     @Test
+    void aKeyOnAnotherCurveIsRefusedAsNotMatching() throws Exception {
+        KeyPair kp = TestCa.newKeyPair();
+        X509Certificate leaf = mint(m -> m, kp);
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+        g.initialize(new java.security.spec.ECGenParameterSpec("secp384r1"));
+        assertThatThrownBy(() -> SvidValidator.validate(List.of(leaf), g.generateKeyPair().getPrivate(), "",
+                TD, List.of(CA.certificate()), NOW))
+                .isInstanceOfSatisfying(SvidException.class, e -> assertThat(e.rule()).isEqualTo(SvidRule.KEY_MATCHES));
+    }
+
+    @Test
     void keyThatDoesNotMatchTheLeafIsRefused() {
         KeyPair kp = TestCa.newKeyPair();
         X509Certificate leaf = mint(m -> m, kp);
