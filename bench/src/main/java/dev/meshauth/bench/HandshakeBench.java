@@ -4,7 +4,7 @@ import dev.meshauth.agent.events.Origin;
 
 import dev.meshauth.agent.auth.AuthManager;
 import dev.meshauth.agent.auth.AuthManagerOptions;
-import dev.meshauth.agent.handshake.IdentityStore;
+import dev.meshauth.bench.handshake.StaticStore;
 import dev.meshauth.agent.handshake.MutualAuthClient;
 import dev.meshauth.agent.handshake.MutualAuthServer;
 import dev.meshauth.bpf.auth.AuthKey;
@@ -46,24 +46,6 @@ import java.util.random.RandomGenerator;
 public final class HandshakeBench {
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
-    /** A fixed set of SVIDs. */
-    private record StaticStore(List<X509Certificate> roots, Map<Long, WorkloadSvid> svids) implements IdentityStore {
-        @Override
-        public TrustDomain trustDomain() {
-            return TD;
-        }
-
-        @Override
-        public Optional<WorkloadSvid> svid(long identity) {
-            return Optional.ofNullable(svids.get(identity));
-        }
-
-        @Override
-        public boolean servesLocally(long identity) {
-            return svids.containsKey(identity);
-        }
-    }
-
     private HandshakeBench() {
     }
 
@@ -78,8 +60,8 @@ public final class HandshakeBench {
         DevCa ca = DevCa.create(TD, Instant.now().minusSeconds(60));
         Map<Long, WorkloadSvid> serverSvids = new ConcurrentHashMap<>(Map.of(1000L, svid(ca, 1000)));
         Map<Long, WorkloadSvid> clientSvids = new ConcurrentHashMap<>(Map.of(2000L, svid(ca, 2000)));
-        StaticStore server = new StaticStore(List.of(ca.certificate()), serverSvids);
-        StaticStore client = new StaticStore(List.of(ca.certificate()), clientSvids);
+        StaticStore server = new StaticStore(TD, List.of(ca.certificate()), serverSvids);
+        StaticStore client = new StaticStore(TD, List.of(ca.certificate()), clientSvids);
         try (MutualAuthServer srv = MutualAuthServer.start(new MutualAuthServer.Options("127.0.0.1", 0, Duration.ofSeconds(5),
                 256), server, InstantSource.system());
                 MutualAuthClient cli = new MutualAuthClient(new MutualAuthClient.Options(Duration.ofSeconds(5),

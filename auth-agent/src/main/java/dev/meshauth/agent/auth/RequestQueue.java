@@ -115,7 +115,8 @@ final class RequestQueue {
     private void reportDrops(AuthKey key) {
         long now = ticker.getAsLong();
         long last = lastDropReport.get();
-        if (last != Long.MIN_VALUE && now - last < DROP_REPORT_EVERY_NANOS || !lastDropReport.compareAndSet(last, now)) {
+        boolean toldRecently = last != Long.MIN_VALUE && now - last < DROP_REPORT_EVERY_NANOS;
+        if (toldRecently || !lastDropReport.compareAndSet(last, now)) { // or another thread tells it
             return;
         }
         LOG.atWarn().addKeyValue("key", key).addKeyValue("dropped", droppedUntold.getAndSet(0))

@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -27,15 +26,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class OpensslInteropTest {
     private static final TrustDomain TD = TrustDomain.parse("spiffe.cilium");
 
-    private static String pem(String type, byte[] der) {
-        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
-                .encodeToString(der) + "\n-----END " + type + "-----\n";
-    }
-
     private static int sClient(Path dir, WorkloadSvid client, TestCa trust, int port) throws Exception {
-        Path cert = Files.writeString(dir.resolve("c.pem"), pem("CERTIFICATE", client.leaf().getEncoded()));
-        Path key = Files.writeString(dir.resolve("k.pem"), pem("PRIVATE KEY", client.key().getEncoded()));
-        Path ca = Files.writeString(dir.resolve("ca.pem"), pem("CERTIFICATE", trust.certificate().getEncoded()));
+        Path cert = Files.writeString(dir.resolve("c.pem"), CiliumPeer.pem("CERTIFICATE", client.leaf().getEncoded()));
+        Path key = Files.writeString(dir.resolve("k.pem"), CiliumPeer.pem("PRIVATE KEY", client.key().getEncoded()));
+        Path ca = Files.writeString(dir.resolve("ca.pem"), CiliumPeer.pem("CERTIFICATE", trust.certificate().getEncoded()));
         Process p = new ProcessBuilder("openssl", "s_client", "-connect", "127.0.0.1:" + port, "-servername",
                 "1000.spiffe.cilium", "-tls1_3", "-cert", cert.toString(), "-key", key.toString(), "-CAfile", ca.toString(),
                 "-verify_return_error", "-brief").redirectErrorStream(true).start();
@@ -50,9 +44,9 @@ class OpensslInteropTest {
      * ({@code -ign_eof}), so an alert sent after the client's Finished (TLS 1.3 client auth) is read.
      */
     private static String sClientOutput(Path dir, WorkloadSvid client, TestCa trust, int port, String sni) throws Exception {
-        Path cert = Files.writeString(dir.resolve("c.pem"), pem("CERTIFICATE", client.leaf().getEncoded()));
-        Path key = Files.writeString(dir.resolve("k.pem"), pem("PRIVATE KEY", client.key().getEncoded()));
-        Path ca = Files.writeString(dir.resolve("ca.pem"), pem("CERTIFICATE", trust.certificate().getEncoded()));
+        Path cert = Files.writeString(dir.resolve("c.pem"), CiliumPeer.pem("CERTIFICATE", client.leaf().getEncoded()));
+        Path key = Files.writeString(dir.resolve("k.pem"), CiliumPeer.pem("PRIVATE KEY", client.key().getEncoded()));
+        Path ca = Files.writeString(dir.resolve("ca.pem"), CiliumPeer.pem("CERTIFICATE", trust.certificate().getEncoded()));
         List<String> cmd = new java.util.ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port,
                 "-tls1_3", "-cert", cert.toString(), "-key", key.toString(), "-CAfile", ca.toString(), "-ign_eof"));
         cmd.addAll(sni == null ? List.of("-noservername") : List.of("-servername", sni));

@@ -1,7 +1,6 @@
 package dev.meshauth.bench.handshake;
 
 import dev.meshauth.agent.handshake.HandshakeResult;
-import dev.meshauth.agent.handshake.IdentityStore;
 import dev.meshauth.agent.handshake.MutualAuthClient;
 import dev.meshauth.agent.handshake.MutualAuthServer;
 import dev.meshauth.spire.svid.WorkloadSvid;
@@ -11,14 +10,11 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,19 +27,6 @@ import java.util.concurrent.atomic.AtomicReference;
  * -server-pid PID} prints the same key=value figures line.
  */
 public final class MeshauthPeer {
-    private record Store(TrustDomain trustDomain, List<X509Certificate> roots, Map<Long, WorkloadSvid> svids)
-            implements IdentityStore {
-        @Override
-        public Optional<WorkloadSvid> svid(long identity) {
-            return Optional.ofNullable(svids.get(identity));
-        }
-
-        @Override
-        public boolean servesLocally(long identity) {
-            return svids.containsKey(identity);
-        }
-    }
-
     private MeshauthPeer() {
     }
 
@@ -57,7 +40,7 @@ public final class MeshauthPeer {
                 flags.put(args[i], args[i + 1]);
             }
         }
-        Store store = new Store(TrustDomain.parse(flags.getOrDefault("-td", "spiffe.cilium")),
+        StaticStore store = new StaticStore(TrustDomain.parse(flags.getOrDefault("-td", "spiffe.cilium")),
                 Pem.certificates(Path.of(flags.get("-ca"))), Map.copyOf(svids));
         if (args[0].equals("server")) {
             String[] listen = flags.getOrDefault("-listen", "127.0.0.1:0").split(":");

@@ -65,10 +65,11 @@ public final class SideBySide {
         int opensslSeconds = Integer.getInteger("opensslSeconds", 5);
         Path dir = Files.createTempDirectory("meshauth-handshake-bench");
         try {
-            String serverSvid = writeSvid(dir, 1000);
-            String clientSvid = writeSvid(dir, 2000);
-            String ca = dir.resolve("bundle.pem").toString();
-            List<String> common = List.of("-td", TD.getName(), "-ca", ca);
+            DevCa ca = DevCa.create(TD, Instant.now().minusSeconds(60));
+            Path bundle = Files.writeString(dir.resolve("bundle.pem"), pemCert(ca.certificate()));
+            String serverSvid = writeSvid(dir, ca, 1000);
+            String clientSvid = writeSvid(dir, ca, 2000);
+            List<String> common = List.of("-td", TD.getName(), "-ca", bundle.toString());
             List<String> server = cat(common, List.of("-svid", serverSvid));
             List<String> client = cat(common, List.of("-svid", clientSvid, "-remote", "1000", "-n", Integer.toString(n),
                     "-warmup", Integer.toString(warmup), "-c", Integer.toString(conc)));
@@ -127,13 +128,7 @@ public final class SideBySide {
         return out;
     }
 
-    private static DevCa ca;
-
-    private static String writeSvid(Path dir, long id) throws IOException {
-        if (ca == null) {
-            ca = DevCa.create(TD, Instant.now().minusSeconds(60));
-            Files.writeString(dir.resolve("bundle.pem"), pemCert(ca.certificate()));
-        }
+    private static String writeSvid(Path dir, DevCa ca, long id) throws IOException {
         KeyPair kp = CertificateMinter.newKeyPair();
         var cert = ca.issue(SpiffeId.parse("spiffe://spiffe.cilium/identity/" + id), kp.getPublic(), Instant.now(),
                 Duration.ofHours(2));
