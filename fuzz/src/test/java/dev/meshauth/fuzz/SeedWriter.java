@@ -43,6 +43,17 @@ public final class SeedWriter {
                         .setId(WireIds.toProto(id)).setExpiresAt(svid.getNotAfter().toInstant().getEpochSecond()))
                 .setX509SvidKey(ByteString.copyFrom(kp.getPrivate().getEncoded()))).build();
         write(res, "DelegatedIdentityFuzzTestInputs/identityUpdates/svids", concat(new byte[] {0}, svids.toByteArray()));
+        // Regression (found by fuzz/run in CI): a PKCS#8 key whose scalar has more bits than the curve order
+        // (here 2^256 + d, a 33-byte octet string the JDK parses as is) once reached BouncyCastle's fixed-point
+        // multiplier, which threw instead of the key being refused.
+        var ec = (java.security.interfaces.ECPrivateKey) kp.getPrivate();
+        var pkcs8 = org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(ec.getEncoded());
+        @SuppressWarnings("deprecation")
+        var wide = new org.bouncycastle.asn1.sec.ECPrivateKey(java.math.BigInteger.ONE.shiftLeft(256).add(ec.getS()));
+        byte[] aboveOrder = new org.bouncycastle.asn1.pkcs.PrivateKeyInfo(pkcs8.getPrivateKeyAlgorithm(), wide).getEncoded();
+        write(res, "DelegatedIdentityFuzzTestInputs/identityUpdates/crash-key-scalar-above-order",
+                concat(new byte[] {0}, svids.toBuilder().setX509Svids(0, svids.getX509Svids(0).toBuilder()
+                        .setX509SvidKey(ByteString.copyFrom(aboveOrder))).build().toByteArray()));
         SubscribeToX509BundlesResponse bundles = SubscribeToX509BundlesResponse.newBuilder()
                 .putCaCertificates(TD.toIdString(), ByteString.copyFrom(ca.certificate().getEncoded())).build();
         write(res, "DelegatedIdentityFuzzTestInputs/identityUpdates/bundle", concat(new byte[] {1}, bundles.toByteArray()));

@@ -180,13 +180,22 @@ public final class SvidValidator {
     private static void checkKeyMatches(X509Certificate leaf, PrivateKey key) throws SvidException {
         if (key instanceof java.security.interfaces.ECPrivateKey ec
                 && leaf.getPublicKey() instanceof java.security.interfaces.ECPublicKey pub) {
+            if (!ec.getParams().getCurve().equals(pub.getParams().getCurve())) {
+                throw new SvidException(SvidRule.KEY_MATCHES, "the private key is on another curve than the leaf's public key");
+            }
             // The public point is the private scalar times the base point: one fixed-base multiplication, a
             // fraction of a signature and its verification (each SPIRE update validates every SVID it carries).
             var spec = CURVES.computeIfAbsent(ec.getParams(),
                     org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util::convertSpec);
-            var q = new org.bouncycastle.math.ec.FixedPointCombMultiplier().multiply(spec.getG(), ec.getS()).normalize();
+            // A well-formed private scalar is in [1, n): out of that range the comb refuses (and a key that
+            // still multiplies to the leaf's point, s + k*n, is not one SPIRE or any TLS stack would emit).
+            java.math.BigInteger s = ec.getS();
+            if (s.signum() <= 0 || s.compareTo(spec.getN()) >= 0) {
+                throw new SvidException(SvidRule.KEY_MATCHES, "the private key's scalar is outside [1, n) for its curve");
+            }
+            var q = new org.bouncycastle.math.ec.FixedPointCombMultiplier().multiply(spec.getG(), s).normalize();
             java.security.spec.ECPoint w = pub.getW();
-            if (!ec.getParams().getCurve().equals(pub.getParams().getCurve()) || q.isInfinity()
+            if (q.isInfinity()
                     || !q.getAffineXCoord().toBigInteger().equals(w.getAffineX())
                     || !q.getAffineYCoord().toBigInteger().equals(w.getAffineY())) {
                 throw new SvidException(SvidRule.KEY_MATCHES, "the private key's public point is not the leaf's public key");

@@ -148,6 +148,27 @@ class SvidValidatorTest {
                 .isInstanceOfSatisfying(SvidException.class, e -> assertThat(e.rule()).isEqualTo(SvidRule.KEY_MATCHES));
     }
 
+    @ParameterizedTest(name = "scalar {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"zero", "n", "d+n", "negative"})
+    void aPrivateScalarOutsideTheCurveOrderIsRefusedAsNotMatching(String which) throws Exception {
+        // Found by DelegatedIdentityFuzzTest: a scalar >= n reached the fixed-point multiplier, which threw.
+        KeyPair kp = TestCa.newKeyPair();
+        X509Certificate leaf = mint(m -> m, kp);
+        var priv = (java.security.interfaces.ECPrivateKey) kp.getPrivate();
+        java.math.BigInteger n = priv.getParams().getOrder();
+        java.math.BigInteger s = switch (which) {
+            case "zero" -> java.math.BigInteger.ZERO;
+            case "n" -> n;
+            case "d+n" -> priv.getS().add(n);
+            default -> priv.getS().negate();
+        };
+        var bad = java.security.KeyFactory.getInstance("EC")
+                .generatePrivate(new java.security.spec.ECPrivateKeySpec(s, priv.getParams()));
+        assertThatThrownBy(() -> SvidValidator.validate(List.of(leaf), bad, "", TD, List.of(CA.certificate()), NOW))
+                .isInstanceOfSatisfying(SvidException.class, e -> assertThat(e.rule()).isEqualTo(SvidRule.KEY_MATCHES))
+                .hasMessageContaining("outside [1, n)");
+    }
+
     @Test
     void garbageBytesAreAParseError() {
         assertThatThrownBy(() -> DerCodec.certificates(new byte[] {1, 2, 3}))
