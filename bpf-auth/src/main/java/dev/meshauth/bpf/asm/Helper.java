@@ -3,7 +3,8 @@ package dev.meshauth.bpf.asm;
 /** Kernel helper functions by name, with their ids ({@code enum bpf_func_id}, include/uapi/linux/bpf.h). */
 public enum Helper {
     MAP_LOOKUP_ELEM(1), MAP_UPDATE_ELEM(2), MAP_DELETE_ELEM(3), KTIME_GET_NS(5), TRACE_PRINTK(6),
-    GET_PRANDOM_U32(7), GET_SMP_PROCESSOR_ID(8), SKB_LOAD_BYTES(26), RINGBUF_OUTPUT(130);
+    GET_PRANDOM_U32(7), GET_SMP_PROCESSOR_ID(8), SKB_LOAD_BYTES(26), RINGBUF_OUTPUT(130),
+    RINGBUF_RESERVE(131), RINGBUF_SUBMIT(132), RINGBUF_DISCARD(133);
 
     private final int id;
 

@@ -13,7 +13,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  *
  * @param key the identity pair the datapath dropped traffic for
  */
-public record AuthSignal(AuthKey key) {
+public record AuthSignal(AuthKey key) implements DatapathSignal {
     /** Record size in bytes. */
     public static final int SIZE = (int) DatapathCodecs.SIGNAL_MSG.byteSize();
     private static final int NR = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "signal_nr");

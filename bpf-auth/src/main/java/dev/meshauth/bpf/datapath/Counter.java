@@ -26,7 +26,11 @@ public enum Counter {
     /** Packets passed as replies of a connection the other side of this endpoint let through. */
     CT_REPLY(9, false),
     /** ICMP errors passed because they belong to a tracked connection. */
-    CT_RELATED(10, false);
+    CT_RELATED(10, false),
+    /** TCP SYNs dropped for a missing auth entry whose frame was handed to the agent to put back (a {@link HeldSyn}). */
+    SYNS_HELD(11, false),
+    /** Such SYNs not handed over: the ring buffer was full, or the frame could not be read. */
+    SYNS_HELD_LOST(12, false);
 
     private final int index;
     private final boolean verdict;

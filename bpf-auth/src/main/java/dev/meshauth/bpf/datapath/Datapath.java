@@ -206,13 +206,28 @@ public final class Datapath implements AutoCloseable {
     }
 
     /**
-     * Delivers every auth-required record to {@code listener} on a dedicated thread until closed.
+     * Delivers every auth-required record to {@code listener} on a dedicated thread until closed; held SYNs
+     * are not wanted by this subscriber and are dropped (see {@link #subscribe(Consumer, Consumer)}).
      *
      * @throws BpfException if the ring buffer cannot be mapped
      */
-    public synchronized AutoCloseable subscribe(Consumer<AuthSignal> listener) throws BpfException {
-        RingBufferReader reader = RingBufferReader.start(maps.signals,
-                record -> listener.accept(AuthSignal.parse(record)), "meshauth-auth-signals");
+    public AutoCloseable subscribe(Consumer<AuthSignal> listener) throws BpfException {
+        return subscribe(listener, syn -> { });
+    }
+
+    /**
+     * Delivers every record, in the order the programs wrote them, on one dedicated thread until closed:
+     * auth-required records to {@code signals}, held SYNs to {@code syns}.
+     *
+     * @throws BpfException if the ring buffer cannot be mapped
+     */
+    public synchronized AutoCloseable subscribe(Consumer<AuthSignal> signals, Consumer<HeldSyn> syns) throws BpfException {
+        RingBufferReader reader = RingBufferReader.start(maps.signals, record -> {
+            switch (DatapathSignal.parse(record)) {
+                case AuthSignal s -> signals.accept(s);
+                case HeldSyn h -> syns.accept(h);
+            }
+        }, "meshauth-auth-signals");
         readers.add(reader);
         return () -> {
             synchronized (this) {

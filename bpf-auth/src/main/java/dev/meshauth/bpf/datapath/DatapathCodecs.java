@@ -90,6 +90,17 @@ final class DatapathCodecs {
     static final StructLayout SIGNAL_MSG = MemoryLayout.structLayout(
             JAVA_INT.withName("signal_nr"), AuthMapLayout.KEY.withName("auth")).withName("signal_msg");
 
+    /** Bytes of a held SYN's frame the record carries (a SYN longer than this is not held). */
+    static final int HELD_CAPTURE = 256;
+    /**
+     * meshauth's held-SYN record: {@code {u32 signal_nr; struct auth_key; u32 role; u32 len; u32 ifindex;
+     * u32 pad; u8 frame[HELD_CAPTURE]}}, {@code len} bytes of the frame from its Ethernet header on.
+     */
+    static final StructLayout HELD_SYN = MemoryLayout.structLayout(
+            JAVA_INT.withName("signal_nr"), AuthMapLayout.KEY.withName("auth"), JAVA_INT.withName("role"),
+            JAVA_INT.withName("len"), JAVA_INT.withName("ifindex"), JAVA_INT.withName("pad"),
+            MemoryLayout.sequenceLayout(HELD_CAPTURE, JAVA_BYTE).withName("frame")).withName("held_syn");
+
     /** Byte offset of {@code field} in {@code layout}. */
     static int offset(StructLayout layout, String field) {
         return (int) layout.byteOffset(MemoryLayout.PathElement.groupElement(field));

@@ -16,6 +16,7 @@ import static dev.meshauth.bpf.asm.Reg.R2;
 import static dev.meshauth.bpf.asm.Reg.R3;
 import static dev.meshauth.bpf.asm.Reg.R4;
 import static dev.meshauth.bpf.asm.Reg.R6;
+import static dev.meshauth.bpf.asm.Reg.R7;
 import static dev.meshauth.bpf.asm.Reg.R8;
 import static dev.meshauth.bpf.asm.Reg.R9;
 
@@ -42,7 +43,8 @@ import static dev.meshauth.bpf.asm.Reg.R9;
  *   <li>Allow without auth type: allowed. With one: look up {local, remote, remote node, type} in the auth
  *       map; allowed if {@code now < expiration}, {@code now = (ktime_get_ns() >> 9) + offset} (config[0],
  *       written by the agent). Otherwise <b>drop</b> and, at most once per key per interval (config[1], ns;
- *       LRU map), write {u32 2, auth key} to the ring buffer.</li>
+ *       LRU map), write {u32 2, auth key} to the ring buffer. A TCP SYN is also handed over whole, not
+ *       rate-limited ({@link HeldSyn}), for the agent to put back once the pair is authenticated.</li>
  *   <li>Allowed: the connection is tracked with this side's approval, a first fragment's ports are kept for
  *       its later fragments, and the packet <b>passes</b>.</li>
  * </ol>
@@ -54,6 +56,14 @@ public final class EnforcementProgram {
     public static final int TC_ACT_SHOT = 2;
     /** {@code SIGNAL_AUTH_REQUIRED} from Cilium's bpf/lib/signal.h. */
     public static final int SIGNAL_AUTH_REQUIRED = 2;
+    /** meshauth's own record number for a {@link HeldSyn} (Cilium's numbers stop at 2). */
+    public static final int SIGNAL_HELD_SYN = 0x100;
+    private static final int TCP_SYN = 0x02;
+    private static final int TCP_ACK = 0x10;
+    private static final int ETH_HLEN = 14;
+    /** {@code struct __sk_buff} fields read from the context. */
+    private static final int SKB_LEN = 0;
+    private static final int SKB_IFINDEX = 40;
     /** Identity of addresses the ipcache does not know (Cilium's reserved:world). */
     public static final int WORLD_IDENTITY = 2;
     /**
@@ -190,6 +200,7 @@ public final class EnforcementProgram {
         a.jmp(JmpOp.JLT, R2, R8, "allowed");
 
         a.label("auth_missing");
+        holdSyn(e);
         configLookup(e, DatapathMaps.CONFIG_SIGNAL_INTERVAL);
         a.ldImm64(R9, 1_000_000_000L);
         a.jmp(JmpOp.JEQ, R0, 0, "rate_limit");
@@ -215,6 +226,41 @@ public final class EnforcementProgram {
         a.label("drop_auth");
         e.count(Counter.DROPPED_AUTH);
         a.mov(R0, TC_ACT_SHOT).exit();
+    }
+
+    /**
+     * A TCP SYN (without ACK) of at most {@link DatapathCodecs#HELD_CAPTURE} bytes: its frame goes to the ring
+     * buffer as a {@link HeldSyn}, not rate-limited (each connection's first SYN is held once; the kernel's
+     * retransmits a second later are held again only if the pair is still missing). Falls through.
+     */
+    private static void holdSyn(Emit e) {
+        Assembler a = e.a;
+        String done = e.label("held_done");
+        String lost = e.label("held_lost");
+        String discard = e.label("held_discard");
+        a.ldx(Size.W, R1, R10, Frame.TCPFLAGS).alu(AluOp.AND, R1, TCP_SYN | TCP_ACK).jmp(JmpOp.JNE, R1, TCP_SYN, done);
+        a.ldx(Size.W, R7, R6, SKB_LEN);
+        a.jmp(JmpOp.JGT, R7, DatapathCodecs.HELD_CAPTURE, done).jmp(JmpOp.JLT, R7, ETH_HLEN, done);
+        a.ldMap(R1, DatapathMaps.SIGNALS).mov(R2, (int) DatapathCodecs.HELD_SYN.byteSize()).mov(R3, 0)
+                .call(Helper.RINGBUF_RESERVE);
+        a.jmp(JmpOp.JEQ, R0, 0, lost);
+        a.mov(R8, R0);
+        a.st(Size.W, R8, Frame.HS_NR, SIGNAL_HELD_SYN);
+        for (int i = 0; i < 12; i += 4) {
+            a.ldx(Size.W, R1, R10, Frame.AUTH_KEY + i).stx(Size.W, R8, Frame.HS_AUTH + i, R1);
+        }
+        a.st(Size.W, R8, Frame.HS_ROLE, e.role.ctBit()).stx(Size.W, R8, Frame.HS_LEN, R7);
+        a.ldx(Size.W, R1, R6, SKB_IFINDEX).stx(Size.W, R8, Frame.HS_IFINDEX, R1).st(Size.W, R8, Frame.HS_PAD, 0);
+        a.mov(R1, R6).mov(R2, 0).mov(R3, R8).add(R3, Frame.HS_FRAME).mov(R4, R7).call(Helper.SKB_LOAD_BYTES);
+        a.jmp(JmpOp.JNE, R0, 0, discard);
+        a.mov(R1, R8).mov(R2, 0).call(Helper.RINGBUF_SUBMIT);
+        e.count(Counter.SYNS_HELD);
+        a.ja(done);
+        a.label(discard);
+        a.mov(R1, R8).mov(R2, 0).call(Helper.RINGBUF_DISCARD);
+        a.label(lost);
+        e.count(Counter.SYNS_HELD_LOST);
+        a.label(done);
     }
 
     /** A first fragment with more to come: its ports, for the later fragments of the datagram. */

@@ -97,6 +97,14 @@ final class Frame {
     static final int AK_TYPE = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "auth", "auth_type") - SIG_AUTH;
     static final int AK_PAD = DatapathCodecs.offset(DatapathCodecs.SIGNAL_MSG, "auth", "pad") - SIG_AUTH;
     static final int RECORD_SIZE = (int) DatapathCodecs.SIGNAL_MSG.byteSize();
+    /** Field offsets in a held-SYN record (ring buffer memory, not the stack). */
+    static final int HS_NR = DatapathCodecs.offset(DatapathCodecs.HELD_SYN, "signal_nr");
+    static final int HS_AUTH = DatapathCodecs.offset(DatapathCodecs.HELD_SYN, "auth");
+    static final int HS_ROLE = DatapathCodecs.offset(DatapathCodecs.HELD_SYN, "role");
+    static final int HS_LEN = DatapathCodecs.offset(DatapathCodecs.HELD_SYN, "len");
+    static final int HS_IFINDEX = DatapathCodecs.offset(DatapathCodecs.HELD_SYN, "ifindex");
+    static final int HS_PAD = DatapathCodecs.offset(DatapathCodecs.HELD_SYN, "pad");
+    static final int HS_FRAME = DatapathCodecs.offset(DatapathCodecs.HELD_SYN, "frame");
 
     static {
         if (FLOW + DatapathCodecs.CT_KEY.byteSize() > 0 || REV + DatapathCodecs.CT_KEY.byteSize() > FLOW

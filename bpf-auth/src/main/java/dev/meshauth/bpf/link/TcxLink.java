@@ -22,10 +22,27 @@ import static dev.meshauth.bpf.sys.BpfAttrs.offset;
 public final class TcxLink implements AutoCloseable {
     private final Fd fd;
     private final String description;
+    private final Hook hook;
 
-    private TcxLink(Fd fd, String description) {
+    /**
+     * Where a link is attached.
+     *
+     * @param ifname    the interface
+     * @param netns     its network namespace, or empty for the agent's own
+     * @param direction the hook
+     */
+    public record Hook(String ifname, Optional<Path> netns, TcxDirection direction) {
+    }
+
+    private TcxLink(Fd fd, String description, Hook hook) {
         this.fd = fd;
         this.description = description;
+        this.hook = hook;
+    }
+
+    /** Where this link is attached. */
+    public Hook hook() {
+        return hook;
     }
 
     /**
@@ -52,7 +69,8 @@ public final class TcxLink implements AutoCloseable {
                 throw BpfException.syscall(BpfCommand.LINK_CREATE.kernelName(), "program " + program.name() + " -> "
                         + where, errno, detail);
             }
-            return new TcxLink(new Fd((int) r), "program " + program.name() + " at " + where);
+            return new TcxLink(new Fd((int) r), "program " + program.name() + " at " + where,
+                    new Hook(ifname, netns, direction));
         });
     }
 

@@ -122,6 +122,41 @@ public final class BpfProgram implements AutoCloseable {
         }
     }
 
+    /** {@code BPF_F_TEST_XDP_LIVE_FRAMES}: frames go where the XDP program sends them, not back to the caller. */
+    private static final int TEST_XDP_LIVE_FRAMES = 1 << 1;
+    /** {@code struct xdp_md}: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex. */
+    private static final int XDP_MD_SIZE = 24;
+    private static final int XDP_MD_DATA_END = 4;
+    private static final int XDP_MD_INGRESS_IFINDEX = 12;
+
+    /**
+     * Runs this XDP program on {@code frame} as a live frame received on {@code ifindex} of the calling
+     * thread's network namespace ({@code BPF_PROG_TEST_RUN} with {@code BPF_F_TEST_XDP_LIVE_FRAMES}, Linux
+     * 5.18+): a frame the program passes enters the stack as if that interface had received it, tc ingress
+     * first.
+     *
+     * @throws BpfException if the kernel refuses (no such interface, not an XDP program, a frame shorter
+     *                      than an Ethernet header)
+     */
+    public void runLive(byte[] frame, int ifindex) throws BpfException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment in = arena.allocate(Math.max(1, frame.length));
+            MemorySegment.copy(frame, 0, in, JAVA_BYTE, 0, frame.length);
+            MemorySegment ctx = arena.allocate(XDP_MD_SIZE, 4);
+            ctx.set(java.lang.foreign.ValueLayout.JAVA_INT, XDP_MD_DATA_END, frame.length);
+            ctx.set(java.lang.foreign.ValueLayout.JAVA_INT, XDP_MD_INGRESS_IFINDEX, ifindex);
+            BpfCall.begin(BpfCommand.PROG_TEST_RUN)
+                    .putInt(offset(PROG_TEST_RUN, "prog_fd"), fd.get())
+                    .putInt(offset(PROG_TEST_RUN, "data_size_in"), frame.length)
+                    .putAddress(offset(PROG_TEST_RUN, "data_in"), in)
+                    .putInt(offset(PROG_TEST_RUN, "ctx_size_in"), XDP_MD_SIZE)
+                    .putAddress(offset(PROG_TEST_RUN, "ctx_in"), ctx)
+                    .putInt(offset(PROG_TEST_RUN, "flags"), TEST_XDP_LIVE_FRAMES)
+                    .putInt(offset(PROG_TEST_RUN, "repeat"), 1)
+                    .invokeOrThrow("program " + name + " (live frame on ifindex " + ifindex + ")");
+        }
+    }
+
     /** The kernel-wide program id, as {@code bpftool prog show} prints it. */
     public int id() throws BpfException {
         try (Arena arena = Arena.ofConfined()) {

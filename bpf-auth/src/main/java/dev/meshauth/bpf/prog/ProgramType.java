@@ -2,7 +2,7 @@ package dev.meshauth.bpf.prog;
 
 /** {@code enum bpf_prog_type} values this project loads. */
 public enum ProgramType {
-    SOCKET_FILTER(1), SCHED_CLS(3);
+    SOCKET_FILTER(1), SCHED_CLS(3), XDP(6);
 
     private final int number;
 

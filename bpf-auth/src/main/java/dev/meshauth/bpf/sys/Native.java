@@ -62,6 +62,10 @@ public final class Native {
             Linker.Option.firstVariadicArg(2), CAPTURE_ERRNO);
     private static final MethodHandle FLOCK = link("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
             CAPTURE_ERRNO);
+    private static final MethodHandle SOCKET = link("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            CAPTURE_ERRNO);
+    private static final MethodHandle SENDTO = link("sendto",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
     private static final MethodHandle MKDIR = link("mkdir", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
             CAPTURE_ERRNO);
 
@@ -239,6 +243,25 @@ public final class Native {
             return (int) MKDIR.invokeExact(capture, path, mode);
         } catch (Throwable t) {
             throw linkageFailure("mkdir", t);
+        }
+    }
+
+    /** {@code socket(domain, type, protocol)}. */
+    public static int socket(MemorySegment capture, int domain, int type, int protocol) {
+        try {
+            return (int) SOCKET.invokeExact(capture, domain, type, protocol);
+        } catch (Throwable t) {
+            throw linkageFailure("socket", t);
+        }
+    }
+
+    /** {@code sendto(fd, buf, len, flags, addr, addrlen)}. */
+    public static long sendto(MemorySegment capture, int fd, MemorySegment buf, long len, int flags, MemorySegment addr,
+            int addrLen) {
+        try {
+            return (long) SENDTO.invokeExact(capture, fd, buf, len, flags, addr, addrLen);
+        } catch (Throwable t) {
+            throw linkageFailure("sendto", t);
         }
     }
 

@@ -59,6 +59,7 @@ class EnforcementProgramKernelTest {
     private KernelAuthMap authMap;
     private Datapath datapath;
     private final LinkedBlockingQueue<AuthSignal> signals = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<HeldSyn> held = new LinkedBlockingQueue<>();
     private AutoCloseable subscription;
 
     @BeforeEach
@@ -79,7 +80,7 @@ class EnforcementProgramKernelTest {
         datapath.putPolicy(PolicyKey.port(DEATHSTAR_ID, PROBE_ID, TCP, 80, Direction.INGRESS), PolicyVerdict.ALLOW);
         datapath.putPolicy(PolicyKey.port(DEATHSTAR_ID, PROBE_ID, UDP, 53, Direction.INGRESS), PolicyVerdict.ALLOW);
         datapath.putPolicy(PolicyKey.port(DEATHSTAR_ID, PROBE_ID, PolicyKey.ICMP, 8, Direction.INGRESS), PolicyVerdict.ALLOW);
-        subscription = datapath.subscribe(signals::add);
+        subscription = datapath.subscribe(signals::add, held::add);
     }
 
     @AfterEach
@@ -177,6 +178,42 @@ class EnforcementProgramKernelTest {
         assertThat(counter(Counter.DROPPED_AUTH)).isEqualTo(5);
         assertThat(counter(Counter.SIGNALS_EMITTED)).isEqualTo(1);
         assertThat(counter(Counter.SIGNALS_SUPPRESSED)).isEqualTo(4);
+    }
+
+    @Test
+    void everySynDroppedForAuthIsHandedOverWholeNotRateLimited() throws Exception {
+        byte[] syn = Frames.tcp(TIEFIGHTER, DEATHSTAR, 40000, 80);
+        assertThat(datapath.testRun(TO_ENDPOINT, syn, 3).retval()).isEqualTo(2);
+        for (int i = 0; i < 3; i++) {
+            HeldSyn h = held.poll(5, TimeUnit.SECONDS);
+            assertThat(h).as("held SYN %d", i).isNotNull();
+            assertThat(h.key()).isEqualTo(TIE_KEY);
+            assertThat(h.role()).isEqualTo(TO_ENDPOINT);
+            assertThat(h.frame()).as("the frame as the program saw it").isEqualTo(syn);
+            assertThat(h.localAddress()).contains(java.net.InetAddress.getByName(DEATHSTAR));
+        }
+        assertThat(counter(Counter.SYNS_HELD)).isEqualTo(3);
+        assertThat(counter(Counter.SIGNALS_EMITTED)).as("the auth signal is still rate-limited").isEqualTo(1);
+
+        byte[] syn6 = Frames.tcp(XWING6, DEATHSTAR6, 40000, 80);
+        datapath.putPolicy(PolicyKey.port(DEATHSTAR_ID, XWING_ID, TCP, 80, Direction.INGRESS),
+                PolicyVerdict.allowWithAuth(AuthType.SPIRE));
+        assertThat(in(syn6)).isEqualTo(2);
+        HeldSyn h6 = held.poll(5, TimeUnit.SECONDS);
+        assertThat(h6.frame()).isEqualTo(syn6);
+        assertThat(h6.localAddress()).contains(java.net.InetAddress.getByName(DEATHSTAR6));
+    }
+
+    @Test
+    void onlyASynIsHeldAndNothingThatPasses() throws Exception {
+        assertThat(in(Frames.tcp(TIEFIGHTER, DEATHSTAR, 40000, 80, Frames.ACK))).isEqualTo(2);
+        assertThat(in(Frames.tcp(TIEFIGHTER, DEATHSTAR, 40000, 80, Frames.SYN | Frames.ACK))).isEqualTo(2);
+        assertThat(in(Frames.tcp(XWING, DEATHSTAR, 40000, 80))).as("a policy drop").isEqualTo(2);
+        authMap.put(TIE_KEY, AuthInfo.expiringAt(Instant.now().plusSeconds(3600)));
+        assertThat(in(Frames.tcp(TIEFIGHTER, DEATHSTAR, 40001, 80))).isEqualTo(0);
+        assertThat(held.poll(100, TimeUnit.MILLISECONDS)).isNull();
+        assertThat(counter(Counter.SYNS_HELD)).isZero();
+        assertThat(counter(Counter.DROPPED_AUTH)).isEqualTo(2);
     }
 
     @Test
@@ -285,6 +322,9 @@ class EnforcementProgramKernelTest {
         assertThat(out(Frames.tcp(DEATHSTAR, TIEFIGHTER, 40002, 8443))).isEqualTo(2);
         assertThat(signals.poll(5, TimeUnit.SECONDS)).as("egress auth: the key of the sender's side")
                 .isEqualTo(new AuthSignal(new AuthKey(DEATHSTAR_ID, TIEFIGHTER_ID, REMOTE_NODE, AuthType.SPIRE)));
+        HeldSyn h = held.poll(5, TimeUnit.SECONDS);
+        assertThat(h.role()).as("held where the sender's egress dropped it").isEqualTo(FROM_ENDPOINT);
+        assertThat(h.localAddress()).as("the local endpoint is the source").contains(java.net.InetAddress.getByName(DEATHSTAR));
         assertThat(in(Frames.tcp(PROBE, DEATHSTAR, 40003, 80))).as("ingress still judged by ingress rules").isEqualTo(0);
         assertThat(out(Frames.tcp(DEATHSTAR, PROBE, 80, 40003, Frames.SYN | Frames.ACK)))
                 .as("the reply to an allowed inbound connection leaves despite egress default deny").isEqualTo(0);

@@ -2,7 +2,7 @@ package dev.meshauth.bpf.ringbuf;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.meshauth.bpf.datapath.AuthSignal;
+import dev.meshauth.bpf.datapath.DatapathSignal;
 
 import java.lang.foreign.MemorySegment;
 
@@ -30,9 +30,9 @@ class RingRecordsFuzzTest {
         long[] last = {cons};
         RingRecords.Walk w = RingRecords.walk(data, SIZE, cons, prod, record -> {
             try {
-                AuthSignal.parse(record);
+                DatapathSignal.parse(record);
             } catch (IllegalArgumentException expected) {
-                // not an auth signal: counted and dropped by the datapath's listener
+                // not a datapath record: logged and dropped by the ring buffer reader
             }
         }, c -> {
             if (c < last[0] || (c > prod && prod >= cons)) {
