@@ -30,7 +30,9 @@ import java.util.function.Supplier;
  * identities is worked off instead of lost. Signals are taken first: traffic is waiting for them. At most one in
  * flight per key (a second request for a key queued or in flight is coalesced; a rotation marks one whose
  * handshake has started to run once more afterwards, since it may use the old SVID; a queued one will run
- * with the new SVID anyway), at most {@code workers} in flight
+ * with the new SVID anyway; so does a signal, since the entry the started handshake writes, or wrote moments
+ * ago, may be what the datapath found missing since: the rerun is a signal, and cheap if the entry is
+ * there), at most {@code workers} in flight
  * at once, and one pending retry per key with jittered backoff, cancelled when the key succeeds. A request
  * starts on the executor and holds its slot until the stage its handler returned completes (on whichever
  * thread completes it), so no thread waits on a handshake.
@@ -58,7 +60,8 @@ final class RequestQueue {
     private final AtomicLong droppedUntold = new AtomicLong();
     private final AtomicLong lastDropReport = new AtomicLong(Long.MIN_VALUE);
     private final Set<AuthKey> pending = ConcurrentHashMap.newKeySet();
-    private final Set<AuthKey> again = ConcurrentHashMap.newKeySet();
+    /** Keys to run once more when their request settles, with the origin to run it as (a signal first). */
+    private final Map<AuthKey, Origin> again = new ConcurrentHashMap<>();
     /** Keys whose handshake has started: only those may have used an SVID that rotated since. */
     private final Set<AuthKey> running = ConcurrentHashMap.newKeySet();
     private final Map<AuthKey, Backoff> backoffs = new ConcurrentHashMap<>();
@@ -91,8 +94,8 @@ final class RequestQueue {
             return false;
         }
         if (!pending.add(key)) {
-            if (origin == Origin.ROTATION && running.contains(key)) { // a queued one will run with the new SVID
-                again.add(key);
+            if ((origin == Origin.ROTATION || origin == Origin.SIGNAL) && running.contains(key)) { // a queued one will do
+                again.merge(key, origin, (was, now) -> was == Origin.SIGNAL ? was : now);
             }
             coalesced.incrementAndGet();
             return false;
@@ -128,7 +131,7 @@ final class RequestQueue {
     /** If {@code key} is queued or in flight, runs it once more afterwards (what it runs with has changed). */
     void rerunIfPending(AuthKey key) {
         if (pending.contains(key)) {
-            again.add(key);
+            again.putIfAbsent(key, Origin.ROTATION);
         }
     }
 
@@ -205,8 +208,9 @@ final class RequestQueue {
         } else {
             succeededOrSettled(r.key());
         }
-        if (again.remove(r.key())) {
-            offer(r.key(), Origin.ROTATION);
+        Origin rerun = again.remove(r.key());
+        if (rerun != null) {
+            offer(r.key(), rerun);
         }
     }
 

@@ -166,6 +166,13 @@ public final class AgentCommand implements Callable<Integer> {
             + " SVID is missing waits for it). Default: ${DEFAULT-VALUE}.")
     Duration svidWait;
 
+    @Option(names = "--mesh-auth-hold-syn", defaultValue = "true", arity = "0..1", fallbackValue = "true",
+            description = "With --datapath standalone: a TCP SYN dropped because its pair is not authenticated yet is"
+                    + " handed to the agent and put back once the pair is, so the connection opens within the handshake's"
+                    + " time; false leaves it dropped until TCP retransmits it (about 1 s), as Cilium does."
+                    + " Default: ${DEFAULT-VALUE}.")
+    boolean holdSyns;
+
     @Option(names = "--k8s-sync-timeout", defaultValue = "2m0s",
             description = "How long the Kubernetes informers may take to list everything at start. Default: ${DEFAULT-VALUE}.")
     Duration syncTimeout;
@@ -224,7 +231,7 @@ public final class AgentCommand implements Callable<Integer> {
         try {
             tuning = new AgentConfig.Tuning(policyMapMax, conntrackMax,
                     new dev.meshauth.bpf.datapath.ConntrackTimeouts(ctTcp, ctTcpSyn, ctTcpFin, ctAny), evaluationBudget,
-                    svidWait);
+                    svidWait, holdSyns);
         } catch (IllegalArgumentException e) {
             throw usage("--bpf-policy-map-max, --bpf-ct-global-max, --bpf-ct-timeout-* and --policy-evaluation-budget"
                     + " must be positive: " + e.getMessage());

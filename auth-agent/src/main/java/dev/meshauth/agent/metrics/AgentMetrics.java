@@ -131,6 +131,15 @@ public final class AgentMetrics implements Consumer<AuthEvent> {
                         cb.call(n, name.substring(3));
                     }
                 })).register(registry);
+        CounterWithCallback.builder().name("meshauth_held_syns_total")
+                .help("TCP SYNs the standalone datapath dropped for a missing auth entry and handed to the agent, by"
+                        + " outcome: held, held_lost (not handed over: ring buffer full), reinjected (put back once the pair"
+                        + " was authenticated), expired, overflowed (over the limits), failed").labelNames("outcome")
+                .callback(cb -> s.datapath().get().forEach((name, n) -> {
+                    if (name.startsWith("syns_")) {
+                        cb.call(n, name.substring(5));
+                    }
+                })).register(registry);
         CounterWithCallback.builder().name("meshauth_spire_stream_reconnects_total")
                 .help("Reconnects of the Delegated Identity API streams to the SPIRE agent")
                 .callback(cb -> cb.call(s.reconnects().getAsLong())).register(registry);

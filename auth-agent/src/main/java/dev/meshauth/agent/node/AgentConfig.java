@@ -44,13 +44,15 @@ public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket
      * @param evaluationBudget {@code --policy-evaluation-budget}: how long one policy evaluation may take
      * @param svidWait         {@code --mesh-auth-svid-wait}: at start, how long to wait for the local identities'
      *                         SVIDs before authenticating anyway
+     * @param holdSyns         {@code --mesh-auth-hold-syn}: the standalone datapath hands each SYN it drops for a
+     *                         missing auth entry to the agent, which puts it back once the pair is authenticated
      */
     public record Tuning(int policyMapMax, int conntrackMax, ConntrackTimeouts ctTimeouts, Duration evaluationBudget,
-            Duration svidWait) {
+            Duration svidWait, boolean holdSyns) {
         /** The defaults. */
         public static final Tuning DEFAULTS = new Tuning(DatapathOptions.DEFAULT_POLICY_ENTRIES,
                 DatapathOptions.DEFAULT_CONNTRACK_ENTRIES, ConntrackTimeouts.DEFAULTS, EvaluationBudget.DEFAULT_LIMIT,
-                Duration.ofSeconds(10));
+                Duration.ofSeconds(10), true);
 
         /** Checks. */
         public Tuning {
@@ -63,6 +65,16 @@ public record AgentConfig(String nodeName, SourceConfig source, Path adminSocket
             if (svidWait.isNegative()) {
                 throw new IllegalArgumentException("the SVID wait must not be negative");
             }
+        }
+
+        /** The same tuning with another SVID wait. */
+        public Tuning withSvidWait(Duration wait) {
+            return new Tuning(policyMapMax, conntrackMax, ctTimeouts, evaluationBudget, wait, holdSyns);
+        }
+
+        /** The same tuning with SYNs held or not. */
+        public Tuning withHeldSyns(boolean on) {
+            return new Tuning(policyMapMax, conntrackMax, ctTimeouts, evaluationBudget, svidWait, on);
         }
     }
 

@@ -87,7 +87,22 @@ class AuthManagerTest extends AuthManagerFixture {
         settle();
         assertThat(map.get(TIE)).isPresent();
         assertThat(auth.callsFor(1000, 2000)).isEqualTo(1);
-        assertThat(manager.stats().coalesced()).isEqualTo(2);
+        assertThat(manager.stats().coalesced()).as("two offers, and the rerun they asked for found the entry fresh")
+                .isEqualTo(3);
+    }
+
+    @Test
+    void aSignalWhileTheHandshakeRunsIsNotLostIfTheEntryVanishesAfterItsWrite() throws Exception {
+        auth.hold = true;
+        manager.request(TIE, Origin.SIGNAL);
+        settle();
+        assertThat(manager.request(TIE, Origin.SIGNAL)).as("coalesced into the handshake in flight").isFalse();
+        auth.release(); // the entry is written...
+        map.delete(TIE); // ...and gone again before the second signal's turn: what that signal may have seen
+        auth.hold = false;
+        settle();
+        assertThat(map.get(TIE)).as("the signal ran once more, as a signal").isPresent();
+        assertThat(auth.callsFor(1000, 2000)).isEqualTo(2);
     }
 
     @Test

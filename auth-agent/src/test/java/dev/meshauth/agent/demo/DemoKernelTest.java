@@ -103,7 +103,7 @@ class DemoKernelTest {
     }
 
     @Test
-    void reactiveShowsTheFirstPacketDropCiliumHas() throws Exception {
+    void reactiveDropsTheFirstSynAsCiliumDoesAndPutsItBack() throws Exception {
         HostState before = host();
         StringWriter text = new StringWriter();
         try (Demo demo = new Demo(new PrintWriter(text), new DemoOptions(false, true, false, false), dev.meshauth.agent.cli.Main::runInto)) {
@@ -111,8 +111,9 @@ class DemoKernelTest {
         }
         String out = text.toString();
         assertThat(out).contains("OK: no auth entry before traffic (reactive, as in Cilium)")
-                .contains("OK: Ship landed, after the retransmit")
+                .contains("OK: Ship landed\n")
                 .containsPattern("OK: the first packet was dropped for lack of authentication \\(auth drops: [1-9]\\d*\\)")
+                .containsPattern("OK: the SYN was held and put back: no wait for TCP's retransmit \\(held SYNs: [1-9]\\d*, \\d+ ms\\)")
                 .containsPattern("DROP\\s+auth-required\\s+1001 <-> 1002")
                 .containsPattern("HANDSHAKE\\s+succeeded\\s+1001 <-> 1002 node=2 auth=spire origin=signal")
                 .contains("All steps behaved as Cilium's mutual-authentication guide says.");

@@ -58,8 +58,7 @@ class ClockStepKernelTest {
                 Optional.empty()), dir.resolve("no-spire.sock"), TrustDomain.parse("spiffe.cilium"), 0,
                 Optional.of(bpffs.resolve("step/cilium_auth_map")), true, Duration.ofMinutes(5),
                 AuthManagerOptions.DEFAULTS.withProactive(false), Duration.ofSeconds(5), Optional.empty(), Optional.empty(),
-                Optional.empty(), new AgentConfig.Tuning(d.policyMapMax(), d.conntrackMax(), d.ctTimeouts(), d.evaluationBudget(),
-                        Duration.ZERO), new ListenAddress.NodeAddress());
+                Optional.empty(), d.withSvidWait(Duration.ZERO), new ListenAddress.NodeAddress());
         try (Agent agent = Agent.start(config, new Clocks(clock, clock.ticker(), clock.scheduler()))) {
             Datapath dp = agent.datapath().orElseThrow();
             clock.advance(Duration.ofSeconds(1));

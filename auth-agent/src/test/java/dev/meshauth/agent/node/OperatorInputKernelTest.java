@@ -46,8 +46,7 @@ class OperatorInputKernelTest {
         return new AgentConfig("node-1", new SourceConfig.Files(files.endpoints(), List.of(files.policy()), Optional.empty()),
                 dir.resolve("admin.sock"), TrustDomain.parse("spiffe.cilium"), 0, Optional.of(pin), false, Duration.ofHours(1),
                 AuthManagerOptions.DEFAULTS, Duration.ofSeconds(5), Optional.of(dir.resolve(name + ".sock")), Optional.empty(),
-                Optional.empty(), new AgentConfig.Tuning(d.policyMapMax(), d.conntrackMax(), d.ctTimeouts(), d.evaluationBudget(),
-                        Duration.ZERO), new ListenAddress.NodeAddress());
+                Optional.empty(), d.withSvidWait(Duration.ZERO), new ListenAddress.NodeAddress());
     }
 
     private static void bpftool(String... args) throws Exception {

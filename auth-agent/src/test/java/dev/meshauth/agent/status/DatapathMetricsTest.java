@@ -23,9 +23,11 @@ class DatapathMetricsTest {
 
     @Test
     void verdictsAndConntrackEventsAreCountersLabelledByName() throws Exception {
-        AtomicReference<Map<String, Long>> counters = new AtomicReference<>(Map.of("passed", 10L, "dropped_policy", 2L,
-                "dropped_auth", 1L, "dropped_fragment", 0L, "signals_emitted", 1L, "ct_created", 4L, "ct_reply", 6L,
-                "ct_established", 3L, "ct_related", 0L));
+        AtomicReference<Map<String, Long>> counters = new AtomicReference<>(Map.ofEntries(Map.entry("passed", 10L),
+                Map.entry("dropped_policy", 2L), Map.entry("dropped_auth", 1L), Map.entry("dropped_fragment", 0L),
+                Map.entry("signals_emitted", 1L), Map.entry("ct_created", 4L), Map.entry("ct_reply", 6L),
+                Map.entry("ct_established", 3L), Map.entry("ct_related", 0L), Map.entry("syns_held", 5L),
+                Map.entry("syns_held_lost", 0L), Map.entry("syns_reinjected", 4L), Map.entry("syns_expired", 1L)));
         AgentMetrics m = new AgentMetrics(new AgentMetrics.Sources(
                 () -> new AuthManager.Stats(0, 0, 0, 0, 0, 0, 0, 0, Map.of()), () -> 100, Map::of, () -> 0, () -> 0,
                 counters::get, () -> Map.of("accepted", 7L, "peer-limit", 40L)));
@@ -36,6 +38,11 @@ class DatapathMetricsTest {
                 .doesNotContainKey("meshauth_datapath_packets_total{verdict=\"signals_emitted\"}");
         assertThat(f.get("meshauth_conntrack_events_total").samples()).containsEntry("meshauth_conntrack_events_total{event=\"reply\"}", 6.0)
                 .containsEntry("meshauth_conntrack_events_total{event=\"created\"}", 4.0);
+        assertThat(f.get("meshauth_held_syns_total").samples()).as("kernel and agent counts of held SYNs, by outcome")
+                .containsEntry("meshauth_held_syns_total{outcome=\"held\"}", 5.0)
+                .containsEntry("meshauth_held_syns_total{outcome=\"reinjected\"}", 4.0)
+                .containsEntry("meshauth_held_syns_total{outcome=\"expired\"}", 1.0)
+                .doesNotContainKey("meshauth_held_syns_total{outcome=\"reply\"}");
         assertThat(f.get("meshauth_inbound_handshakes_total").samples()).as("the listener's own counts, every refusal")
                 .containsEntry("meshauth_inbound_handshakes_total{reason=\"\",result=\"accepted\"}", 7.0)
                 .containsEntry("meshauth_inbound_handshakes_total{reason=\"peer-limit\",result=\"refused\"}", 40.0);

@@ -61,7 +61,7 @@ public final class Datapath implements AutoCloseable {
         try {
             for (Role role : Role.values()) {
                 programs.put(role, BpfProgram.load(role.programName(), ProgramType.SCHED_CLS,
-                        EnforcementProgram.build(role, options.lookupOrder(), options.timeouts()), maps.fds()));
+                        EnforcementProgram.build(role, options.lookupOrder(), options.timeouts(), options.holdSyns()), maps.fds()));
             }
             Datapath d = new Datapath(maps, Map.copyOf(programs), clock);
             d.syncClock();

@@ -16,10 +16,11 @@ import java.util.List;
  * @param conntrackEntries  connection tracking capacity (LRU: the least recently used go first)
  * @param fragmentEntries   datagrams whose later fragments are awaited (LRU)
  * @param timeouts          conntrack timeouts
+ * @param holdSyns          hand each TCP SYN dropped for a missing auth entry to user space ({@link HeldSyn})
  */
 public record DatapathOptions(int ipcacheEntries, int endpointEntries, int policyEntries, int signalRateEntries,
         int ringBufferBytes, Duration signalInterval, List<LookupStep> lookupOrder, int conntrackEntries,
-        int fragmentEntries, ConntrackTimeouts timeouts) {
+        int fragmentEntries, ConntrackTimeouts timeouts, boolean holdSyns) {
     /** Policy map capacity by default: Cilium's {@code --bpf-policy-map-max} default. */
     public static final int DEFAULT_POLICY_ENTRIES = 16_384;
     /** Conntrack capacity by default: Cilium's {@code --bpf-ct-global-any-max} default. */
@@ -27,12 +28,12 @@ public record DatapathOptions(int ipcacheEntries, int endpointEntries, int polic
 
     /**
      * The defaults (64k prefixes, 4k endpoints, 16k policy entries, 16k rate keys, 256 KiB ring, 1 s, 256k
-     * connections, 8k fragmented datagrams, Cilium's timeouts) for a program that probes in
+     * connections, 8k fragmented datagrams, Cilium's timeouts, SYNs held) for a program that probes in
      * {@code lookupOrder}: the order has no default, it is the policy engine's.
      */
     public static DatapathOptions defaults(List<LookupStep> lookupOrder) {
         return new DatapathOptions(65_536, 4_096, DEFAULT_POLICY_ENTRIES, 16_384, 256 * 1024, Duration.ofSeconds(1),
-                lookupOrder, DEFAULT_CONNTRACK_ENTRIES, 8_192, ConntrackTimeouts.DEFAULTS);
+                lookupOrder, DEFAULT_CONNTRACK_ENTRIES, 8_192, ConntrackTimeouts.DEFAULTS, true);
     }
 
     /** Checks the sizes, interval and lookup order. */
@@ -56,18 +57,24 @@ public record DatapathOptions(int ipcacheEntries, int endpointEntries, int polic
     /** The same options with another signal interval. */
     public DatapathOptions withSignalInterval(Duration interval) {
         return new DatapathOptions(ipcacheEntries, endpointEntries, policyEntries, signalRateEntries, ringBufferBytes,
-                interval, lookupOrder, conntrackEntries, fragmentEntries, timeouts);
+                interval, lookupOrder, conntrackEntries, fragmentEntries, timeouts, holdSyns);
     }
 
     /** The same options with another policy map capacity. */
     public DatapathOptions withPolicyEntries(int entries) {
         return new DatapathOptions(ipcacheEntries, endpointEntries, entries, signalRateEntries, ringBufferBytes,
-                signalInterval, lookupOrder, conntrackEntries, fragmentEntries, timeouts);
+                signalInterval, lookupOrder, conntrackEntries, fragmentEntries, timeouts, holdSyns);
     }
 
     /** The same options with another conntrack capacity and timeouts. */
     public DatapathOptions withConntrack(int entries, ConntrackTimeouts t) {
         return new DatapathOptions(ipcacheEntries, endpointEntries, policyEntries, signalRateEntries, ringBufferBytes,
-                signalInterval, lookupOrder, entries, fragmentEntries, t);
+                signalInterval, lookupOrder, entries, fragmentEntries, t, holdSyns);
+    }
+
+    /** The same options with SYNs held or not. */
+    public DatapathOptions withHeldSyns(boolean on) {
+        return new DatapathOptions(ipcacheEntries, endpointEntries, policyEntries, signalRateEntries, ringBufferBytes,
+                signalInterval, lookupOrder, conntrackEntries, fragmentEntries, timeouts, on);
     }
 }

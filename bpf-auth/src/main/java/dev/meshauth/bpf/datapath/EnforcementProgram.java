@@ -79,9 +79,10 @@ public final class EnforcementProgram {
 
     /**
      * Assembles the program for {@code role}, probing the policy map in {@code lookupOrder}, tracking
-     * connections with {@code timeouts}; maps are referenced by the names in {@link DatapathMaps}.
+     * connections with {@code timeouts}, handing SYNs dropped for auth over ({@link HeldSyn}) if
+     * {@code holdSyns}; maps are referenced by the names in {@link DatapathMaps}.
      */
-    public static Program build(Role role, List<LookupStep> lookupOrder, ConntrackTimeouts timeouts) {
+    public static Program build(Role role, List<LookupStep> lookupOrder, ConntrackTimeouts timeouts, boolean holdSyns) {
         List<LookupStep> order = LookupStep.checkOrder(lookupOrder);
         Emit e = new Emit(role);
         Assembler a = e.a;
@@ -131,7 +132,7 @@ public final class EnforcementProgram {
         a.label("verdict");
         a.ldx(Size.B, R1, R0, Frame.PV_DENY).jmp(JmpOp.JNE, R1, 0, "drop_policy");
         a.ldx(Size.B, R9, R0, Frame.PV_AUTH_TYPE).jmp(JmpOp.JEQ, R9, 0, "allowed");
-        auth(e);
+        auth(e, holdSyns);
 
         a.label("allowed");
         Conntrack.emitCreate(e, timeouts);
@@ -188,7 +189,7 @@ public final class EnforcementProgram {
     }
 
     /** The auth type in r9: "allowed" if the auth map holds an unexpired entry; otherwise signal and drop. */
-    private static void auth(Emit e) {
+    private static void auth(Emit e, boolean holdSyns) {
         Assembler a = e.a;
         a.stx(Size.B, R10, Frame.AUTH_KEY + Frame.AK_TYPE, R9).st(Size.B, R10, Frame.AUTH_KEY + Frame.AK_PAD, 0);
         e.lookup(DatapathMaps.AUTH, Frame.AUTH_KEY);
@@ -200,7 +201,9 @@ public final class EnforcementProgram {
         a.jmp(JmpOp.JLT, R2, R8, "allowed");
 
         a.label("auth_missing");
-        holdSyn(e);
+        if (holdSyns) {
+            holdSyn(e);
+        }
         configLookup(e, DatapathMaps.CONFIG_SIGNAL_INTERVAL);
         a.ldImm64(R9, 1_000_000_000L);
         a.jmp(JmpOp.JEQ, R0, 0, "rate_limit");

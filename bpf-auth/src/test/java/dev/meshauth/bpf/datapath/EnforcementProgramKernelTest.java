@@ -205,6 +205,25 @@ class EnforcementProgramKernelTest {
     }
 
     @Test
+    void withoutHeldSynsTheSynIsOnlyDroppedAsInCilium() throws Exception {
+        try (Datapath plain = Datapath.create(authMap, TestOptions.DEFAULTS.withHeldSyns(false), new ClockOffset())) {
+            plain.putIpcache(IpPrefix.host(DEATHSTAR), new IpcacheEntry(DEATHSTAR_ID, 0));
+            plain.putIpcache(IpPrefix.host(TIEFIGHTER), new IpcacheEntry(TIEFIGHTER_ID, REMOTE_NODE));
+            plain.setEndpointPolicy(DEATHSTAR_ID, EndpointPolicy.ingressDefaultDeny());
+            plain.putPolicy(PolicyKey.port(DEATHSTAR_ID, TIEFIGHTER_ID, TCP, 80, Direction.INGRESS),
+                    PolicyVerdict.allowWithAuth(AuthType.SPIRE));
+            LinkedBlockingQueue<HeldSyn> plainHeld = new LinkedBlockingQueue<>();
+            LinkedBlockingQueue<AuthSignal> plainSignals = new LinkedBlockingQueue<>();
+            try (AutoCloseable sub = plain.subscribe(plainSignals::add, plainHeld::add)) {
+                assertThat(plain.testRun(TO_ENDPOINT, Frames.tcp(TIEFIGHTER, DEATHSTAR, 40000, 80), 1).retval()).isEqualTo(2);
+                assertThat(plainSignals.poll(5, TimeUnit.SECONDS)).isEqualTo(new AuthSignal(TIE_KEY));
+                assertThat(plainHeld.poll(100, TimeUnit.MILLISECONDS)).isNull();
+                assertThat(plain.counters().get(Counter.SYNS_HELD)).isZero();
+            }
+        }
+    }
+
+    @Test
     void onlyASynIsHeldAndNothingThatPasses() throws Exception {
         assertThat(in(Frames.tcp(TIEFIGHTER, DEATHSTAR, 40000, 80, Frames.ACK))).isEqualTo(2);
         assertThat(in(Frames.tcp(TIEFIGHTER, DEATHSTAR, 40000, 80, Frames.SYN | Frames.ACK))).isEqualTo(2);
