@@ -1,41 +1,45 @@
 package dev.meshauth.agent.cli;
 
 import dev.meshauth.agent.k8s.RelistGrace;
-import dev.meshauth.agent.operator.IdentityOperator;
+import dev.meshauth.agent.operator.EntryOperator;
+import dev.meshauth.agent.operator.PlacementSources;
 import dev.meshauth.agent.operator.SpireServerConnection;
-import dev.meshauth.policy.PolicyException;
-import dev.meshauth.policy.endpoint.Endpoint;
-import dev.meshauth.policy.endpoint.EndpointsFile;
-import dev.meshauth.policy.endpoint.IdentityAllocator;
-import dev.meshauth.policy.endpoint.ReservedIdentity;
-import dev.meshauth.agent.k8s.IdentityWatch;
+import dev.meshauth.spire.entry.EntryLayout;
 import dev.meshauth.spire.entry.EntryRegistrar;
+import dev.meshauth.spire.entry.NodeRef;
+import dev.meshauth.spire.entry.ParentTemplate;
 import dev.meshauth.spire.entry.ReconcileResult;
+import dev.meshauth.spire.entry.Registration;
 import dev.meshauth.spire.entry.RegistrationSpec;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.grpc.StatusRuntimeException;
+import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.InstantSource;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Callable;
 
 /**
- * {@code meshauth operator}: one SPIRE entry per security identity. From Kubernetes (CiliumIdentity
- * objects), or standalone from an endpoints file; {@code --once} reconciles and exits.
+ * {@code meshauth operator}: SPIRE entries for security identities, by default one per identity per node
+ * hosting an endpoint of it (least privilege), or Cilium's one per identity for every node. From Kubernetes
+ * (CiliumEndpoint and CiliumNode objects; CiliumIdentity objects for the cluster-wide layout), or standalone
+ * from an endpoints file; {@code --once} reconciles and exits.
  */
 @Command(name = "operator", mixinStandardHelpOptions = true,
-        description = "Register one SPIRE entry per security identity (spiffe://<td>/identity/<n>) and remove stale ones.")
+        description = "Register SPIRE entries for security identities (spiffe://<td>/identity/<n>): one per identity per"
+                + " node hosting it (--registration node), or one per identity for every node (--registration cluster,"
+                + " Cilium's layout); remove stale ones.")
 public final class OperatorCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -90,6 +94,34 @@ public final class OperatorCommand implements Callable<Integer> {
     @Option(names = "--resync", defaultValue = "1m0s", description = "Full reconcile interval (default: ${DEFAULT-VALUE}).")
     Duration resync;
 
+    @Option(names = "--registration", paramLabel = "node|cluster", defaultValue = "node",
+            description = "node: one entry per identity per node hosting an endpoint of it, parented to that node"
+                    + " (--node-parent-template): a node's SPIRE agent issues only the keys of identities it hosts, and"
+                    + " the cluster-wide entries of these identities are removed. cluster: one entry per identity under"
+                    + " --cluster-parent, which every SPIRE agent is aliased to, as Cilium's operator does (every node holds"
+                    + " every key). Default: ${DEFAULT-VALUE}.")
+    String registration;
+
+    @Option(names = "--node-parent-template", paramLabel = "TEMPLATE",
+            description = "The parent ID of a node's entries, over {trustDomain}, {nodeName}, {nodeUID} and {clusterName}."
+                    + " Default: " + ParentTemplate.K8S_PSAT + " (the k8s_psat agent ID) with Kubernetes, "
+                    + ParentTemplate.NODE_ALIAS + " (a join-token agent's alias) with --endpoints.")
+    String nodeParentTemplate;
+
+    @Option(names = "--cluster-name", defaultValue = "default",
+            description = "{clusterName} in the template: the k8s_psat attestor's cluster. Default: ${DEFAULT-VALUE}.")
+    String clusterName;
+
+    @Option(names = "--cluster-parent", paramLabel = "SPIFFE_ID",
+            description = "The parent of the cluster-wide layout's entries (default: spiffe://<trust domain>/cilium-operator,"
+                    + " Cilium's).")
+    String clusterParent;
+
+    @Option(names = "--entry-grace", defaultValue = "1m0s",
+            description = "With --registration node: how long a node keeps an identity's entry after the last endpoint of"
+                    + " that identity left it, so a restarting pod keeps its SVID. Default: ${DEFAULT-VALUE}.")
+    Duration entryGrace;
+
     @Override
     public Integer call() throws Exception {
         boolean k8s = kubeconfig != null || kubernetes;
@@ -101,73 +133,94 @@ public final class OperatorCommand implements Callable<Integer> {
             throw new IllegalArgumentException("give exactly one way to the SPIRE server: --spire-server-socket PATH or"
                     + " --spire-server-address HOST:PORT");
         }
+        if (entryGrace.isNegative()) {
+            throw new IllegalArgumentException("--entry-grace must not be negative, got " + entryGrace);
+        }
         Logging.use(logFormat);
         TrustDomain td = TrustDomain.parse(trustDomain);
+        EntryLayout layout = layout(td, k8s);
         try (SpireServerConnection server = serverSocket != null ? SpireServerConnection.socket(serverSocket)
                 : SpireServerConnection.tcp(serverAddress, agentSocket, td, serverId)) {
             this.server = server;
             EntryRegistrar registrar = new EntryRegistrar(dev.meshauth.spire.entry.EntryRegistrarStubs.blocking(server.channel()),
-                    RegistrationSpec.ciliumDefaults(td));
+                    RegistrationSpec.ciliumDefaults(td), layout);
             return endpoints != null ? standalone(registrar) : kubernetes(registrar);
         }
+    }
+
+    private EntryLayout layout(TrustDomain td, boolean k8s) {
+        SpiffeId cluster;
+        try {
+            cluster = clusterParent == null ? RegistrationSpec.ciliumOperator(td) : SpiffeId.parse(clusterParent);
+        } catch (io.spiffe.exception.InvalidSpiffeIdException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("--cluster-parent " + clusterParent + " is not a SPIFFE ID: " + e.getMessage());
+        }
+        if (!cluster.getTrustDomain().equals(td)) {
+            throw new IllegalArgumentException("--cluster-parent " + cluster + " is outside trust domain " + td.getName());
+        }
+        return switch (registration) {
+            case "cluster" -> new EntryLayout.ClusterWide(cluster);
+            case "node" -> {
+                String template = nodeParentTemplate != null ? nodeParentTemplate
+                        : k8s ? ParentTemplate.K8S_PSAT : ParentTemplate.NODE_ALIAS;
+                ParentTemplate t = new ParentTemplate(template, td, clusterName);
+                if (!k8s && t.needsUid()) {
+                    throw new IllegalArgumentException("--node-parent-template " + template + " needs node UIDs ({nodeUID}),"
+                            + " which an endpoints file does not give; use {nodeName}");
+                }
+                yield new EntryLayout.NodeScoped(t, cluster);
+            }
+            default -> throw new IllegalArgumentException("--registration must be node or cluster, got '" + registration + "'");
+        };
     }
 
     private SpireServerConnection server;
 
     private int standalone(EntryRegistrar registrar) throws Exception {
-        Set<Long> ids = identitiesFrom(endpoints);
+        if (!once) {
+            // Long-running: the endpoints file is read again at every --resync; a node's entries outlive its last
+            // endpoint of an identity by --entry-grace. Until SIGTERM or SIGINT.
+            StopSignal stop = StopSignal.install("operator");
+            try (EntryOperator op = EntryOperator.start(changed -> PlacementSources.endpointsFile(endpoints,
+                    Optional.ofNullable(identitiesFile)), registrar, grace(registrar), InstantSource.system(), resync)) {
+                stop.await();
+                return ExitCodes.OK;
+            } finally {
+                stop.done();
+            }
+        }
+        Map<Long, Set<NodeRef>> hosts = PlacementSources.readHosts(endpoints, Optional.ofNullable(identitiesFile));
+        Set<Registration> wanted = registrar.layout().registrations(hosts);
         ReconcileResult r;
         try {
-            r = registrar.reconcile(ids);
+            r = registrar.reconcile(wanted); // once: exactly the file's placement, no grace (nothing remembers it)
         } catch (StatusRuntimeException e) {
             spec.commandLine().getErr().println("meshauth: " + server.explain(e));
             return ExitCodes.FAILURE;
         }
-        spec.commandLine().getOut().printf("identities=%d created=%d updated=%d deleted=%d unchanged=%d failures=%d%n",
-                ids.size(), r.created(), r.updated(), r.deleted(), r.unchanged(), r.failures().size());
+        spec.commandLine().getOut().printf("identities=%d created=%d updated=%d deleted=%d unchanged=%d failures=%d entries=%d"
+                        + " registration=%s%n", hosts.size(), r.created(), r.updated(), r.deleted(), r.unchanged(),
+                r.failures().size(), wanted.size(), registration);
         r.failures().forEach(f -> spec.commandLine().getErr().println("meshauth: " + f));
         spec.commandLine().getOut().flush();
-        if (once) {
-            return r.failures().isEmpty() ? ExitCodes.OK : ExitCodes.FAILURE;
-        }
-        // Standalone, long-running: re-read the file and reconcile every --resync, until SIGTERM or SIGINT.
-        StopSignal stop = StopSignal.install("operator");
-        try {
-            while (!stop.await(resync)) {
-                try {
-                    registrar.reconcile(identitiesFrom(endpoints));
-                } catch (StatusRuntimeException e) {
-                    spec.commandLine().getErr().println("meshauth: reconcile skipped: " + server.explain(e));
-                } catch (PolicyException e) {
-                    spec.commandLine().getErr().println("meshauth: reconcile skipped: " + e.getMessage());
-                }
-            }
-            return ExitCodes.OK;
-        } finally {
-            stop.done();
-        }
+        return r.failures().isEmpty() ? ExitCodes.OK : ExitCodes.FAILURE;
     }
 
-    private Set<Long> identitiesFrom(Path file) throws Exception {
-        IdentityAllocator alloc = new IdentityAllocator(Optional.ofNullable(identitiesFile));
-        EndpointsFile.Contents c = EndpointsFile.parse(file.toString(), dev.meshauth.agent.node.source.SourceFiles.read("endpoints file", file), alloc);
-        Set<Long> ids = new TreeSet<>();
-        for (Endpoint e : c.endpoints()) {
-            if (!ReservedIdentity.isReserved(e.identity())) {
-                ids.add(e.identity());
-            }
-        }
-        return ids;
+    private Duration grace(EntryRegistrar registrar) {
+        return registrar.layout() instanceof EntryLayout.NodeScoped ? entryGrace : Duration.ZERO;
     }
 
     private int kubernetes(EntryRegistrar registrar) throws InterruptedException, java.io.IOException {
         ScheduledExecutorService graceTimer = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("meshauth-relist-grace").factory());
-        RelistGrace grace = new RelistGrace(once ? Duration.ZERO : relistGrace, graceTimer);
+        RelistGrace relist = new RelistGrace(once ? Duration.ZERO : relistGrace, graceTimer);
+        boolean byNode = registrar.layout() instanceof EntryLayout.NodeScoped;
         try (java.io.Closeable stopTimer = graceTimer::shutdownNow;
                 KubernetesClient client = dev.meshauth.agent.k8s.KubeClients.create(Optional.ofNullable(kubeconfig));
-                IdentityOperator op = IdentityOperator.start(l -> IdentityWatch.start(client, resync, grace, l), registrar,
-                        resync)) {
+                EntryOperator op = EntryOperator.start(changed -> byNode
+                                ? PlacementSources.ciliumEndpoints(client, resync, relist, changed)
+                                : PlacementSources.ciliumIdentities(client, resync, relist, changed),
+                        registrar, once ? Duration.ZERO : grace(registrar), InstantSource.system(), resync)) {
             if (once) {
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
                 while (op.lastResult() == null && System.nanoTime() < deadline) {
@@ -175,7 +228,8 @@ public final class OperatorCommand implements Callable<Integer> {
                 }
                 ReconcileResult r = op.lastResult();
                 if (r == null) {
-                    spec.commandLine().getErr().println("meshauth: no reconcile within 60 s (CiliumIdentity informer not synced?)");
+                    spec.commandLine().getErr().println("meshauth: no reconcile within 60 s (are the "
+                            + (byNode ? "CiliumEndpoint and CiliumNode" : "CiliumIdentity") + " informers synced?)");
                     return ExitCodes.FAILURE;
                 }
                 return r.failures().isEmpty() ? ExitCodes.OK : ExitCodes.FAILURE;

@@ -14,7 +14,11 @@ import dev.meshauth.bpf.auth.AuthType;
 import dev.meshauth.bpf.datapath.Counter;
 import dev.meshauth.bpf.fs.BpfFs;
 import dev.meshauth.bpf.link.NetNs;
+import dev.meshauth.agent.operator.PlacementSources;
+import dev.meshauth.spire.entry.EntryLayout;
 import dev.meshauth.spire.entry.EntryRegistrar;
+import dev.meshauth.spire.entry.NodeRef;
+import dev.meshauth.spire.entry.ParentTemplate;
 import dev.meshauth.spire.entry.EntryRegistrarStubs;
 import dev.meshauth.spire.entry.RegistrationSpec;
 import dev.meshauth.spire.grpc.UnixSockets;
@@ -233,7 +237,8 @@ public final class Demo implements AutoCloseable {
                     - fromEndpoints: [{matchLabels: {org: empire}}]
                       authentication: {mode: required}
                       toPorts: [{ports: [{port: "80", protocol: TCP}]}]
-                `meshauth operator --once` creates one SPIRE entry per security identity.""");
+                `meshauth operator --once` creates one SPIRE entry per security identity per node hosting it, so
+                each node's SPIRE agent issues the keys of its own pods only.""");
         Path policy = Files.writeString(dir.resolve("sw_l3_l4_mutual_auth.yaml"), """
                 apiVersion: cilium.io/v2
                 kind: CiliumNetworkPolicy
@@ -266,14 +271,15 @@ public final class Demo implements AutoCloseable {
             port = probe.getLocalPort();
         }
         Path map1 = bpffs.resolve("node-1/cilium_auth_map");
-        Agent node1 = Agent.start(agentConfig("node-1", endpoints, policy, spire.adminSocket("node-1"), port,
-                options.simulation() ? Optional.empty() : Optional.of(map1), !options.simulation(), sock1),
-                InstantSource.system());
-        cleanup.push(node1);
+        // node-2 first: node-1 authenticates with it as soon as it starts, and would meet a closed port otherwise.
         Agent node2 = Agent.start(agentConfig("node-2", endpoints, policy, spire.adminSocket("node-2"), port,
                 options.simulation() ? Optional.empty() : Optional.of(bpffs.resolve("node-2/cilium_auth_map")), false, sock2),
                 InstantSource.system());
         cleanup.push(node2);
+        Agent node1 = Agent.start(agentConfig("node-1", endpoints, policy, spire.adminSocket("node-1"), port,
+                options.simulation() ? Optional.empty() : Optional.of(map1), !options.simulation(), sock1),
+                InstantSource.system());
+        cleanup.push(node1);
         AuthKey pair = new AuthKey(DEATHSTAR, TIEFIGHTER, 2, AuthType.SPIRE);
         if (options.reactive()) {
             expect(waitFor(() -> node1.manager().stats().pending() == 0, Duration.ofSeconds(5)) && !present(node1, pair),
@@ -301,13 +307,20 @@ public final class Demo implements AutoCloseable {
             return;
         }
 
-        step("Revoke the tiefighter's identity", """
-                Its SPIRE entry is deleted (the operator reconciles without it). SPIRE stops issuing its SVID, the
-                agents drop it, node-1 deletes every auth entry involving it, and its requests fail again.""");
+        step("Revoke the deathstar's identity", """
+                Its SPIRE entry is deleted (the operator reconciles without it). node-1's SPIRE agent stops issuing
+                its SVID, node-1's agent drops it and deletes every auth entry involving it, and the tiefighter's
+                requests fail again: the deathstar can no longer prove who it is. (Each node holds only the keys of
+                its own pods, so it learns of a remote identity's revocation when that pair's entry expires.)""");
         ManagedChannel ch = UnixSockets.channel(spire.serverSocket(), 32 << 20);
         cleanup.push(() -> ch.shutdownNow());
-        new EntryRegistrar(EntryRegistrarStubs.blocking(ch), RegistrationSpec.ciliumDefaults(TD))
-                .reconcile(Set.of(DEATHSTAR, XWING));
+        // As the operator registered them (--registration node): each identity under the nodes hosting it.
+        EntryLayout layout = new EntryLayout.NodeScoped(new ParentTemplate(ParentTemplate.NODE_ALIAS, TD, "default"),
+                RegistrationSpec.ciliumOperator(TD));
+        Map<Long, Set<NodeRef>> hosts = new java.util.TreeMap<>(PlacementSources.readHosts(endpoints, Optional.empty()));
+        hosts.remove(DEATHSTAR);
+        new EntryRegistrar(EntryRegistrarStubs.blocking(ch), RegistrationSpec.ciliumDefaults(TD), layout)
+                .reconcile(layout.registrations(hosts));
         // Events follow the kernel write they report: wait for the event, then the map is already so.
         expect(waitFor(() -> node1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.EntryDeleted d
                 && d.key().equals(pair) && d.reason() == GcReason.SVID_REMOVED), spire.propagation()),

@@ -76,7 +76,7 @@ sealed interface DemoSpire extends AutoCloseable {
         static Real start(Path dir, TrustDomain td, List<String> nodes, Consumer<String> progress) throws LocalSpireException {
             SpireBinaries bin = SpireBinaries.find(home(), true, progress);
             SpiffeId agent = DevServerConfig.meshauthAgent(td);
-            SpiffeId operator = RegistrationSpec.ciliumDefaults(td).parent();
+            SpiffeId operator = RegistrationSpec.ciliumOperator(td);
             LocalSpire spire = LocalSpire.start(bin, dir, LocalSpireServer.Settings.defaults(td),
                     nodes.stream().map(n -> LocalSpireAgent.Settings.of(n, agent)).toList());
             try {

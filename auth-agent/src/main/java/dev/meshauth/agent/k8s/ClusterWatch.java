@@ -35,6 +35,7 @@ public final class ClusterWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterWatch.class);
 
     private final Map<String, NodeInfo> nodes = new ConcurrentHashMap<>();
+    private final Map<String, String> nodeUids = new ConcurrentHashMap<>();
     private final Map<String, GenericKubernetesResource> endpoints = new ConcurrentHashMap<>();
     private final NodeIds nodeIds;
     private final java.util.Set<String> handled = ConcurrentHashMap.newKeySet(); // see IdentityWatch
@@ -69,6 +70,7 @@ public final class ClusterWatch implements AutoCloseable {
     private void removeNode(GenericKubernetesResource r) {
         String name = r.getMetadata().getName();
         nodes.remove(name);
+        nodeUids.remove(name);
         nodeIds.release(name);
     }
 
@@ -107,6 +109,9 @@ public final class ClusterWatch implements AutoCloseable {
 
     private void putNode(GenericKubernetesResource r) {
         String name = r.getMetadata().getName();
+        // Cilium makes the Node the owner of its CiliumNode: that UID is the one SPIRE's k8s_psat agent ID carries.
+        r.getMetadata().getOwnerReferences().stream().filter(o -> "Node".equals(o.getKind()) && o.getUid() != null)
+                .findFirst().ifPresentOrElse(o -> nodeUids.put(name, o.getUid()), () -> nodeUids.remove(name));
         Optional<String> internal = Optional.empty();
         Object addresses = r.getAdditionalProperties().get("spec");
         for (int i = 0; Fields.at(addresses, "addresses", i).isPresent(); i++) {
@@ -144,6 +149,11 @@ public final class ClusterWatch implements AutoCloseable {
     public boolean synced() {
         return informers.size() == 2 && informers.stream().allMatch(SharedIndexInformer::hasSynced)
                 && handled.size() >= informers.stream().mapToInt(i -> i.getStore().list().size()).sum();
+    }
+
+    /** The Kubernetes Node UID of each known node whose CiliumNode names its owner Node. */
+    public Map<String, String> nodeUids() {
+        return Map.copyOf(nodeUids);
     }
 
     /** Known nodes. */

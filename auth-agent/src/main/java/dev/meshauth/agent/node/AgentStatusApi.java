@@ -64,8 +64,10 @@ final class AgentStatusApi implements StatusServer.Handler {
             }
             case "/v1/certs" -> {
                 List<StatusModel.Cert> certs = certs();
-                yield printed(r, json(certs), () -> Printers.certs(certs, agent.clock().instant()), 0,
-                        certs.isEmpty() ? "No SVIDs held." : "");
+                Set<Long> hosted = agent.cluster().localIdentities();
+                String node = agent.config().nodeName();
+                yield printed(r, json(certs), () -> Printers.certs(node, certs, hosted, agent.clock().instant()), 0,
+                        certs.isEmpty() ? "No SVIDs held on " + node + "." : "");
             }
             case "/v1/entries" -> printed(r, json(entries(r.param("identity").map(AgentStatusApi::identity))), null, 0, "");
             case "/v1/events" -> events(r);
@@ -225,12 +227,13 @@ final class AgentStatusApi implements StatusServer.Handler {
 
     List<StatusModel.Cert> certs() {
         List<StatusModel.Cert> out = new ArrayList<>();
+        Set<Long> hosted = agent.cluster().localIdentities();
         new TreeMap<>(agent.identities().svids()).forEach((id, svid) -> {
             X509Certificate leaf = svid.leaf();
             Instant nb = svid.notBefore();
             Instant na = svid.notAfter();
             out.add(new StatusModel.Cert(id, svid.spiffeId().toString(), svid.serial(), nb, na,
-                    nb.plus(Duration.between(nb, na).dividedBy(2)), leaf.getIssuerX500Principal().getName()));
+                    nb.plus(Duration.between(nb, na).dividedBy(2)), leaf.getIssuerX500Principal().getName(), hosted.contains(id)));
         });
         return out;
     }

@@ -98,18 +98,32 @@ public final class Printers {
         return d.toSeconds() + "s";
     }
 
-    /** {@code meshauth certs}: one row per SVID, rotation relative to {@code now}; empty if none. */
-    public static String certs(List<StatusModel.Cert> certs, Instant now) {
+    /**
+     * {@code meshauth certs}: what {@code node} holds, against what it hosts, then one row per SVID, rotation
+     * relative to {@code now}; empty if none.
+     */
+    public static String certs(String node, List<StatusModel.Cert> certs, java.util.Set<Long> hosted, Instant now) {
         if (certs.isEmpty()) {
             return "";
         }
-        List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("IDENTITY", "SPIFFE ID", "SERIAL", "NOT BEFORE", "NOT AFTER", "ROTATION", "ISSUER"));
-        for (StatusModel.Cert c : certs) {
-            rows.add(List.of(Long.toString(c.identity()), c.spiffeId(), c.serial(), c.notBefore().toString(),
-                    c.notAfter().toString(), rotation(now, c.rotatesAt()), c.issuer()));
+        long forHosted = certs.stream().filter(StatusModel.Cert::hosted).count();
+        java.util.Set<Long> missing = new java.util.TreeSet<>(hosted);
+        certs.forEach(c -> missing.remove(c.identity()));
+        StringBuilder head = new StringBuilder(node + " holds " + certs.size() + " SVID" + (certs.size() == 1 ? "" : "s") + ": "
+                + forHosted + " for identities it hosts, " + (certs.size() - forHosted) + " for identities it does not host");
+        if (certs.size() > forHosted) {
+            head.append(" (registered cluster-wide: a key this node does not need)");
         }
-        return TextTable.render(rows);
+        if (!missing.isEmpty()) {
+            head.append("; hosted without an SVID yet: ").append(missing);
+        }
+        List<List<String>> rows = new ArrayList<>();
+        rows.add(List.of("IDENTITY", "HOSTED", "SPIFFE ID", "SERIAL", "NOT BEFORE", "NOT AFTER", "ROTATION", "ISSUER"));
+        for (StatusModel.Cert c : certs) {
+            rows.add(List.of(Long.toString(c.identity()), c.hosted() ? "yes" : "no", c.spiffeId(), c.serial(),
+                    c.notBefore().toString(), c.notAfter().toString(), rotation(now, c.rotatesAt()), c.issuer()));
+        }
+        return head + "\n\n" + TextTable.render(rows);
     }
 
     /** SPIRE rotates at half-life: "in 29m", or "overdue 3m" when it has not. */

@@ -58,9 +58,14 @@ public final class StatusModel {
     public record Peer(String node, int nodeId, String address, int entries, String lastResult, Instant lastAt) {
     }
 
-    /** {@code GET /v1/certs}: one SVID this agent holds. */
+    /**
+     * {@code GET /v1/certs}: one SVID this agent holds.
+     *
+     * @param hosted whether an endpoint of the identity runs on this node (with the node-scoped registration,
+     *               SPIRE issues a node nothing else; with Cilium's cluster-wide one, every node holds every key)
+     */
     public record Cert(long identity, String spiffeId, String serial, Instant notBefore, Instant notAfter, Instant rotatesAt,
-            String issuer) {
+            String issuer, boolean hosted) {
     }
 
     /** {@code GET /v1/entries}: one auth entry, with where it came from. */

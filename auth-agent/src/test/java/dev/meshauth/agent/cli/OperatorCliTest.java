@@ -2,10 +2,14 @@ package dev.meshauth.agent.cli;
 
 import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
+import dev.meshauth.spire.entry.EntryLayout;
 import dev.meshauth.spire.entry.EntryRegistrar;
+import dev.meshauth.spire.entry.ParentTemplate;
+import dev.meshauth.spire.entry.Registration;
 import dev.meshauth.spire.entry.EntryRegistrarStubs;
 import dev.meshauth.spire.entry.RegistrationSpec;
 import dev.meshauth.spire.grpc.UnixSockets;
+import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,15 +38,21 @@ class OperatorCliTest {
                 """);
         try (DevServer spire = DevServer.start(config, InstantSource.system())) {
             var ch = UnixSockets.channel(config.serverSocket(), 32 << 20);
-            EntryRegistrar check = new EntryRegistrar(EntryRegistrarStubs.blocking(ch), RegistrationSpec.ciliumDefaults(TD));
-            check.reconcile(Set.of(7777L)); // stale
+            new EntryRegistrar(EntryRegistrarStubs.blocking(ch), RegistrationSpec.ciliumDefaults(TD),
+                    new EntryLayout.ClusterWide(RegistrationSpec.ciliumOperator(TD))).reconcileIdentities(Set.of(7777L)); // stale
+            EntryLayout byNode = new EntryLayout.NodeScoped(new ParentTemplate(ParentTemplate.NODE_ALIAS, TD, "default"),
+                    RegistrationSpec.ciliumOperator(TD));
+            EntryRegistrar check = new EntryRegistrar(EntryRegistrarStubs.blocking(ch), RegistrationSpec.ciliumDefaults(TD), byNode);
 
             CliRun r = CliRun.of("operator", "--once", "--spire-server-socket", config.serverSocket().toString(),
                     "--endpoints", endpoints.toString());
 
             assertThat(r.code()).as(r.err()).isZero();
-            assertThat(r.out()).isEqualTo("identities=2 created=2 updated=0 deleted=1 unchanged=0 failures=0\n");
-            assertThat(check.owned().keySet()).containsExactlyInAnyOrder(1001L, 1002L);
+            assertThat(r.out()).isEqualTo("identities=2 created=2 updated=0 deleted=1 unchanged=0 failures=0 entries=2"
+                    + " registration=node\n");
+            SpiffeId node1 = SpiffeId.parse("spiffe://spiffe.cilium/node/node-1");
+            assertThat(check.owned().keySet()).as("under node-1's alias; the cluster-wide stale entry removed")
+                    .containsExactlyInAnyOrder(new Registration(1001, node1), new Registration(1002, node1));
             ch.shutdownNow();
         }
     }

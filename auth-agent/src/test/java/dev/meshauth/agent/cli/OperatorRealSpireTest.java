@@ -1,6 +1,7 @@
 package dev.meshauth.agent.cli;
 
 import dev.meshauth.spire.WireIds;
+import dev.meshauth.spire.entry.EntryLayout;
 import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.ReconcileResult;
 import dev.meshauth.spire.entry.RegistrationSpec;
@@ -92,7 +93,7 @@ class OperatorRealSpireTest {
                 List.of("cilium:mutual-auth"));
         String socket = spire.server().apiSocket().toString();
 
-        CliRun first = CliRun.of("operator", "--once", "--spire-server-socket", socket, "--endpoints",
+        CliRun first = CliRun.of("operator", "--once", "--registration", "cluster", "--spire-server-socket", socket, "--endpoints",
                 endpoints(dir, 1001, 1002, 1003).toString());
         assertThat(first.code()).as(first.err()).isZero();
         assertThat(first.out()).contains("identities=3 created=2 updated=0 deleted=0 unchanged=1 failures=0");
@@ -105,12 +106,12 @@ class OperatorRealSpireTest {
         });
         assertThat(entries.get(1003L).getId()).as("the existing entry was adopted, not duplicated").isEqualTo(adopted);
 
-        CliRun second = CliRun.of("operator", "--once", "--spire-server-socket", socket, "--endpoints",
+        CliRun second = CliRun.of("operator", "--once", "--registration", "cluster", "--spire-server-socket", socket, "--endpoints",
                 endpoints(dir, 1001, 1002, 1003).toString());
         assertThat(second.out()).contains("created=0 updated=0 deleted=0 unchanged=3 failures=0");
         assertThat(identityEntries()).isEqualTo(entries); // same ids, same revisions: nothing written
 
-        CliRun shrink = CliRun.of("operator", "--once", "--spire-server-socket", socket, "--endpoints",
+        CliRun shrink = CliRun.of("operator", "--once", "--registration", "cluster", "--spire-server-socket", socket, "--endpoints",
                 endpoints(dir, 1001).toString());
         assertThat(shrink.out()).contains("deleted=2");
         assertThat(identityEntries()).containsOnlyKeys(1001L);
@@ -121,7 +122,7 @@ class OperatorRealSpireTest {
     void anEntryCreatedBetweenListAndCreateIsAlreadyExistsAndAdoptedByItsRealId() throws Exception {
         ManagedChannel ch = UnixSockets.channel(spire.server().apiSocket(), 32 << 20);
         try {
-            RegistrationSpec spec = new RegistrationSpec(RealSpire.TD, RealSpire.OPERATOR, MUTUAL_AUTH, 600);
+            RegistrationSpec spec = new RegistrationSpec(RealSpire.TD, MUTUAL_AUTH, 600);
             AtomicBoolean raced = new AtomicBoolean();
             ClientInterceptor racer = new ClientInterceptor() {
                 @Override
@@ -137,8 +138,8 @@ class OperatorRealSpireTest {
                     return next.newCall(m, o);
                 }
             };
-            ReconcileResult r = new EntryRegistrar(EntryGrpc.newBlockingStub(ch).withInterceptors(racer), spec)
-                    .reconcile(Set.of(42L));
+            ReconcileResult r = new EntryRegistrar(EntryGrpc.newBlockingStub(ch).withInterceptors(racer), spec,
+                    new EntryLayout.ClusterWide(RealSpire.OPERATOR)).reconcileIdentities(Set.of(42L));
             assertThat(r.failures()).isEmpty();
             assertThat(r.created()).isZero();
             assertThat(r.updated()).as("adopted from ALREADY_EXISTS, then its TTL fixed by its real id").isEqualTo(1);
@@ -152,13 +153,13 @@ class OperatorRealSpireTest {
     void overMutualTlsOnlyAnAdminIdMayRegisterAndTheOthersAreToldWhy(@TempDir Path dir) throws Exception {
         Path eps = endpoints(dir, 2001, 2002);
         String address = "127.0.0.1:" + spire.server().address().getPort();
-        CliRun admin = CliRun.of("operator", "--once", "--spire-server-address", address, "--spire-agent-socket",
+        CliRun admin = CliRun.of("operator", "--once", "--registration", "cluster", "--spire-server-address", address, "--spire-agent-socket",
                 spire.agent("node-1").workloadSocket().toString(), "--endpoints", eps.toString());
         assertThat(admin.code()).as(admin.err()).isZero();
         assertThat(admin.out()).contains("identities=2 created=2");
         assertThat(identityEntries()).containsOnlyKeys(2001L, 2002L);
 
-        CliRun denied = CliRun.of("operator", "--once", "--spire-server-address", address, "--spire-agent-socket",
+        CliRun denied = CliRun.of("operator", "--once", "--registration", "cluster", "--spire-server-address", address, "--spire-agent-socket",
                 spire.agent("node-2").workloadSocket().toString(), "--endpoints", endpoints(dir, 2003).toString());
         assertThat(denied.code()).isEqualTo(ExitCodes.FAILURE);
         assertThat(denied.err()).contains("PERMISSION_DENIED").contains(NOT_ADMIN.toString()).contains("admin_ids")

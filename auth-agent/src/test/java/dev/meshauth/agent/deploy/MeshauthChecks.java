@@ -133,8 +133,12 @@ final class MeshauthChecks {
         assertThat(role.getRules()).allSatisfy(r -> assertThat(r.getVerbs()).containsExactlyInAnyOrder("get", "list", "watch"));
         assertThat(role.getRules().stream().flatMap(r -> r.getResources().stream())).containsExactlyInAnyOrder(
                 "ciliumnodes", "ciliumendpoints", "ciliumidentities", "ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies");
+        List<String> args = only(items, Deployment.class).getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs();
+        boolean byNode = args.contains("--registration=node");
+        assertThat(byNode || args.contains("--registration=cluster")).as("the operator's layout is explicit: " + args).isTrue();
         assertThat(roles.get("meshauth-operator").getRules()).singleElement().satisfies(r -> {
-            assertThat(r.getResources()).containsExactly("ciliumidentities");
+            assertThat(r.getResources()).as("node-scoped: where endpoints run; cluster-wide: identities")
+                    .containsExactlyElementsOf(byNode ? List.of("ciliumendpoints", "ciliumnodes") : List.of("ciliumidentities"));
             assertThat(r.getVerbs()).containsExactlyInAnyOrder("get", "list", "watch");
         });
     }

@@ -21,6 +21,14 @@ public final class CiliumObjects {
                 .build();
     }
 
+    /** As {@link #node(String, String)}, owned by the Kubernetes Node with {@code nodeUid}, as Cilium makes it. */
+    public static GenericKubernetesResource ownedNode(String name, String internalIp, String nodeUid) {
+        GenericKubernetesResource r = node(name, internalIp);
+        r.getMetadata().setOwnerReferences(List.of(new io.fabric8.kubernetes.api.model.OwnerReferenceBuilder()
+                .withApiVersion("v1").withKind("Node").withName(name).withUid(nodeUid).build()));
+        return r;
+    }
+
     /** A CiliumEndpoint in namespace default with its identity, IPv4 address, node IP and identity labels. */
     public static GenericKubernetesResource endpoint(String name, long identity, String ip, String nodeIp, String... labels) {
         return new GenericKubernetesResourceBuilder().withApiVersion("cilium.io/v2").withKind("CiliumEndpoint")

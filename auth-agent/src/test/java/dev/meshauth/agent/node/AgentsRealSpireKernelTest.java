@@ -95,7 +95,7 @@ class AgentsRealSpireKernelTest {
 
     @BeforeEach
     void registeredAndAuthenticated() throws Exception {
-        assertThat(Main.run("operator", "--once", "--spire-server-socket", spire.server().apiSocket().toString(),
+        assertThat(Main.run("operator", "--once", "--registration", "cluster", "--spire-server-socket", spire.server().apiSocket().toString(),
                 "--endpoints", files.endpoints().toString())).isZero();
         eventually("node-1 holds " + PAIR, Duration.ofSeconds(40), () -> present(node1, PAIR));
     }
@@ -167,7 +167,7 @@ class AgentsRealSpireKernelTest {
             spire.server().start();
         }
         assertThat(spire.entries().stream().map(Entry::getId).sorted().toList()).isEqualTo(before);
-        CliRun again = CliRun.of("operator", "--once", "--spire-server-socket", spire.server().apiSocket().toString(),
+        CliRun again = CliRun.of("operator", "--once", "--registration", "cluster", "--spire-server-socket", spire.server().apiSocket().toString(),
                 "--endpoints", files.endpoints().toString());
         assertThat(again.out()).contains("created=0 updated=0 deleted=0 unchanged=3 failures=0");
         // The agents are connected again: a change made now still reaches node-1.

@@ -58,7 +58,7 @@ class RotationRealSpireKernelTest {
     void rotatedSvidsAreReauthenticatedAndTheEntryNeverOutlivesTheLeaves(@TempDir Path dir) throws Exception {
         spire.spire().registerOnEveryNode(RealSpire.OPERATOR, List.of(RealSpire.uidSelector()));
         StarWarsFiles files = StarWarsFiles.write(dir, false);
-        assertThat(Main.run("operator", "--once", "--spire-server-socket", spire.server().apiSocket().toString(),
+        assertThat(Main.run("operator", "--once", "--registration", "cluster", "--spire-server-socket", spire.server().apiSocket().toString(),
                 "--endpoints", files.endpoints().toString())).isZero();
         try (Agent node1 = Agent.start(config("node-1", files, dir), InstantSource.system());
                 Agent node2 = Agent.start(config("node-2", files, dir), InstantSource.system());

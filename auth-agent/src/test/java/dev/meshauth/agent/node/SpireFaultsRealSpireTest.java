@@ -104,7 +104,7 @@ class SpireFaultsRealSpireTest {
     void theAgentRidesOutSpireAgentAndServerOutagesARemovedSocketAndASlowAgent(@TempDir Path dir) throws Exception {
         spire.spire().registerOnEveryNode(RealSpire.OPERATOR, List.of(RealSpire.uidSelector()));
         StarWarsFiles files = StarWarsFiles.write(dir, false);
-        assertThat(Main.run("operator", "--once", "--spire-server-socket", spire.server().apiSocket().toString(),
+        assertThat(Main.run("operator", "--once", "--registration", "cluster", "--spire-server-socket", spire.server().apiSocket().toString(),
                 "--endpoints", files.endpoints().toString())).isZero();
         Path realAdmin = spire.agent("node-1").adminSocket();
         List<String> figures = new ArrayList<>();

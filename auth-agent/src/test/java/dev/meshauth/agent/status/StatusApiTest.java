@@ -156,7 +156,11 @@ class StatusApiTest {
         Instant na = Instant.parse(tie.get("notAfter").asText());
         assertThat(Instant.parse(tie.get("rotatesAt").asText())).isEqualTo(nb.plus(Duration.between(nb, na).dividedBy(2)));
         assertThat(tie.get("issuer").asText()).contains("meshauth dev CA");
-        assertThat(cli("certs", "--status-socket", sock2.toString()).out()).contains("IDENTITY").contains("identity/1003");
+        assertThat(tie.get("hosted").asBoolean()).as("the tiefighter runs on node-2").isTrue();
+        assertThat(certs.get(0).get("hosted").asBoolean()).as("the deathstar does not (the dev SPIRE issues every key)").isFalse();
+        assertThat(cli("certs", "--status-socket", sock2.toString()).out()).contains("IDENTITY").contains("identity/1003")
+                .contains("node-2 holds 3 SVIDs: 2 for identities it hosts, 1 for identities it does not host")
+                .containsPattern("1001\\s+no\\s+spiffe://spiffe.cilium/identity/1001");
     }
 
     @Test

@@ -64,7 +64,7 @@ final class IdentityState {
                     events.add(new IdentityEvent.SvidRejected(id, "not a security identity (path must be /identity/<n>)"));
                     continue;
                 }
-                next.put(svid.identity().getAsLong(), svid);
+                next.merge(svid.identity().getAsLong(), svid, IdentityState::preferred);
             } catch (SvidException e) {
                 events.add(new IdentityEvent.SvidRejected(id, e.getMessage()));
                 rejected.add(id);
@@ -93,6 +93,19 @@ final class IdentityState {
         validatedAgainst = roots;
         applied++;
         return events;
+    }
+
+    /**
+     * Of two SVIDs for one identity (two entries reach this agent, as while the operator moves an identity
+     * from the cluster-wide parent to its node's), the one living longer, then the higher serial: the same
+     * choice whatever order SPIRE lists them in, so no update flips between them.
+     */
+    static WorkloadSvid preferred(WorkloadSvid a, WorkloadSvid b) {
+        int c = a.notAfter().compareTo(b.notAfter());
+        if (c == 0) {
+            c = new java.math.BigInteger(a.serial(), 16).compareTo(new java.math.BigInteger(b.serial(), 16));
+        }
+        return c >= 0 ? a : b;
     }
 
     /** The last SVID update applied (tests). */

@@ -1,6 +1,8 @@
 package dev.meshauth.spire.entry;
 
+import dev.meshauth.spire.WireIds;
 import io.grpc.StatusRuntimeException;
+import io.spiffe.spiffeid.SpiffeId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import spire.api.server.entry.v1.EntryGrpc;
@@ -23,9 +25,10 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 /**
- * The operator's job: make SPIRE's identity entries equal a desired set of security identities, through
- * the server Entry API. Lists (paginated) only entries it owns (its parent, exactly its selector, an
- * identity path), creates and deletes in chunks of 200, updates drifted entries by their real id, and
+ * The operator's job: make SPIRE's identity entries equal a desired set of {@link Registration}s (identity
+ * and parent), through the server Entry API. Lists (paginated) only entries it owns (exactly its selector,
+ * an identity path, a parent its {@link EntryLayout} owns), creates and deletes in chunks of 200, updates
+ * drifted entries by their real id, and
  * treats a per-item ALREADY_EXISTS as "someone created it": the returned entry is adopted (Cilium sends
  * BatchUpdateEntry with an empty id here, and SPIRE logs an error for every one). A pass over an
  * already-reconciled server makes no call that changes anything.
@@ -40,18 +43,28 @@ public final class EntryRegistrar {
 
     private final EntryGrpc.EntryBlockingStub stub;
     private final RegistrationSpec spec;
+    private final EntryLayout layout;
 
-    /** Talks to the Entry API through {@code stub}. */
-    public EntryRegistrar(EntryGrpc.EntryBlockingStub stub, RegistrationSpec spec) {
+    /** Talks to the Entry API through {@code stub}, entries shaped by {@code spec} and laid out by {@code layout}. */
+    public EntryRegistrar(EntryGrpc.EntryBlockingStub stub, RegistrationSpec spec, EntryLayout layout) {
         this.stub = stub;
         this.spec = spec;
+        this.layout = layout;
     }
 
-    /** The entries we own, by identity. */
-    public Map<Long, Entry> owned() {
-        Map<Long, Entry> out = new HashMap<>();
+    /** The layout. */
+    public EntryLayout layout() {
+        return layout;
+    }
+
+    /** The entries we own, by registration. */
+    public Map<Registration, Entry> owned() {
+        return list();
+    }
+
+    private Map<Registration, Entry> list() {
+        Map<Registration, Entry> out = new HashMap<>();
         ListEntriesRequest.Filter filter = ListEntriesRequest.Filter.newBuilder()
-                .setByParentId(spec.desired(1).getParentId())
                 .setBySelectors(SelectorMatch.newBuilder().addSelectors(spec.selector())
                         .setMatch(SelectorMatch.MatchBehavior.MATCH_EXACT))
                 .build();
@@ -60,9 +73,18 @@ public final class EntryRegistrar {
             ListEntriesResponse page = stub.listEntries(ListEntriesRequest.newBuilder().setFilter(filter)
                     .setPageSize(PAGE_SIZE).setPageToken(token).build());
             for (Entry e : page.getEntriesList()) {
-                OptionalLong id = spec.ownedIdentity(e);
-                if (id.isPresent()) {
-                    out.put(id.getAsLong(), e);
+                OptionalLong id = spec.identityOf(e);
+                if (id.isEmpty()) {
+                    continue;
+                }
+                SpiffeId parent;
+                try {
+                    parent = SpiffeId.parse(WireIds.toString(e.getParentId()));
+                } catch (io.spiffe.exception.InvalidSpiffeIdException | IllegalArgumentException notASpiffeId) {
+                    continue;
+                }
+                if (layout.owns(parent)) {
+                    out.put(new Registration(id.getAsLong(), parent), e); // SPIRE keeps one entry per ID, parent and selectors
                 }
             }
             token = page.getNextPageToken();
@@ -76,17 +98,17 @@ public final class EntryRegistrar {
      * @throws StatusRuntimeException if an RPC as a whole fails (server unreachable, not authorized);
      *                                per-item failures are in the result, not thrown
      */
-    public ReconcileResult reconcile(Set<Long> desired) {
-        Map<Long, Entry> existing = owned();
+    public ReconcileResult reconcile(Set<Registration> desired) {
+        Map<Registration, Entry> existing = list();
         List<Entry> toCreate = new ArrayList<>();
         List<Entry> toUpdate = new ArrayList<>();
         int unchanged = 0;
-        for (long id : desired) {
-            Entry have = existing.get(id);
+        for (Registration r : desired) {
+            Entry have = existing.get(r);
             if (have == null) {
-                toCreate.add(spec.desired(id));
+                toCreate.add(spec.desired(r));
             } else if (spec.drifted(have)) {
-                toUpdate.add(spec.desired(id).toBuilder().setId(have.getId()).build());
+                toUpdate.add(spec.desired(r).toBuilder().setId(have.getId()).build());
             } else {
                 unchanged++;
             }
@@ -152,6 +174,20 @@ public final class EntryRegistrar {
                     .log();
         }
         return result;
+    }
+
+    /**
+     * Reconciles to {@code identities} in the cluster-wide layout, where placement does not matter.
+     *
+     * @throws IllegalStateException with a node-scoped layout, which needs each identity's nodes
+     */
+    public ReconcileResult reconcileIdentities(Set<Long> identities) {
+        if (!(layout instanceof EntryLayout.ClusterWide)) {
+            throw new IllegalStateException("a node-scoped layout needs the nodes hosting each identity");
+        }
+        Map<Long, Set<NodeRef>> everywhere = new HashMap<>();
+        identities.forEach(id -> everywhere.put(id, Set.of()));
+        return reconcile(layout.registrations(everywhere));
     }
 
     private static <T> List<List<T>> chunks(List<T> items) {

@@ -12,45 +12,50 @@ import java.util.Objects;
 import java.util.OptionalLong;
 
 /**
- * What an identity entry looks like: {@code spiffe://<td>/identity/<n>}, parent {@code /cilium-operator},
- * selector {@code cilium:mutual-auth} (Cilium's operator's shape, so Cilium-era entries are adopted).
+ * What an identity entry looks like: {@code spiffe://<td>/identity/<n>}, selector {@code cilium:mutual-auth}
+ * (Cilium's operator's shape, so Cilium-era entries are adopted), the parent its {@link Registration} says.
  *
- * @param trustDomain the trust domain
- * @param parent      parent SPIFFE ID of every identity entry
- * @param selector    the one selector every identity entry carries
+ * @param trustDomain    the trust domain
+ * @param selector       the one selector every identity entry carries
  * @param svidTtlSeconds x509_svid_ttl to set, 0 for the server default
  */
-public record RegistrationSpec(TrustDomain trustDomain, SpiffeId parent, Selector selector, int svidTtlSeconds) {
-    /** Checks the parent is in the trust domain. */
+public record RegistrationSpec(TrustDomain trustDomain, Selector selector, int svidTtlSeconds) {
+    /** Requires both. */
     public RegistrationSpec {
         Objects.requireNonNull(trustDomain);
-        Objects.requireNonNull(parent);
         Objects.requireNonNull(selector);
-        if (!parent.getTrustDomain().equals(trustDomain)) {
-            throw new IllegalArgumentException("parent " + parent + " is not in trust domain " + trustDomain.getName());
-        }
     }
 
-    /** Cilium's defaults in {@code td}. */
+    /** Cilium's selector in {@code td}. */
     public static RegistrationSpec ciliumDefaults(TrustDomain td) {
-        return new RegistrationSpec(td, SpiffeId.parse(td.toIdString() + "/cilium-operator"),
-                Selector.newBuilder().setType("cilium").setValue("mutual-auth").build(), 0);
+        return new RegistrationSpec(td, Selector.newBuilder().setType("cilium").setValue("mutual-auth").build(), 0);
     }
 
-    /** The entry we want for {@code identity}. */
-    public Entry desired(long identity) {
+    /** Cilium's operator's ID in {@code td}: the cluster-wide parent of identity entries. */
+    public static SpiffeId ciliumOperator(TrustDomain td) {
+        return SpiffeId.parse(td.toIdString() + "/cilium-operator");
+    }
+
+    /**
+     * The entry wanted for {@code r}.
+     *
+     * @throws IllegalArgumentException if the parent is not in the trust domain
+     */
+    public Entry desired(Registration r) {
+        if (!r.parent().getTrustDomain().equals(trustDomain)) {
+            throw new IllegalArgumentException("parent " + r.parent() + " is not in trust domain " + trustDomain.getName());
+        }
         return Entry.newBuilder()
-                .setSpiffeId(WireIds.toProto(SpiffeIds.forIdentity(trustDomain, identity)))
-                .setParentId(WireIds.toProto(parent))
+                .setSpiffeId(WireIds.toProto(SpiffeIds.forIdentity(trustDomain, r.identity())))
+                .setParentId(WireIds.toProto(r.parent()))
                 .addSelectors(selector)
                 .setX509SvidTtl(svidTtlSeconds)
                 .build();
     }
 
-    /** The identity an entry registers, if the entry is ours: our parent, exactly our selector, an identity path. */
-    public OptionalLong ownedIdentity(Entry e) {
-        if (!e.getParentId().equals(WireIds.toProto(parent)) || !e.getSelectorsList().equals(List.of(selector))
-                || !e.getSpiffeId().getTrustDomain().equals(trustDomain.getName())) {
+    /** The identity an entry registers if it has the operator's shape: exactly our selector, an identity path in our trust domain. */
+    public OptionalLong identityOf(Entry e) {
+        if (!e.getSelectorsList().equals(List.of(selector)) || !e.getSpiffeId().getTrustDomain().equals(trustDomain.getName())) {
             return OptionalLong.empty();
         }
         return SpiffeIds.identityOf(SpiffeId.parse(WireIds.toString(e.getSpiffeId())));

@@ -1,5 +1,6 @@
 package dev.meshauth.spire.delegated;
 
+import dev.meshauth.spire.entry.EntryLayout;
 import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.RegistrationSpec;
 import dev.meshauth.spire.retry.Backoff;
@@ -51,7 +52,8 @@ class DelegatedIdentityClientTest {
     }
 
     private EntryRegistrar registrar() {
-        return new EntryRegistrar(devSpire.entries(), RegistrationSpec.ciliumDefaults(DevSpire.TD));
+        return new EntryRegistrar(devSpire.entries(), RegistrationSpec.ciliumDefaults(DevSpire.TD),
+                new EntryLayout.ClusterWide(RegistrationSpec.ciliumOperator(DevSpire.TD)));
     }
 
     @SuppressWarnings("unchecked")
@@ -75,7 +77,7 @@ class DelegatedIdentityClientTest {
         start();
         await(IdentityEvent.BundleChanged.class, b -> true);
         long t0 = System.nanoTime();
-        registrar().reconcile(Set.of(1000L, 2000L));
+        registrar().reconcileIdentities(Set.of(1000L, 2000L));
         awaitIdentities(Set.of(1000L, 2000L));
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
         assertThat(client.svid(1000)).hasValueSatisfying(s ->
@@ -86,7 +88,7 @@ class DelegatedIdentityClientTest {
     @Test
     void rotationAtHalfLifeIsARotatedEvent() throws Exception {
         start();
-        registrar().reconcile(Set.of(1000L));
+        registrar().reconcileIdentities(Set.of(1000L));
         IdentityEvent.SvidAdded added = await(IdentityEvent.SvidAdded.class, a -> a.identity() == 1000);
         clock.advance(Duration.ofMinutes(29)); // TTL 1h: not yet half
         devSpire.server().tick();
@@ -101,7 +103,7 @@ class DelegatedIdentityClientTest {
     @Test
     void aRevokedCaLeavesNoSvidItSignedAndTheNewSvidsAreTakenWhicheverStreamArrivesFirst() throws Exception {
         start();
-        registrar().reconcile(Set.of(1000L, 2000L));
+        registrar().reconcileIdentities(Set.of(1000L, 2000L));
         awaitIdentities(Set.of(1000L, 2000L));
         java.security.cert.X509Certificate oldRoot = devSpire.server().ca().certificate();
         var next = devSpire.server().revokeCa();
@@ -125,9 +127,9 @@ class DelegatedIdentityClientTest {
     @Test
     void deletedEntriesAreRemovedEvents() throws Exception {
         start();
-        registrar().reconcile(Set.of(1000L, 2000L));
+        registrar().reconcileIdentities(Set.of(1000L, 2000L));
         awaitIdentities(Set.of(1000L, 2000L));
-        registrar().reconcile(Set.of(2000L));
+        registrar().reconcileIdentities(Set.of(2000L));
         await(IdentityEvent.SvidRemoved.class, r -> r.identity() == 1000);
         awaitIdentities(Set.of(2000L));
     }
@@ -135,13 +137,13 @@ class DelegatedIdentityClientTest {
     @Test
     void serverRestartMidStreamConvergesWithNoLostOrPhantomIdentities() throws Exception {
         start();
-        registrar().reconcile(Set.of(1L, 2L, 3L));
+        registrar().reconcileIdentities(Set.of(1L, 2L, 3L));
         awaitIdentities(Set.of(1L, 2L, 3L));
         devSpire.stop();
         await(IdentityEvent.StreamDown.class, d -> d.stream().equals("x509-svids"));
         assertThat(client.svid(1)).as("served while the stream is down").isPresent();
         devSpire.startAgain(); // same data dir: same CA, same entries
-        registrar().reconcile(Set.of(2L, 3L, 4L));
+        registrar().reconcileIdentities(Set.of(2L, 3L, 4L));
         awaitIdentities(Set.of(2L, 3L, 4L));
         assertThat(client.reconnects()).isPositive();
     }
@@ -149,7 +151,7 @@ class DelegatedIdentityClientTest {
     @Test
     void heldSvidsExpireWhileTheStreamIsDown() throws Exception {
         start();
-        registrar().reconcile(Set.of(7L));
+        registrar().reconcileIdentities(Set.of(7L));
         awaitIdentities(Set.of(7L));
         devSpire.stop();
         await(IdentityEvent.StreamDown.class, d -> true);
@@ -162,7 +164,7 @@ class DelegatedIdentityClientTest {
     void tenThousandIdentitiesInOneUpdateAboveFourMebibytes() throws Exception {
         start();
         Set<Long> ids = LongStream.rangeClosed(1, 10_000).boxed().collect(Collectors.toSet());
-        var result = registrar().reconcile(ids);
+        var result = registrar().reconcileIdentities(ids);
         assertThat(result.created()).isEqualTo(10_000);
         eventually("10,000 SVIDs held", Duration.ofSeconds(120), () -> client.svids().size() == 10_000);
         assertThat(client.svids().keySet()).isEqualTo(ids);
@@ -204,7 +206,7 @@ class DelegatedIdentityClientTest {
         devSpire = DevSpire.start(fake, fake.scheduler());
         client = DelegatedIdentityClient.start(DelegatedIdentityOptions.defaults(devSpire.config().adminSocket(), DevSpire.TD),
                 fake, fastBackoff(), fastBackoff(), events::add);
-        registrar().reconcile(Set.of(1000L));
+        registrar().reconcileIdentities(Set.of(1000L));
         IdentityEvent.SvidAdded added = await(IdentityEvent.SvidAdded.class, a -> a.identity() == 1000);
         fake.advance(Duration.ofMinutes(31)); // SVID TTL 1 h: the dev server's 1 s tick passes half-life
         IdentityEvent.SvidRotated rotated = await(IdentityEvent.SvidRotated.class, r -> r.identity() == 1000);

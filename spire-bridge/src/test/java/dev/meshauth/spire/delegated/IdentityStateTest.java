@@ -135,4 +135,29 @@ class IdentityStateTest {
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
+
+    private static X509SVIDWithKey item(DevCa ca, long identity, Duration ttl) throws Exception {
+        KeyPair kp = CertificateMinter.newKeyPair();
+        SpiffeId id = SpiffeId.parse("spiffe://spiffe.cilium/identity/" + identity);
+        X509Certificate cert = ca.issue(id, kp.getPublic(), NOW.minusSeconds(30), ttl);
+        return X509SVIDWithKey.newBuilder().setX509Svid(X509SVID.newBuilder().addCertChain(ByteString.copyFrom(cert.getEncoded()))
+                        .setId(WireIds.toProto(id)).setExpiresAt(cert.getNotAfter().toInstant().getEpochSecond()))
+                .setX509SvidKey(ByteString.copyFrom(kp.getPrivate().getEncoded())).build();
+    }
+
+    @Test
+    void twoSvidsForOneIdentityResolveToTheSameOneInEitherOrder() throws Exception {
+        // Two entries reach the agent (cluster-wide and the node's, while the operator moves an identity)
+        X509SVIDWithKey shorter = item(OLD, 1000, Duration.ofMinutes(30));
+        X509SVIDWithKey longer = item(OLD, 1000, Duration.ofHours(1));
+        IdentityState s = new IdentityState(TD);
+        s.applyBundle(bundle(OLD), NOW);
+        assertThat(s.applySvids(SubscribeToX509SVIDsResponse.newBuilder().addX509Svids(shorter).addX509Svids(longer).build(), NOW))
+                .singleElement().isInstanceOf(IdentityEvent.SvidAdded.class);
+        Instant held = s.svids().get(1000L).notAfter();
+        assertThat(held).isEqualTo(NOW.minusSeconds(30).plus(Duration.ofHours(1)));
+        assertThat(s.applySvids(SubscribeToX509SVIDsResponse.newBuilder().addX509Svids(longer).addX509Svids(shorter).build(), NOW))
+                .as("listed the other way round: no rotation").isEmpty();
+        assertThat(s.svids().get(1000L).notAfter()).isEqualTo(held);
+    }
 }

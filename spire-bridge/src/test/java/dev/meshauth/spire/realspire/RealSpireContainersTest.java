@@ -4,6 +4,7 @@ import dev.meshauth.spire.delegated.DelegatedIdentityClient;
 import dev.meshauth.spire.delegated.DelegatedIdentityOptions;
 import dev.meshauth.spire.entry.EntryRegistrar;
 import dev.meshauth.spire.entry.ReconcileResult;
+import dev.meshauth.spire.entry.EntryLayout;
 import dev.meshauth.spire.entry.RegistrationSpec;
 import dev.meshauth.spire.grpc.UnixSockets;
 import io.grpc.ManagedChannel;
@@ -126,12 +127,12 @@ class RealSpireContainersTest {
         ManagedChannel ch = UnixSockets.channel(dir.resolve("server/api.sock"), 32 << 20);
         try {
             EntryRegistrar r = new EntryRegistrar(EntryGrpc.newBlockingStub(ch),
-                    new RegistrationSpec(TD, io.spiffe.spiffeid.SpiffeId.parse("spiffe://spiffe.cilium/node"),
-                            DelegatedIdentityOptions.MUTUAL_AUTH, 0));
-            ReconcileResult first = r.reconcile(Set.of(1000L, 2000L));
+                    new RegistrationSpec(TD, DelegatedIdentityOptions.MUTUAL_AUTH, 0),
+                    new EntryLayout.ClusterWide(io.spiffe.spiffeid.SpiffeId.parse("spiffe://spiffe.cilium/node")));
+            ReconcileResult first = r.reconcileIdentities(Set.of(1000L, 2000L));
             assertThat(first.created()).isEqualTo(2);
             assertThat(first.failures()).isEmpty();
-            assertThat(r.reconcile(Set.of(1000L, 2000L)).calls()).isZero();
+            assertThat(r.reconcileIdentities(Set.of(1000L, 2000L)).calls()).isZero();
         } finally {
             ch.shutdownNow();
         }
@@ -142,9 +143,9 @@ class RealSpireContainersTest {
         ManagedChannel ch = UnixSockets.channel(dir.resolve("server/api.sock"), 32 << 20);
         try (DelegatedIdentityClient client = DelegatedIdentityClient.start(
                 DelegatedIdentityOptions.defaults(dir.resolve("admin/admin.sock"), TD), InstantSource.system(), e -> { })) {
-            new EntryRegistrar(EntryGrpc.newBlockingStub(ch), new RegistrationSpec(TD,
-                    io.spiffe.spiffeid.SpiffeId.parse("spiffe://spiffe.cilium/node"), DelegatedIdentityOptions.MUTUAL_AUTH, 0))
-                    .reconcile(Set.of(3000L));
+            new EntryRegistrar(EntryGrpc.newBlockingStub(ch), new RegistrationSpec(TD, DelegatedIdentityOptions.MUTUAL_AUTH, 0),
+                    new EntryLayout.ClusterWide(io.spiffe.spiffeid.SpiffeId.parse("spiffe://spiffe.cilium/node")))
+                    .reconcileIdentities(Set.of(3000L));
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos(); // SPIRE agents sync every ~5 s
             while (System.nanoTime() < deadline && client.svid(3000).isEmpty()) {
                 Thread.sleep(200);

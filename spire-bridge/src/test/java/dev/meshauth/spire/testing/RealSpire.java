@@ -94,6 +94,12 @@ public final class RealSpire implements BeforeAllCallback, AfterAllCallback, Tes
             return this;
         }
 
+        /** The server's entry cache reload interval (default here 1 s, to keep tests short; SPIRE's own is 5 s). */
+        public Builder cacheReload(Duration d) {
+            server = server.withCacheReloadInterval(d);
+            return this;
+        }
+
         /** The agents' sync interval (default here 1 s, to keep tests short; SPIRE's own is 5 s). */
         public Builder syncInterval(Duration d) {
             sync = d;
