@@ -174,10 +174,13 @@ final class AgentStatusApi implements StatusServer.Handler {
             out.add("SPIRE agent not connected at " + spire.adminSocket() + (spire.lastError() == null ? ""
                     : ": " + spire.lastError()) + "; SVIDs held are served until they expire");
         } else if (svids.isEmpty() && !agent.cluster().localIdentities().isEmpty()) {
+            String td = agent.config().trustDomain().getName();
             out.add("no SVIDs held although this node runs endpoints: are the SPIRE entries registered (meshauth operator),"
-                    + " and does this node's SPIRE agent receive their parent (an entry for spiffe://"
-                    + agent.config().trustDomain().getName() + "/cilium-operator parented to this agent or its node alias:"
-                    + " SPIRE delivers an entry only down its agent's tree)?");
+                    + " and does this node's SPIRE agent receive their parent? SPIRE delivers an entry only down its agent's"
+                    + " tree: with --registration node the parent must be this node's agent ID or alias as"
+                    + " --node-parent-template renders it for " + agent.config().nodeName() + " (node name and UID as the"
+                    + " operator sees them); with --registration cluster an entry for spiffe://" + td + "/cilium-operator"
+                    + " must be parented to this agent or its node alias");
         }
         if (missing > 0) {
             String last = agent.events().recent().reversed().stream()
