@@ -59,10 +59,21 @@ public sealed interface EntryLayout {
             Objects.requireNonNull(clusterParent);
         }
 
+        /** A node the template cannot name (its UID unknown) gets no entries; the others are not held back. */
         @Override
         public Set<Registration> registrations(Map<Long, Set<NodeRef>> hosts) {
             Set<Registration> out = new TreeSet<>();
-            hosts.forEach((id, nodes) -> nodes.forEach(n -> out.add(new Registration(id, template.parentOf(n)))));
+            Map<String, String> unnamed = new java.util.TreeMap<>();
+            hosts.forEach((id, nodes) -> nodes.forEach(n -> {
+                try {
+                    out.add(new Registration(id, template.parentOf(n)));
+                } catch (IllegalArgumentException e) {
+                    unnamed.putIfAbsent(n.name(), e.getMessage());
+                }
+            }));
+            unnamed.forEach((node, why) -> LOG.atError().addKeyValue("node", node).addKeyValue("error", why)
+                    .log("no SPIRE entries for this node's identities: its parent ID cannot be rendered; with {nodeUID},"
+                            + " is its CiliumNode owned by its Node?"));
             return out;
         }
 
@@ -70,5 +81,7 @@ public sealed interface EntryLayout {
         public boolean owns(SpiffeId p) {
             return p.equals(clusterParent) || template.renders(p);
         }
+
+        private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EntryLayout.class);
     }
 }

@@ -58,4 +58,13 @@ class ParentTemplateTest {
         ParentTemplate alias = new ParentTemplate(ParentTemplate.NODE_ALIAS, TD, "c");
         assertThatThrownBy(() -> alias.parentOf(NodeRef.named("a/b"))).hasMessageContaining("'a/b' cannot be a SPIFFE ID path segment");
     }
+
+    @Test
+    void aNodeWithoutTheUidTheTemplateNeedsGetsNoEntriesAndHoldsNoOtherBack() {
+        EntryLayout layout = new EntryLayout.NodeScoped(new ParentTemplate(ParentTemplate.K8S_PSAT, TD, "c"),
+                SpiffeId.parse("spiffe://spiffe.cilium/cilium-operator"));
+        NodeRef known = new NodeRef("worker-1", Optional.of("uid-1"));
+        assertThat(layout.registrations(java.util.Map.of(1001L, java.util.Set.of(known, NodeRef.named("worker-2")))))
+                .containsExactly(new Registration(1001, SpiffeId.parse("spiffe://spiffe.cilium/spire/agent/k8s_psat/c/uid-1")));
+    }
 }
