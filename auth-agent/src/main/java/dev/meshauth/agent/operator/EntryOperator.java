@@ -81,8 +81,8 @@ public final class EntryOperator implements AutoCloseable {
         }
         try {
             Set<Registration> wanted = registrar.layout().registrations(source.hosts());
-            Set<Registration> keep = grace.keep(wanted, registrar.owned().keySet());
-            last = registrar.reconcile(keep);
+            var existing = registrar.owned();
+            last = registrar.reconcile(grace.keep(wanted, existing.keySet()), existing);
             grace.nextExpiry(wanted).ifPresent(at -> loop.schedule(this::changed,
                     Math.max(1, Duration.between(clock.instant(), at).toMillis()), TimeUnit.MILLISECONDS));
         } catch (RuntimeException e) {

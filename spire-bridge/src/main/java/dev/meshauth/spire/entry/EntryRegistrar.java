@@ -99,7 +99,16 @@ public final class EntryRegistrar {
      *                                per-item failures are in the result, not thrown
      */
     public ReconcileResult reconcile(Set<Registration> desired) {
-        Map<Registration, Entry> existing = list();
+        return reconcile(desired, list());
+    }
+
+    /**
+     * Reconciles to {@code desired}, from {@code existing} as {@link #owned()} listed it moments ago (a caller
+     * that needs the listing itself lists once).
+     *
+     * @throws StatusRuntimeException if an RPC as a whole fails
+     */
+    public ReconcileResult reconcile(Set<Registration> desired, Map<Registration, Entry> existing) {
         List<Entry> toCreate = new ArrayList<>();
         List<Entry> toUpdate = new ArrayList<>();
         int unchanged = 0;
