@@ -26,7 +26,7 @@ import java.util.Set;
 import static dev.meshauth.agent.k8s.CiliumObjects.endpoint;
 import static dev.meshauth.agent.k8s.CiliumObjects.starWarsPolicy;
 import static dev.meshauth.agent.k8s.CiliumObjects.identity;
-import static dev.meshauth.agent.k8s.CiliumObjects.node;
+import static dev.meshauth.agent.k8s.CiliumObjects.ownedNode;
 import static dev.meshauth.testing.Eventually.eventually;
 import static dev.meshauth.testing.Eventually.holds;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -82,8 +82,8 @@ class KubernetesFaultsTest {
             throws Exception {
         try (FaultyKubernetesApi api = new FaultyKubernetesApi()) {
             var c = api.client();
-            c.genericKubernetesResources(CiliumResources.NODE).resource(node("node-1", "127.0.0.1")).create();
-            c.genericKubernetesResources(CiliumResources.NODE).resource(node("node-2", "127.0.0.2")).create();
+            c.genericKubernetesResources(CiliumResources.NODE).resource(ownedNode("node-1", "127.0.0.1", "uid-node-1")).create();
+            c.genericKubernetesResources(CiliumResources.NODE).resource(ownedNode("node-2", "127.0.0.2", "uid-node-2")).create();
             var eps = c.genericKubernetesResources(CiliumResources.ENDPOINT).inNamespace("default");
             eps.resource(endpoint("deathstar", 1001, "198.18.1.10", "127.0.0.1", "k8s:org=empire", "k8s:class=deathstar")).create();
             Set<AuthKey> pairs = new HashSet<>();
