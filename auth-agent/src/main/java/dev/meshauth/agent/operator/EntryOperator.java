@@ -48,6 +48,7 @@ public final class EntryOperator implements AutoCloseable {
     private final InstantSource clock;
     private final Source source;
     private volatile ReconcileResult last;
+    private java.util.concurrent.ScheduledFuture<?> wake; // the loop's only: the reconcile when the next grace ends
 
     private EntryOperator(Function<Runnable, Source> sourceFactory, EntryRegistrar registrar, PlacementGrace grace,
             InstantSource clock, Duration resyncEvery) {
@@ -83,8 +84,11 @@ public final class EntryOperator implements AutoCloseable {
             Set<Registration> wanted = registrar.layout().registrations(source.hosts());
             var existing = registrar.owned();
             last = registrar.reconcile(grace.keep(wanted, existing.keySet()), existing);
-            grace.nextExpiry(wanted).ifPresent(at -> loop.schedule(this::changed,
-                    Math.max(1, Duration.between(clock.instant(), at).toMillis()), TimeUnit.MILLISECONDS));
+            if (wake != null) {
+                wake.cancel(false);
+            }
+            wake = grace.nextExpiry(wanted).map(at -> loop.schedule(this::changed,
+                    Math.max(1, Duration.between(clock.instant(), at).toMillis()), TimeUnit.MILLISECONDS)).orElse(null);
         } catch (RuntimeException e) {
             LOG.atError().setMessage("SPIRE entry reconcile failed, will retry")
                     .addKeyValue("error", e.getMessage())

@@ -57,6 +57,21 @@ class OperationalErrorsTest {
         assertThat(r.err()).contains("SPIRE server not running at " + sock).contains("start spire-server");
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+            "--registration=nodes | --registration must be node or cluster, got 'nodes'",
+            "--node-parent-template=spiffe://{trustDomain}/node/{node} | unknown placeholder {node}",
+            "--node-parent-template=spiffe://{trustDomain}/x/{nodeUID} | needs node UIDs ({nodeUID}), which an endpoints file does not give",
+            "--node-parent-template=spiffe://example.org/node/{nodeName} | outside trust domain spiffe.cilium",
+            "--cluster-parent=spiffe://example.org/cilium-operator | --cluster-parent spiffe://example.org/cilium-operator is outside trust domain",
+            "--entry-grace=-5s | --entry-grace must not be negative"})
+    void aBadRegistrationFlagIsOneLineNamingItAndTouchesNoServer(String flag, String says) throws Exception {
+        CliRun r = CliRun.of("operator", "--once", "--spire-server-socket", dir.resolve("never-dialed.sock").toString(),
+                "--endpoints", endpoints().toString(), flag);
+        oneLineNoTrace(r);
+        assertThat(r.err()).contains(says).doesNotContain("SPIRE server");
+    }
+
     @Test
     void aSecondAgentOnTheSameStatusSocketSaysSoInOneLine() throws Exception {
         Path sock = dir.resolve("agent.sock");
