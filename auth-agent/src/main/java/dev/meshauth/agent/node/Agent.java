@@ -28,9 +28,6 @@ import dev.meshauth.bpf.datapath.AuthSignal;
 import dev.meshauth.bpf.datapath.ClockOffset;
 import dev.meshauth.bpf.datapath.Datapath;
 import dev.meshauth.bpf.datapath.DatapathOptions;
-import dev.meshauth.bpf.datapath.HeldSyn;
-import dev.meshauth.bpf.link.FrameInjector;
-import dev.meshauth.bpf.link.TcxLink;
 import dev.meshauth.policy.PolicyException;
 import dev.meshauth.policy.endpoint.NodeInfo;
 import dev.meshauth.spire.delegated.DelegatedIdentityClient;
@@ -85,7 +82,7 @@ public final class Agent implements AutoCloseable {
     private final MutualAuthServer server;
     private final AuthManager manager;
     private final Optional<Datapath> datapath;
-    private volatile HeldSyns heldSyns; // set with the standalone datapath
+    private volatile SynPutBack heldSyns; // set with the standalone datapath
     private final Object svidsArrived = new Object();
     private volatile InetSocketAddress metricsAddress;
     private AgentView statusView;
@@ -254,21 +251,8 @@ public final class Agent implements AutoCloseable {
         if (!config.tuning().holdSyns()) {
             life.add("datapath signals", dp.subscribe(signals));
         } else {
-            FrameInjector injector = life.add("frame injector", FrameInjector.create());
-            ExecutorService synOwner = Executors.newSingleThreadExecutor(
-                    Thread.ofPlatform().daemon().name("meshauth-held-syns").factory());
-            life.add("held syns", synOwner, () -> {
-                synOwner.shutdownNow();
-                synOwner.awaitTermination(5, TimeUnit.SECONDS);
-            });
-            HeldSyns syns = new HeldSyns(synOwner, syn -> reinject(injector, syn), this::authenticatedNow, time.ticker(),
-                    HeldSyns.Limits.DEFAULTS);
+            SynPutBack syns = life.add("held syns", SynPutBack.start(attachments, authMap, time, events));
             this.heldSyns = syns;
-            life.add("held syn release", events.subscribe(e -> {
-                if (e instanceof AuthEvent.HandshakeSucceeded ok) {
-                    syns.authenticated(ok.key());
-                }
-            }));
             life.add("datapath signals", dp.subscribe(signals, syn -> {
                 syns.held(syn);
                 manager.request(syn.key(), Origin.SIGNAL); // its auth signal may have been rate-limited away
@@ -280,26 +264,8 @@ public final class Agent implements AutoCloseable {
 
     /** What became of the SYNs the standalone datapath held; empty without it. */
     Optional<HeldSyns.Stats> heldSynStats() {
-        HeldSyns syns = heldSyns;
+        SynPutBack syns = heldSyns;
         return syns == null ? Optional.empty() : Optional.of(syns.stats());
-    }
-
-    /** Puts a held SYN back where its endpoint's program dropped it. */
-    private void reinject(FrameInjector injector, HeldSyn syn) throws BpfException {
-        java.net.InetAddress local = syn.localAddress().orElseThrow(() -> BpfException.of("put back a held SYN",
-                "pair " + syn.key(), "the frame is neither IPv4 nor IPv6"));
-        TcxLink.Hook hook = attachments.hook(local, syn.role()).orElseThrow(() -> BpfException.of("put back a held SYN",
-                "address " + local.getHostAddress(), "no local endpoint with this address is attached any more"));
-        injector.inject(hook, syn.reinjectable());
-    }
-
-    /** True if the auth map holds an unexpired entry for {@code key} now. */
-    private boolean authenticatedNow(AuthKey key) {
-        try {
-            return authMap.get(key).map(i -> i.isValidAt(time.clock().instant())).orElse(false);
-        } catch (BpfException e) {
-            return false; // the SYN waits for its pair's handshake instead
-        }
     }
 
     private void serveStatusAndMetrics() throws IOException {
@@ -363,7 +329,7 @@ public final class Agent implements AutoCloseable {
         try {
             Map<String, Long> out = new java.util.HashMap<>();
             datapath.get().counters().forEach((c, n) -> out.put(c.name().toLowerCase(java.util.Locale.ROOT), n));
-            HeldSyns syns = heldSyns;
+            SynPutBack syns = heldSyns;
             if (syns != null) {
                 HeldSyns.Stats st = syns.stats();
                 out.put("syns_reinjected", st.reinjected());
