@@ -7,7 +7,9 @@ import dev.meshauth.spire.devserver.CertificateMinter;
 import dev.meshauth.spire.devserver.DevCa;
 import dev.meshauth.spire.devserver.DevServer;
 import dev.meshauth.spire.devserver.DevServerConfig;
+import dev.meshauth.spire.entry.EntryLayout;
 import dev.meshauth.spire.entry.EntryRegistrar;
+import dev.meshauth.spire.entry.Registration;
 import dev.meshauth.spire.entry.RegistrationSpec;
 import dev.meshauth.spire.grpc.UnixSockets;
 import dev.meshauth.spire.local.LocalSpire;
@@ -88,7 +90,7 @@ public final class SpireLatency {
         SpiffeId delegate = DevServerConfig.meshauthAgent(td);
         LocalSpire spire = LocalSpire.start(bin, dir, LocalSpireServer.Settings.defaults(td).withCacheReloadInterval(every),
                 List.of(LocalSpireAgent.Settings.of("node-1", delegate).withSyncInterval(every)));
-        spire.registerMeshauth(delegate, RegistrationSpec.ciliumDefaults(td).parent(), Duration.ofSeconds(60));
+        spire.registerMeshauth(delegate, RegistrationSpec.ciliumOperator(td), Duration.ofSeconds(60));
         return spire;
     }
 
@@ -116,7 +118,8 @@ public final class SpireLatency {
             for (long i = 1; i <= 1000; i++) {
                 base.add(i);
             }
-            new EntryRegistrar(entries, spec).reconcile(base);
+            new EntryRegistrar(entries, spec, new EntryLayout.ClusterWide(RegistrationSpec.ciliumOperator(spec.trustDomain())))
+                    .reconcileIdentities(base);
             long settle = System.nanoTime() + Duration.ofMinutes(5).toNanos();
             while (client.svids().size() < 1000) {
                 if (System.nanoTime() > settle) {
@@ -133,7 +136,7 @@ public final class SpireLatency {
                     Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextLong(phase.toMillis()));
                 }
                 long t0 = System.nanoTime();
-                entries.batchCreateEntry(BatchCreateEntryRequest.newBuilder().addEntries(spec.desired(id)).build());
+                entries.batchCreateEntry(BatchCreateEntryRequest.newBuilder().addEntries(spec.desired(new Registration(id, RegistrationSpec.ciliumOperator(spec.trustDomain())))).build());
                 if (!latch.await(60, TimeUnit.SECONDS)) {
                     throw new IllegalStateException(label + ": SVID for " + id + " not delivered in 60 s");
                 }
