@@ -154,6 +154,15 @@ final class MeshauthChecks {
         assertThat(registerScript).contains("-spiffeID \"$TD/cilium-operator\" -selector k8s:ns:" + ns + " -selector k8s:sa:" + sa);
         List<String> args = op.getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs();
         assertThat(args).contains("--spire-server-id=spiffe://" + td + "/spire/server", "--mesh-auth-spiffe-trust-domain=" + td);
+        if (args.contains("--registration=node") && args.stream().noneMatch(a -> a.startsWith("--node-parent-template="))) {
+            // The default parent is the k8s_psat agent ID, whose cluster segment is the server attestor's cluster name.
+            String cluster = args.stream().filter(a -> a.startsWith("--cluster-name=")).findFirst().orElseThrow()
+                    .substring("--cluster-name=".length());
+            Map<String, Object> psat = DeployManifestsTest.map(DeployManifestsTest.map(DeployManifestsTest.map(
+                    DeployManifestsTest.map(serverConf.get("plugins")).get("NodeAttestor")).get("k8s_psat")).get("plugin_data"));
+            assertThat(DeployManifestsTest.map(psat.get("clusters"))).as("the operator's --cluster-name is SPIRE's k8s_psat cluster")
+                    .containsKey(cluster);
+        }
         PodDisruptionBudget pdb = only(items, PodDisruptionBudget.class);
         assertThat(pdb.getSpec().getSelector().getMatchLabels()).isEqualTo(op.getSpec().getSelector().getMatchLabels());
         assertThat(op.getSpec().getTemplate().getMetadata().getLabels()).containsAllEntriesOf(
