@@ -302,6 +302,23 @@ public final class Demo implements AutoCloseable {
         expect(node1.events().recent().stream().anyMatch(e -> e instanceof AuthEvent.HandshakeSucceeded ok
                 && ok.key().equals(pair)), "the handshake for (deathstar, tiefighter) is in node-1's events");
 
+        step("Each node holds the keys of its own pods", options.realSpire() ? """
+                The operator registered each identity under the SPIRE agent of the node that hosts it, so each node's
+                SPIRE agent issues only those SVIDs (Cilium gives every node every identity's key, cilium#31430).
+                `meshauth certs` on each node:""" : """
+                The operator registered each identity under the SPIRE agent of the node that hosts it; a real SPIRE
+                agent issues a node only those SVIDs (Cilium gives every node every identity's key, cilium#31430).
+                The embedded dev server is one SPIRE agent for both nodes, so here each node holds every key, and
+                `meshauth certs` says which ones it does not host; `--spire real` shows each node with its own.""");
+        show("certs", "--status-socket", sock1.toString());
+        show("certs", "--status-socket", sock2.toString());
+        if (options.realSpire()) {
+            expect(waitFor(() -> node1.svidsHeld().equals(Set.of(DEATHSTAR)), spire.propagation()),
+                    "node-1 holds the deathstar's key only");
+            expect(waitFor(() -> node2.svidsHeld().equals(Set.of(TIEFIGHTER, XWING)),
+                    spire.propagation()), "node-2 holds the tiefighter's and the xwing's keys only");
+        }
+
         if (options.keep()) {
             keepRunning(endpoints, policy, map1, net);
             return;

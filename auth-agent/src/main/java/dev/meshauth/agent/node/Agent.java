@@ -408,6 +408,11 @@ public final class Agent implements AutoCloseable {
         return manager;
     }
 
+    /** The identities this node holds an SVID for, now. */
+    public Set<Long> svidsHeld() {
+        return Set.copyOf(identities.svids().keySet());
+    }
+
     /** The auth map. */
     public AuthMap authMap() {
         return authMap;

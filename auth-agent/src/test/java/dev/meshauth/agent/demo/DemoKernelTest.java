@@ -98,6 +98,8 @@ class DemoKernelTest {
                 .containsPattern("HANDSHAKE\\s+succeeded\\s+1001 <-> 1002 node=2 auth=spire origin=(policy|retry)")
                 .contains("OK: node-1 logged the deletion, reason svid-removed")
                 .contains("OK: tiefighter's request fails now")
+                .contains("node-1 holds 3 SVIDs: 1 for identities it hosts, 2 for identities it does not host")
+                .contains("`--spire real` shows each node with its own")
                 .contains("All steps behaved as Cilium's mutual-authentication guide says.");
         assertNothingLeft(before);
     }

@@ -40,6 +40,9 @@ class DemoRealSpireKernelTest {
                 .contains("deathstar answered: Ship landed")
                 .contains("OK: zero auth drops")
                 .containsPattern("1001\\s+1002\\s+2\\s+spire")
+                .contains("node-1 holds 1 SVID: 1 for identities it hosts, 0 for identities it does not host")
+                .contains("OK: node-1 holds the deathstar's key only")
+                .contains("OK: node-2 holds the tiefighter's and the xwing's keys only")
                 .contains("OK: node-1 logged the deletion, reason svid-removed")
                 .contains("OK: tiefighter's request fails now")
                 .contains("All steps behaved as Cilium's mutual-authentication guide says.");
