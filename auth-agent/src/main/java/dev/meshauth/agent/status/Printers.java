@@ -112,7 +112,7 @@ public final class Printers {
         StringBuilder head = new StringBuilder(node + " holds " + certs.size() + " SVID" + (certs.size() == 1 ? "" : "s") + ": "
                 + forHosted + " for identities it hosts, " + (certs.size() - forHosted) + " for identities it does not host");
         if (certs.size() > forHosted) {
-            head.append(" (registered cluster-wide: a key this node does not need)");
+            head.append(" (keys this node does not need: registered cluster-wide, or its SPIRE agent serves other nodes too)");
         }
         if (!missing.isEmpty()) {
             head.append("; hosted without an SVID yet: ").append(missing);
