@@ -63,8 +63,8 @@ final class AgentStatusApi implements StatusServer.Handler {
                 yield printed(r, json(s), () -> Printers.status(s, verbose), s.problems().isEmpty() ? 0 : 1, "");
             }
             case "/v1/certs" -> {
-                List<StatusModel.Cert> certs = certs();
                 Set<Long> hosted = agent.cluster().localIdentities();
+                List<StatusModel.Cert> certs = certs(hosted);
                 String node = agent.config().nodeName();
                 yield printed(r, json(certs), () -> Printers.certs(node, certs, hosted, agent.clock().instant()), 0,
                         certs.isEmpty() ? "No SVIDs held on " + node + "." : "");
@@ -228,9 +228,8 @@ final class AgentStatusApi implements StatusServer.Handler {
         return out;
     }
 
-    List<StatusModel.Cert> certs() {
+    List<StatusModel.Cert> certs(Set<Long> hosted) {
         List<StatusModel.Cert> out = new ArrayList<>();
-        Set<Long> hosted = agent.cluster().localIdentities();
         new TreeMap<>(agent.identities().svids()).forEach((id, svid) -> {
             X509Certificate leaf = svid.leaf();
             Instant nb = svid.notBefore();

@@ -22,58 +22,53 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /** Where the operator learns where identities are. */
 public final class PlacementSources {
     private PlacementSources() {
     }
 
+    /** A source from its three parts. */
+    private record Of(BooleanSupplier isSynced, Supplier<Map<Long, Set<NodeRef>>> placement, Runnable stop)
+            implements EntryOperator.Source {
+        @Override
+        public boolean synced() {
+            return isSynced.getAsBoolean();
+        }
+
+        @Override
+        public Map<Long, Set<NodeRef>> hosts() {
+            return placement.get();
+        }
+
+        @Override
+        public void close() {
+            stop.run();
+        }
+    }
+
     /** CiliumIdentity objects: every identity, nodes unknown (the cluster-wide layout needs none). */
     public static EntryOperator.Source ciliumIdentities(KubernetesClient client, Duration resync, RelistGrace grace,
             Runnable changed) {
         IdentityWatch watch = IdentityWatch.start(client, resync, grace, ids -> changed.run());
-        return new EntryOperator.Source() {
-            @Override
-            public boolean synced() {
-                return watch.synced();
-            }
-
-            @Override
-            public Map<Long, Set<NodeRef>> hosts() {
-                Map<Long, Set<NodeRef>> out = new TreeMap<>();
-                watch.identities().forEach(id -> out.put(id, Set.of()));
-                return out;
-            }
-
-            @Override
-            public void close() {
-                watch.close();
-            }
-        };
+        return new Of(watch::synced, () -> {
+            Map<Long, Set<NodeRef>> out = new TreeMap<>();
+            watch.identities().forEach(id -> out.put(id, Set.of()));
+            return out;
+        }, watch::close);
     }
 
     /** CiliumEndpoint and CiliumNode objects: each identity with the nodes its endpoints run on, with their UIDs. */
     public static EntryOperator.Source ciliumEndpoints(KubernetesClient client, Duration resync, RelistGrace grace,
             Runnable changed) {
         ClusterWatch watch = ClusterWatch.start(client, resync, dev.meshauth.policy.nodeid.NodeIds.inMemory(), grace, changed);
-        return new EntryOperator.Source() {
-            @Override
-            public boolean synced() {
-                return watch.synced();
-            }
-
-            @Override
-            public Map<Long, Set<NodeRef>> hosts() {
-                Map<String, String> uids = watch.nodeUids();
-                return hostsOf(watch.endpoints(), node -> new NodeRef(node, Optional.ofNullable(uids.get(node))));
-            }
-
-            @Override
-            public void close() {
-                watch.close();
-            }
-        };
+        return new Of(watch::synced, () -> {
+            Map<String, String> uids = watch.nodeUids();
+            return hostsOf(watch.endpoints(), node -> new NodeRef(node, Optional.ofNullable(uids.get(node))));
+        }, watch::close);
     }
 
     /**
@@ -81,27 +76,15 @@ public final class PlacementSources {
      * which changes nothing and is retried).
      */
     public static EntryOperator.Source endpointsFile(Path file, Optional<Path> identitiesFile) {
-        return new EntryOperator.Source() {
-            @Override
-            public boolean synced() {
-                return true;
+        return new Of(() -> true, () -> {
+            try {
+                return readHosts(file, identitiesFile);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (PolicyException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
             }
-
-            @Override
-            public Map<Long, Set<NodeRef>> hosts() {
-                try {
-                    return readHosts(file, identitiesFile);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                } catch (PolicyException e) {
-                    throw new IllegalArgumentException(e.getMessage(), e);
-                }
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+        }, () -> { });
     }
 
     /**

@@ -136,11 +136,7 @@ class StandaloneDatapathAgentKernelTest {
 
     /** SYNs namespace a retransmitted so far (a SYN dropped and not put back is retransmitted after 1 s). */
     private static long synsRetransmitted(TestNetwork net) throws Exception {
-        Process p = new ProcessBuilder("ip", "netns", "exec", net.nameA(), "cat", "/proc/net/netstat").start();
-        List<String> ext = new String(p.getInputStream().readAllBytes()).lines().filter(l -> l.startsWith("TcpExt:")).toList();
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        List<String> names = List.of(ext.get(0).split("\\s+"));
-        return Long.parseLong(ext.get(1).split("\\s+")[names.indexOf("TCPSynRetrans")]);
+        return TestNetwork.counters(net.nameA(), "/proc/net/netstat", "TcpExt").get("TCPSynRetrans");
     }
 
     private static double percentile(long[] sorted, double p) {

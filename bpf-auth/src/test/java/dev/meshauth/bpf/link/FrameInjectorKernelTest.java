@@ -19,7 +19,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -77,14 +76,7 @@ class FrameInjectorKernelTest {
 
     /** Tcp counters of /proc/net/snmp in namespace {@code ns}. */
     private static Map<String, Long> tcpCounters(String ns) throws Exception {
-        List<String> tcp = run("ip", "netns", "exec", ns, "cat", "/proc/net/snmp").lines().filter(l -> l.startsWith("Tcp:")).toList();
-        String[] names = tcp.get(0).split("\\s+");
-        String[] values = tcp.get(1).split("\\s+");
-        Map<String, Long> out = new HashMap<>();
-        for (int i = 1; i < names.length; i++) {
-            out.put(names[i], Long.parseLong(values[i]));
-        }
-        return out;
+        return TestNetwork.counters(ns, "/proc/net/snmp", "Tcp");
     }
 
     /** An IPv4 frame from a to b (Ethernet to b's MAC, header checksum computed) carrying {@code l4}. */

@@ -114,6 +114,26 @@ public final class TestNetwork implements AutoCloseable {
         return nsB;
     }
 
+    /**
+     * The counters of one group of a kernel counter file in namespace {@code ns} ({@code /proc/net/snmp}
+     * group {@code Tcp}, {@code /proc/net/netstat} group {@code TcpExt}...), read through {@code ip netns exec}:
+     * {@code /proc/net} is the reading process's namespace, not a thread's.
+     */
+    public static java.util.Map<String, Long> counters(String ns, String file, String group)
+            throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ip", "netns", "exec", ns, "cat", file).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("reading " + file + " in " + ns + " failed: " + out);
+        }
+        List<String[]> rows = out.lines().filter(l -> l.startsWith(group + ":")).map(l -> l.split("\\s+")).toList();
+        java.util.Map<String, Long> counters = new java.util.HashMap<>();
+        for (int i = 1; i < rows.get(0).length; i++) {
+            counters.put(rows.get(0)[i], Long.parseLong(rows.get(1)[i]));
+        }
+        return counters;
+    }
+
     @Override
     public void close() throws IOException, InterruptedException {
         List<String> failures = new ArrayList<>();
